@@ -1,0 +1,3 @@
+"""onduty: presence and routing for customer-support teams."""
+
+__version__ = "0.1.0"

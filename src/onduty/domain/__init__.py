@@ -1,0 +1,1 @@
+"""The pure domain: statuses, threads, routing, timers as data. No I/O, no clock."""

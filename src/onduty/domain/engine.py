@@ -1,0 +1,72 @@
+"""The engine: commands in, events out, `now` an argument.
+
+Commands are applied one at a time. A refused command raises a DomainError
+before anything changes. Timers are data: `next_deadline()` says when the
+engine next wants to be woken, and `tick(now)` fires what is due. Callers tick
+before handling a command at a time past the next deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from onduty.domain import commands as c
+from onduty.domain.events import Event
+from onduty.domain.handlers import admin, agents, threads
+from onduty.domain.settings import Settings
+from onduty.domain.types import Instant
+from onduty.domain.workspace import Workspace
+
+_Handler = Callable[[Workspace, Any, Instant, list[Event]], None]
+
+HANDLERS: dict[type, _Handler] = {
+    c.RegisterAgent: agents.register_agent,
+    c.ChangeAgent: agents.change_agent,
+    c.Login: agents.login,
+    c.Logout: agents.logout,
+    c.SetStatus: agents.set_status,
+    c.DecideApproval: agents.decide_approval,
+    c.ContinueWorking: agents.continue_working,
+    c.ReceiveClientMessage: threads.receive_client_message,
+    c.Answer: threads.answer,
+    c.CloseThread: threads.close_thread,
+    c.Transfer: threads.transfer,
+    c.PinMessage: threads.pin_message,
+    c.AddReason: admin.add_reason,
+    c.ChangeReason: admin.change_reason,
+    c.RetireReason: admin.retire_reason,
+    c.ChangeSettings: admin.change_settings,
+}
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.workspace = Workspace(settings)
+
+    def handle(self, command: c.Command, now: Instant) -> list[Event]:
+        ws = self.workspace
+        now = self._advance(now)
+        out: list[Event] = []
+        HANDLERS[type(command)](ws, command, now, out)
+        ws.finish(now, out)
+        return out
+
+    def tick(self, now: Instant) -> list[Event]:
+        ws = self.workspace
+        now = self._advance(now)
+        out: list[Event] = []
+        ws.fire_due(now, out)
+        ws.finish(now, out)
+        return out
+
+    def next_deadline(self) -> Instant | None:
+        return self.workspace.next_deadline()
+
+    def _advance(self, now: Instant) -> Instant:
+        # Time never runs backwards inside the engine, whatever the caller's clock does.
+        ws = self.workspace
+        if now < ws.clock:
+            return ws.clock
+        ws.clock = now
+        return now

@@ -1,0 +1,1 @@
+"""One small function per command: check everything first, then change the workspace."""

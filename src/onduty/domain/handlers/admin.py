@@ -1,0 +1,55 @@
+"""The reason catalogue (S1) and workspace settings."""
+
+from __future__ import annotations
+
+from onduty.domain import commands as c
+from onduty.domain.errors import Conflict
+from onduty.domain.events import ReasonSaved, SettingsChanged
+from onduty.domain.pickers import picker_for
+from onduty.domain.reasons import Reason, validate_label
+from onduty.domain.state import Out
+from onduty.domain.types import Instant
+from onduty.domain.workspace import Workspace
+
+
+def add_reason(ws: Workspace, cmd: c.AddReason, now: Instant, out: Out) -> None:
+    label = ws.reasons.check_add(cmd.code, cmd.label)
+    reason = Reason(cmd.code, label, bool(cmd.requires_approval))
+    ws.reasons.add(reason)
+    out.append(ReasonSaved(now, reason.code, reason.label, reason.requires_approval, reason.retired))
+
+
+def change_reason(ws: Workspace, cmd: c.ChangeReason, now: Instant, out: Out) -> None:
+    reason = ws.reasons.existing(cmd.code)
+    label = reason.label if cmd.label is None else validate_label(cmd.label)
+    reason.label = label
+    if cmd.requires_approval is not None:
+        reason.requires_approval = bool(cmd.requires_approval)
+    out.append(ReasonSaved(now, reason.code, reason.label, reason.requires_approval, reason.retired))
+
+
+def retire_reason(ws: Workspace, cmd: c.RetireReason, now: Instant, out: Out) -> None:
+    """S1: no longer offered; agents in it stay until they change; history still reads."""
+    reason = ws.reasons.existing(cmd.code)
+    if reason.retired:
+        raise Conflict(f"reason {cmd.code!r} is retired already", field="code")
+    reason.retired = True
+    out.append(ReasonSaved(now, reason.code, reason.label, reason.requires_approval, reason.retired))
+    for request in list(ws.requests.values()):
+        if request.reason == reason.code:
+            ws.cancel_request(ws.agents[request.agent_id], "reason_retired", now, out)
+
+
+def change_settings(ws: Workspace, cmd: c.ChangeSettings, now: Instant, out: Out) -> None:
+    old = ws.settings
+    new = old.changed(cmd.changes)
+    ws.settings = new
+    if new.strategy is not old.strategy:
+        ws.picker = picker_for(new.strategy)
+    if new.strategy is not old.strategy or new.default_capacity != old.default_capacity:
+        for agent in ws.agents.values():
+            ws.refresh(agent)
+    if new.response_timeout != old.response_timeout:
+        ws._dirty.update(a.id for a in ws.agents.values() if a.unanswered)
+    applied = {name: value for name, value in new.as_dict().items() if name in cmd.changes}
+    out.append(SettingsChanged(now, applied))

@@ -1,0 +1,142 @@
+"""Threads: a client's message, answers, close, transfer (R3), pins (R8)."""
+
+from __future__ import annotations
+
+from onduty.domain import commands as c
+from onduty.domain import validate
+from onduty.domain.errors import Conflict, DomainError, Forbidden
+from onduty.domain.events import (
+    MessageAdded,
+    MessagePinned,
+    ThreadAnswered,
+    ThreadClosed,
+    ThreadCreated,
+    ThreadTransferred,
+)
+from onduty.domain.model import Thread
+from onduty.domain.routing import AFFINITY
+from onduty.domain.state import Out
+from onduty.domain.statuses import TAKES_OWN_CLIENTS
+from onduty.domain.types import Actor, Instant, ThreadState
+from onduty.domain.workspace import Workspace
+
+
+def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Instant, out: Out) -> None:
+    client_id = validate.client_id(cmd.client_id)
+    text = validate.text(cmd.text)
+    priority = validate.priority(cmd.priority)
+    open_id = ws.open_by_client.get(client_id)
+    if open_id is not None:
+        _add_message(ws, ws.threads[open_id], "client", None, text, now, out)
+        return
+    thread = Thread(ws.next_thread_id, client_id, now, priority)
+    ws.next_thread_id += 1
+    ws.threads[thread.id] = thread
+    ws.open_by_client[client_id] = thread.id
+
+    settings = ws.settings
+    owner_id = ws.affinity.owner(client_id, now, settings.client_affinity_timeout) if ws.affinity else None
+    owner = ws.agents.get(owner_id) if owner_id is not None else None
+    if owner is not None and owner.state in TAKES_OWN_CLIENTS and ws.has_room(owner):
+        out.append(ThreadCreated(now, thread.id, client_id, priority, None))
+        _add_message(ws, thread, "client", None, text, now, out)
+        ws.assign(thread, owner, AFFINITY, now, out)  # R4: straight to their own agent
+    elif owner is not None and settings.affinity_wait > 0:
+        ws.reserve(thread, owner, now)  # R4: wait for them a while
+        out.append(ThreadCreated(now, thread.id, client_id, priority, owner.id))
+        _add_message(ws, thread, "client", None, text, now, out)
+    else:
+        ws.queue.push(thread)  # R1
+        out.append(ThreadCreated(now, thread.id, client_id, priority, None))
+        _add_message(ws, thread, "client", None, text, now, out)
+
+
+def answer(ws: Workspace, cmd: c.Answer, now: Instant, out: Out) -> None:
+    thread = ws.thread(cmd.thread_id)
+    text = validate.text(cmd.text)
+    if thread.agent_id != cmd.agent_id:
+        raise Forbidden("only the agent holding the thread answers it", field="thread_id")
+    agent = ws.agents[cmd.agent_id]
+    _add_message(ws, thread, "agent", agent.id, text, now, out)
+    if thread.state is ThreadState.ASSIGNED:
+        thread.state = ThreadState.IN_PROGRESS
+        thread.answered_once = True
+        del agent.unanswered[thread.id]
+        if thread.reclaim_pending:  # answered: no longer R5's to reclaim
+            thread.reclaim_pending = False
+            del ws.reclaim_pending[thread.id]
+        out.append(ThreadAnswered(now, thread.id, agent.id))
+        ws.refresh(agent)
+    ws.confirm_presence(agent, "answered", now, out)
+
+
+def close_thread(ws: Workspace, cmd: c.CloseThread, now: Instant, out: Out) -> None:
+    thread = ws.thread(cmd.thread_id)
+    _check_thread_actor(thread, cmd.actor, "closes")
+    holder = thread.agent_id
+    out.append(ThreadClosed(now, thread.id, holder, cmd.actor))
+    settings = ws.settings
+    if holder is not None and thread.state is ThreadState.IN_PROGRESS:
+        ws.affinity.record(thread.client_id, holder, now)  # R4: the client is now the holder's
+    else:
+        ws.affinity.forget(thread.client_id)
+    ws.affinity.prune(now, settings.client_affinity_timeout)
+    if thread.state is ThreadState.QUEUED:
+        ws.unqueue(thread)
+    else:
+        ws.release(thread, now, out)
+    thread.state = ThreadState.CLOSED
+    del ws.threads[thread.id]
+    del ws.open_by_client[thread.client_id]
+
+
+def transfer(ws: Workspace, cmd: c.Transfer, now: Instant, out: Out) -> None:
+    """R3: to any agent, whatever their status or load. Never done by the router."""
+    thread = ws.thread(cmd.thread_id)
+    target = ws.agent(cmd.to_agent_id, field="agent_id")
+    _check_thread_actor(thread, cmd.actor, "transfers")
+    if thread.agent_id == target.id:
+        raise Conflict("the agent already holds this thread", field="agent_id")
+    out.append(ThreadTransferred(now, thread.id, thread.agent_id, target.id, cmd.actor))
+    if thread.state is ThreadState.QUEUED:
+        ws.unqueue(thread)
+    else:
+        ws.release(thread, now, out)
+    ws.take(thread, target, now)
+
+
+def pin_message(ws: Workspace, cmd: c.PinMessage, now: Instant, out: Out) -> None:
+    thread = ws.thread(cmd.thread_id)
+    if thread.agent_id != cmd.agent_id:
+        raise Forbidden("only the agent holding the thread pins its messages", field="thread_id")
+    if cmd.message_id not in thread.message_ids:
+        raise DomainError(
+            f"message {cmd.message_id} is not in thread {thread.id}", field="message_id", code="not_found"
+        )
+    if (cmd.message_id in thread.pinned) == cmd.pinned:
+        return
+    agent = ws.agents[cmd.agent_id]
+    if cmd.pinned:
+        thread.pinned.add(cmd.message_id)
+        agent.pinned += 1
+    else:
+        thread.pinned.discard(cmd.message_id)
+        agent.pinned -= 1
+    out.append(MessagePinned(now, thread.id, cmd.message_id, agent.id, cmd.pinned))
+
+
+def _add_message(
+    ws: Workspace, thread: Thread, author: str, agent_id: int | None, text: str, now: Instant, out: Out
+) -> None:
+    message_id = ws.next_message_id
+    ws.next_message_id += 1
+    thread.message_ids.append(message_id)
+    out.append(MessageAdded(now, thread.id, message_id, author, agent_id, text))
+
+
+def _check_thread_actor(thread: Thread, actor: Actor, verb: str) -> None:
+    if actor.kind == "agent":
+        if thread.agent_id != actor.id:
+            raise Forbidden(f"an agent {verb} only threads they hold", field="thread_id")
+    elif actor.kind not in ("supervisor", "admin"):
+        raise Forbidden(f"only agents and supervisors {verb} threads", field="actor")

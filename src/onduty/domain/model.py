@@ -1,0 +1,86 @@
+"""The engine's state: agents, open threads, pending approval requests.
+
+Closed threads and decided requests leave the model (storage keeps them), so
+memory follows the open work, not the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from onduty.domain.types import (
+    Actor,
+    AgentId,
+    ClientId,
+    Instant,
+    MessageId,
+    RequestId,
+    State,
+    ThreadId,
+    ThreadState,
+)
+
+NEVER = float("-inf")
+_SYSTEM = Actor.system("created")
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    id: AgentId
+    team: str
+    capacity: int | None  # None: the workspace default
+    name: str = ""
+    state: State = State.OFFLINE
+    reason: str | None = None  # for inactive, and the reason a finishing agent heads to
+    since: Instant = 0.0
+    set_by: Actor = _SYSTEM
+    # Threads held, in the order they came; values unused (an ordered set).
+    threads: dict[ThreadId, None] = field(default_factory=dict)
+    # Held threads not answered yet -> when they were given to this agent (S6).
+    unanswered: dict[ThreadId, Instant] = field(default_factory=dict)
+    pinned: int = 0  # pinned messages in threads held (R8)
+    # The status just before the last logout (S5); None before the first login.
+    before_logout: tuple[State, str | None] | None = None
+    ever_logged_in: bool = False
+    last_assigned_at: Instant = NEVER
+    # Last time this agent got or released work, or became active (longest_idle, trace).
+    idle_since: Instant = NEVER
+    # S6 clock start: entering a working state from outside it, or confirming "continue".
+    working_since: Instant | None = None
+    response_deadline: Instant | None = None
+    prompt_deadline: Instant | None = None
+    pending_request: RequestId | None = None
+    # Own clients' new threads waiting for this agent (R4), in arrival order.
+    reserved: dict[ThreadId, None] = field(default_factory=dict)
+
+    @property
+    def load(self) -> int:
+        return len(self.threads)
+
+
+@dataclass(slots=True, eq=False)
+class Thread:
+    id: ThreadId
+    client_id: ClientId
+    created_at: Instant  # arrival: keeps its place in the queue when requeued
+    priority: int = 0
+    state: ThreadState = ThreadState.QUEUED
+    agent_id: AgentId | None = None
+    assigned_at: Instant | None = None
+    message_ids: list[MessageId] = field(default_factory=list)
+    pinned: set[MessageId] = field(default_factory=set)
+    reserved_for: AgentId | None = None  # R4 wait
+    reserve_deadline: Instant | None = None
+    # R5 deferred by R6: reclaim as soon as somebody is eligible.
+    reclaim_pending: bool = False
+    queue_seq: int = 0  # which queue entry is the live one
+    answered_once: bool = False  # someone answered this thread at some point
+
+
+@dataclass(slots=True, eq=False)
+class ApprovalRequest:
+    id: RequestId
+    agent_id: AgentId
+    state: State
+    reason: str
+    created_at: Instant

@@ -1,0 +1,197 @@
+"""Statuses and their consequences: S2, S3, S5, S6 and R5. Also the timers' tick."""
+
+from __future__ import annotations
+
+from onduty.domain.events import AgentPrompted, ApprovalCancelled, PromptCleared, StatusChanged
+from onduty.domain.model import Agent
+from onduty.domain.routing import RoutingMixin
+from onduty.domain.state import Out
+from onduty.domain.statuses import TAKES_OWN_CLIENTS, WORKING
+from onduty.domain.timers import TimerKind
+from onduty.domain.types import (
+    WHY_FINISHING_COMPLETED,
+    WHY_KICKED_OUT,
+    WHY_LOGIN_RESTORE,
+    Actor,
+    Instant,
+    OnLogout,
+    State,
+    ThreadState,
+)
+
+
+class PresenceMixin(RoutingMixin):
+    def set_state(self, agent: Agent, state: State, reason: str | None, actor: Actor, now: Instant, out: Out) -> None:
+        """Record a status change (S7) and keep every index in step. No rules here."""
+        old_state, old_reason = agent.state, agent.reason
+        if old_state is state and old_reason == reason:
+            return
+        agent.state, agent.reason, agent.since, agent.set_by = state, reason, now, actor
+        out.append(StatusChanged(now, agent.id, old_state, old_reason, state, reason, actor))
+        if state in WORKING:
+            if old_state not in WORKING:
+                agent.working_since = now
+        else:
+            agent.working_since = None
+            self.clear_prompt(agent, "status_changed", now, out)
+        if state is State.ACTIVE and old_state is not State.ACTIVE:
+            agent.idle_since = now
+        if state in TAKES_OWN_CLIENTS and old_state not in TAKES_OWN_CLIENTS:
+            self._keep_unanswered(agent)
+        self.refresh(agent)
+
+    def apply_status(
+        self, agent: Agent, state: State, reason: str | None, actor: Actor, now: Instant, out: Out
+    ) -> None:
+        """A validated status request, with its consequences: S3 finishing, R5 reclaim, S5 logout."""
+        if state is State.OFFLINE:
+            self.logout(agent, actor, now, out)
+            return
+        reclaim: list[int] = []
+        defer = False
+        if agent.state in TAKES_OWN_CLIENTS and state not in TAKES_OWN_CLIENTS and agent.unanswered:
+            reclaim = list(agent.unanswered)
+            defer = not self._someone_else_eligible(agent)
+        if state is State.INACTIVE:
+            still_held = len(agent.threads) - (0 if defer else len(reclaim))
+            if still_held > 0:
+                state = State.FINISHING  # S3: finish the threads first
+        self.set_state(agent, state, reason, actor, now, out)
+        self._reclaim(reclaim, defer, now, out)
+
+    def login(self, agent: Agent, now: Instant, out: Out) -> None:
+        """S5: back to the status before the last logout; the first login gives not_ready."""
+        if agent.state is not State.OFFLINE:
+            return
+        state, reason = agent.before_logout or (State.NOT_READY, None)
+        if state is State.FINISHING:
+            state = State.INACTIVE
+        elif state is State.KICKED_OUT:
+            state, reason = State.NOT_READY, None
+        if state is State.INACTIVE and (r := self.reasons.get(reason or "")) is not None and r.retired:
+            state, reason = State.NOT_READY, None
+        agent.ever_logged_in = True
+        self.set_state(agent, state, reason, Actor.system(WHY_LOGIN_RESTORE), now, out)
+
+    def logout(self, agent: Agent, actor: Actor, now: Instant, out: Out) -> None:
+        """S5: offline; held threads go by `on_logout`. R5 still reclaims unanswered ones under `keep`."""
+        if agent.state is State.OFFLINE:
+            return
+        agent.before_logout = (agent.state, agent.reason)
+        self.cancel_request(agent, "logged_out", now, out)
+        if self.settings.on_logout is OnLogout.REQUEUE:
+            requeue, why, defer = list(agent.threads), "logout", False
+        elif agent.state in TAKES_OWN_CLIENTS and agent.unanswered:
+            requeue, why, defer = list(agent.unanswered), "reclaimed", not self._someone_else_eligible(agent)
+        else:
+            requeue, why, defer = [], "", False
+        self.set_state(agent, State.OFFLINE, None, actor, now, out)
+        self._reclaim(requeue, defer, now, out, why)
+
+    def kick_out(self, agent: Agent, now: Instant, out: Out) -> None:
+        """S6: every held thread back to the queue, keeping its arrival time."""
+        agent.prompt_deadline = None
+        self.set_state(agent, State.KICKED_OUT, None, Actor.system(WHY_KICKED_OUT), now, out)
+        for thread_id in list(agent.threads):
+            self.requeue(self.threads[thread_id], "kicked_out", now, out)
+
+    def cancel_request(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
+        if agent.pending_request is not None:
+            request = self.requests.pop(agent.pending_request)
+            agent.pending_request = None
+            out.append(ApprovalCancelled(now, request.id, agent.id, why))
+
+    # -- S6 --------------------------------------------------------------------------
+
+    def clear_prompt(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
+        if agent.prompt_deadline is not None:
+            agent.prompt_deadline = None
+            out.append(PromptCleared(now, agent.id, why))
+            self._dirty.add(agent.id)
+
+    def confirm_presence(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
+        """The agent showed they are there: the prompt goes and the S6 clock restarts."""
+        if agent.prompt_deadline is not None:
+            self.clear_prompt(agent, why, now, out)
+            agent.working_since = now
+
+    def arm(self, agent: Agent) -> None:
+        """Put the agent's S6 response deadline where the rules say it is now."""
+        deadline: Instant | None = None
+        if agent.unanswered and agent.prompt_deadline is None and agent.working_since is not None:
+            first_assigned = next(iter(agent.unanswered.values()))
+            deadline = max(first_assigned, agent.working_since) + self.settings.response_timeout
+        if deadline != agent.response_deadline:
+            agent.response_deadline = deadline
+            if deadline is not None:
+                self.timers.push(deadline, TimerKind.RESPONSE, agent.id)
+
+    def _prompt(self, agent: Agent, now: Instant, out: Out) -> None:
+        agent.response_deadline = None
+        agent.prompt_deadline = now + self.settings.prompt_timeout
+        self.timers.push(agent.prompt_deadline, TimerKind.PROMPT, agent.id)
+        out.append(AgentPrompted(now, agent.id, agent.prompt_deadline))
+
+    # -- the timers ------------------------------------------------------------------
+
+    def next_deadline(self) -> Instant | None:
+        timers = self.timers
+        while (entry := timers.peek()) is not None:
+            if self._is_live(entry[0], entry[2], entry[3]):
+                return entry[0]
+            timers.pop()
+        return None
+
+    def fire_due(self, now: Instant, out: Out) -> None:
+        """Fire every live deadline up to `now`. Late deadlines (the service was down)
+        take effect now: a prompt always gives the full prompt_timeout from when it shows."""
+        timers = self.timers
+        while (entry := timers.peek()) is not None and entry[0] <= now:
+            deadline, _, kind, key = timers.pop()
+            if not self._is_live(deadline, kind, key):
+                continue
+            if kind is TimerKind.RESPONSE:
+                self._prompt(self.agents[key], now, out)
+            elif kind is TimerKind.PROMPT:
+                self.kick_out(self.agents[key], now, out)
+            else:
+                self.end_reservation(self.threads[key], now, out)
+
+    def _is_live(self, deadline: Instant, kind: TimerKind, key: int) -> bool:
+        if kind is TimerKind.AFFINITY:
+            thread = self.threads.get(key)
+            return thread is not None and thread.reserve_deadline == deadline
+        agent = self.agents.get(key)
+        if agent is None:
+            return False
+        if kind is TimerKind.RESPONSE:
+            return agent.response_deadline == deadline
+        return agent.prompt_deadline == deadline
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:
+        if agent.prompt_deadline is not None and not agent.unanswered:
+            self.clear_prompt(agent, "no_unanswered_threads", now, out)
+        if agent.state is State.FINISHING and not agent.threads:
+            self.set_state(agent, State.INACTIVE, agent.reason, Actor.system(WHY_FINISHING_COMPLETED), now, out)
+
+    def _someone_else_eligible(self, agent: Agent) -> bool:
+        return len(self.picker) - (1 if agent in self.picker else 0) > 0
+
+    def _reclaim(self, thread_ids: list[int], defer: bool, now: Instant, out: Out, why: str = "reclaimed") -> None:
+        for thread_id in thread_ids:
+            thread = self.threads[thread_id]
+            if defer:
+                thread.reclaim_pending = True
+                self.reclaim_pending[thread_id] = None
+            else:
+                self.requeue(thread, why, now, out)
+
+    def _keep_unanswered(self, agent: Agent) -> None:
+        """Back in a state that takes threads: deferred reclaims of this agent's threads are off."""
+        for thread_id in agent.unanswered:
+            thread = self.threads[thread_id]
+            if thread.reclaim_pending and thread.state is ThreadState.ASSIGNED:
+                thread.reclaim_pending = False
+                del self.reclaim_pending[thread_id]

@@ -1,0 +1,78 @@
+"""The general queue (R1): priority first, then oldest arrival, then id.
+
+A heap with lazy deletion: a thread leaving the queue from the middle (closed,
+transferred) leaves a dead entry behind that is skipped when it reaches the
+top. Every push gets a fresh sequence number, so a thread that is queued again
+never revives an old entry.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from onduty.domain.model import Thread
+from onduty.domain.types import ThreadId, ThreadState
+
+_Entry = tuple[int, float, ThreadId, int]  # (-priority, arrival, id, seq)
+
+
+class GeneralQueue:
+    def __init__(self, threads: dict[ThreadId, Thread]) -> None:
+        self._threads = threads
+        self._heap: list[_Entry] = []
+        self._seq = 0
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, thread: Thread) -> None:
+        self._seq += 1
+        thread.state = ThreadState.QUEUED
+        thread.queue_seq = self._seq
+        heapq.heappush(self._heap, (-thread.priority, thread.created_at, thread.id, self._seq))
+        self._size += 1
+
+    def discard(self, thread: Thread) -> None:
+        """Forget a queued thread that leaves by another door than the front."""
+        if self._is_live(thread):
+            thread.queue_seq = 0
+            self._size -= 1
+            if len(self._heap) > 64 and len(self._heap) > 4 * self._size:
+                self._compact()
+
+    def contains(self, thread: Thread) -> bool:
+        return self._is_live(thread)
+
+    def peek(self) -> Thread | None:
+        heap = self._heap
+        while heap:
+            _, _, thread_id, seq = heap[0]
+            thread = self._threads.get(thread_id)
+            if thread is not None and thread.queue_seq == seq:
+                return thread
+            heapq.heappop(heap)
+        return None
+
+    def pop(self) -> Thread | None:
+        thread = self.peek()
+        if thread is not None:
+            heapq.heappop(self._heap)
+            thread.queue_seq = 0
+            self._size -= 1
+        return thread
+
+    def in_order(self) -> Iterator[Thread]:
+        """The queue in routing order (for display; sorts, so not for hot paths)."""
+        for _, _, thread_id, seq in sorted(self._heap):
+            thread = self._threads.get(thread_id)
+            if thread is not None and thread.queue_seq == seq:
+                yield thread
+
+    def _is_live(self, thread: Thread) -> bool:
+        return thread.queue_seq != 0 and self._threads.get(thread.id) is thread
+
+    def _compact(self) -> None:
+        self._heap = [e for e in self._heap if (t := self._threads.get(e[2])) is not None and t.queue_seq == e[3]]
+        heapq.heapify(self._heap)

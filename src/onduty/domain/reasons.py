@@ -1,0 +1,90 @@
+"""The catalogue of inactivity reasons (S1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from onduty.domain.errors import Conflict, DomainError, NotFound
+
+BUILT_IN: tuple[tuple[str, str], ...] = (
+    ("lunch", "Lunch break"),
+    ("short_break", "Short break"),
+    ("training", "Training"),
+    ("meeting", "Meeting"),
+    ("technical_break", "Technical break"),
+    ("away", "Away"),
+)
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_LABEL = 80
+
+
+@dataclass(slots=True)
+class Reason:
+    code: str
+    label: str
+    requires_approval: bool = False
+    retired: bool = False
+    built_in: bool = False
+
+
+def validate_code(code: str) -> None:
+    if not _CODE.match(code):
+        raise DomainError(
+            "reason code must be 1-40 characters: a lowercase letter, then lowercase letters, digits or _",
+            field="code",
+        )
+
+
+def validate_label(label: str) -> str:
+    label = label.strip()
+    if not label:
+        raise DomainError("label must not be empty", field="label")
+    if len(label) > MAX_LABEL:
+        raise DomainError(f"label must be at most {MAX_LABEL} characters", field="label")
+    return label
+
+
+class ReasonCatalogue:
+    """Reasons by code. Retired reasons stay so that history still reads (S1)."""
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, Reason] = {code: Reason(code, label, built_in=True) for code, label in BUILT_IN}
+
+    def all(self) -> list[Reason]:
+        return list(self._by_code.values())
+
+    def get(self, code: str) -> Reason | None:
+        return self._by_code.get(code)
+
+    def label(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        reason = self._by_code.get(code)
+        return reason.label if reason else code
+
+    def usable(self, code: str | None, field: str = "reason") -> Reason:
+        """A reason that may be chosen now: known and not retired."""
+        if code is None:
+            raise DomainError("inactive needs a reason", field=field)
+        reason = self._by_code.get(code)
+        if reason is None:
+            raise DomainError(f"unknown reason {code!r}", field=field, code="unknown_reason")
+        if reason.retired:
+            raise DomainError(f"reason {code!r} is retired", field=field, code="reason_retired")
+        return reason
+
+    def check_add(self, code: str, label: str) -> str:
+        validate_code(code)
+        if code in self._by_code:
+            raise Conflict(f"reason {code!r} already exists", field="code")
+        return validate_label(label)
+
+    def existing(self, code: str) -> Reason:
+        reason = self._by_code.get(code)
+        if reason is None:
+            raise NotFound(f"unknown reason {code!r}", field="code")
+        return reason
+
+    def add(self, reason: Reason) -> None:
+        self._by_code[reason.code] = reason

@@ -1,0 +1,67 @@
+"""Workspace settings and their validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from onduty.domain.errors import DomainError
+from onduty.domain.types import OnLogout, Seconds, Strategy
+
+# Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
+_TIMEOUT_MAX: Seconds = 30 * 24 * 3600
+MAX_CAPACITY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    response_timeout: Seconds = 60.0
+    prompt_timeout: Seconds = 30.0
+    client_affinity_timeout: Seconds = 24 * 3600.0
+    affinity_wait: Seconds = 0.0
+    strategy: Strategy = Strategy.LEAST_BUSY
+    on_logout: OnLogout = OnLogout.REQUEUE
+    default_capacity: int = 3
+
+    def changed(self, changes: dict[str, Any]) -> Settings:
+        """A copy with `changes` applied, after checking every one of them."""
+        clean: dict[str, Any] = {}
+        names = {f.name for f in dataclasses.fields(self)}
+        for name, value in changes.items():
+            if name not in names:
+                raise DomainError(f"unknown setting {name!r}", field=name)
+            clean[name] = _check(name, value)
+        return dataclasses.replace(self, **clean)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Strategy | OnLogout) else value
+
+
+def _check(name: str, value: Any) -> Any:
+    if name == "strategy":
+        return _enum(Strategy, name, value)
+    if name == "on_logout":
+        return _enum(OnLogout, name, value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DomainError(f"{name} must be a number", field=name)
+    if name == "default_capacity":
+        if not isinstance(value, int) or not 1 <= value <= MAX_CAPACITY:
+            raise DomainError(f"default_capacity must be a whole number from 1 to {MAX_CAPACITY}", field=name)
+        return value
+    low = 1.0 if name in ("response_timeout", "prompt_timeout") else 0.0
+    if not low <= value <= _TIMEOUT_MAX:
+        raise DomainError(f"{name} must be between {low:g} and {_TIMEOUT_MAX:g} seconds", field=name)
+    return float(value)
+
+
+def _enum(kind: type[Strategy] | type[OnLogout], name: str, value: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise DomainError(f"{name} must be one of: {allowed}", field=name) from None

@@ -1,0 +1,78 @@
+"""The workspace's state and the lookups every rule needs.
+
+The engine's rules are split over mixins that share these attributes:
+routing (threads moving between queue and agents) and presence (statuses,
+S6 timers). `Workspace` joins them.
+"""
+
+from __future__ import annotations
+
+from onduty.domain.affinity import ClientAffinity
+from onduty.domain.errors import NotFound
+from onduty.domain.events import Event
+from onduty.domain.model import Agent, ApprovalRequest, Thread
+from onduty.domain.pickers import Picker, picker_for
+from onduty.domain.queue import GeneralQueue
+from onduty.domain.reasons import ReasonCatalogue
+from onduty.domain.settings import Settings
+from onduty.domain.timers import TimerHeap
+from onduty.domain.types import AgentId, ClientId, Instant, RequestId, State, ThreadId
+
+Out = list[Event]
+
+
+class WorkspaceState:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.reasons = ReasonCatalogue()
+        self.agents: dict[AgentId, Agent] = {}
+        self.threads: dict[ThreadId, Thread] = {}  # open threads only
+        self.open_by_client: dict[ClientId, ThreadId] = {}
+        self.requests: dict[RequestId, ApprovalRequest] = {}  # pending only
+        self.queue = GeneralQueue(self.threads)
+        self.picker: Picker = picker_for(self.settings.strategy)
+        self.timers = TimerHeap()
+        self.affinity = ClientAffinity()
+        # R5 deferred by R6: unanswered threads of agents who left active while nobody was eligible.
+        self.reclaim_pending: dict[ThreadId, None] = {}
+        # Agents with own clients' threads waiting for them (R4).
+        self.reserving: dict[AgentId, None] = {}
+        self.next_thread_id = 1
+        self.next_message_id = 1
+        self.next_request_id = 1
+        self.clock: Instant = float("-inf")
+        # Agents whose S6 deadline may have moved during the current command.
+        self._dirty: set[AgentId] = set()
+
+    # -- lookups ---------------------------------------------------------------
+
+    def agent(self, agent_id: AgentId, field: str = "agent_id") -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent with id {agent_id}", field=field)
+        return agent
+
+    def thread(self, thread_id: ThreadId, field: str = "thread_id") -> Thread:
+        thread = self.threads.get(thread_id)
+        if thread is None:
+            raise NotFound(f"no open thread with id {thread_id}", field=field)
+        return thread
+
+    def capacity_of(self, agent: Agent) -> int:
+        return self.settings.default_capacity if agent.capacity is None else agent.capacity
+
+    def has_room(self, agent: Agent) -> bool:
+        return len(agent.threads) < self.capacity_of(agent)
+
+    def refresh(self, agent: Agent) -> None:
+        """Re-index an agent after anything about them changed (R2 eligibility, S6)."""
+        self.picker.update(agent, agent.state is State.ACTIVE and len(agent.threads) < self.capacity_of(agent))
+        self._dirty.add(agent.id)
+
+    # -- hooks the mixins provide to each other ---------------------------------
+
+    def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:
+        raise NotImplementedError
+
+    def route(self, now: Instant, out: Out) -> None:
+        raise NotImplementedError

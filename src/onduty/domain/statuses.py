@@ -1,0 +1,43 @@
+"""What each state means for routing, presence and display (section 1 of PRODUCT.md)."""
+
+from __future__ import annotations
+
+from onduty.domain.types import Presence, State
+
+# States in which an agent is "working": S6 watches them, R5 and S3 hinge on them.
+WORKING = frozenset({State.ACTIVE, State.ACTIVE_OWN_CLIENTS, State.FINISHING})
+# States that take new threads: from the queue (active) or own clients only (R4).
+TAKES_OWN_CLIENTS = frozenset({State.ACTIVE, State.ACTIVE_OWN_CLIENTS})
+
+PRESENCE: dict[State, Presence] = {
+    State.ACTIVE: Presence.ONLINE,
+    State.ACTIVE_OWN_CLIENTS: Presence.ONLINE,
+    State.FINISHING: Presence.ONLINE,
+    State.NOT_READY: Presence.AWAY,
+    State.INACTIVE: Presence.AWAY,
+    State.KICKED_OUT: Presence.AWAY,
+    State.OFFLINE: Presence.OFFLINE,
+}
+
+STATE_LABELS: dict[State, str] = {
+    State.OFFLINE: "Offline",
+    State.NOT_READY: "Not ready",
+    State.ACTIVE: "Active",
+    State.ACTIVE_OWN_CLIENTS: "Active (doesn't receive threads)",
+    State.FINISHING: "Active (finishing)",
+    State.KICKED_OUT: "Inactive (kicked out)",
+}
+ACTIVE_FREE_LABEL = "Active (free)"
+
+
+def status_label(state: State, reason_label: str | None, threads_held: int) -> str:
+    """The status as people see it (W1): reasons show their own label."""
+    if state is State.INACTIVE:
+        return reason_label or "Inactive"
+    if state is State.ACTIVE and threads_held == 0:
+        return ACTIVE_FREE_LABEL
+    return STATE_LABELS[state]
+
+
+def presence_of(state: State) -> Presence:
+    return PRESENCE[state]
