@@ -3,7 +3,8 @@
 Commands are applied one at a time. A refused command raises a DomainError
 before anything changes. Timers are data: `next_deadline()` says when the
 engine next wants to be woken, and `tick(now)` fires what is due. Callers tick
-before handling a command at a time past the next deadline.
+before handling a command at a time past the next deadline, so that a
+refused command never hides the effects of a timer.
 """
 
 from __future__ import annotations
@@ -50,15 +51,22 @@ class Engine:
         out: list[Event] = []
         HANDLERS[type(command)](ws, command, now, out)
         ws.finish(now, out)
+        self._settle(now, out)
         return out
 
     def tick(self, now: Instant) -> list[Event]:
-        ws = self.workspace
         now = self._advance(now)
         out: list[Event] = []
-        ws.fire_due(now, out)
-        ws.finish(now, out)
+        self._settle(now, out)
         return out
+
+    def _settle(self, now: Instant, out: list[Event]) -> None:
+        """Fire what is due. A command can make a deadline due at once (a shorter
+        response_timeout); it fires in the same step, so none is ever left behind."""
+        ws = self.workspace
+        while (deadline := ws.next_deadline()) is not None and deadline <= now:
+            ws.fire_due(now, out)
+            ws.finish(now, out)
 
     def next_deadline(self) -> Instant | None:
         return self.workspace.next_deadline()

@@ -68,7 +68,7 @@ class Thread:
     agent_id: AgentId | None = None
     assigned_at: Instant | None = None
     message_ids: list[MessageId] = field(default_factory=list)
-    pinned: set[MessageId] = field(default_factory=set)
+    pinned: list[MessageId] = field(default_factory=list)  # few per thread: a list beats a set
     reserved_for: AgentId | None = None  # R4 wait
     reserve_deadline: Instant | None = None
     # R5 deferred by R6: reclaim as soon as somebody is eligible.

@@ -105,7 +105,7 @@ class RoundRobin(Picker):
     def __init__(self) -> None:
         super().__init__()
         self._ids: list[AgentId] = []
-        self._last: AgentId = -1
+        self.last: AgentId = -1  # the agent picked last; kept across a restart
 
     def _keyed(self, agent: Agent) -> None:
         i = bisect.bisect_left(self._ids, agent.id)
@@ -119,9 +119,9 @@ class RoundRobin(Picker):
     def pick(self) -> Agent | None:
         if not self._ids:
             return None
-        i = bisect.bisect_right(self._ids, self._last)
+        i = bisect.bisect_right(self._ids, self.last)
         agent_id = self._ids[i if i < len(self._ids) else 0]
-        self._last = agent_id
+        self.last = agent_id
         return self._agents[agent_id]
 
 

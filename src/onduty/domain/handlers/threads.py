@@ -117,10 +117,10 @@ def pin_message(ws: Workspace, cmd: c.PinMessage, now: Instant, out: Out) -> Non
         return
     agent = ws.agents[cmd.agent_id]
     if cmd.pinned:
-        thread.pinned.add(cmd.message_id)
+        thread.pinned.append(cmd.message_id)
         agent.pinned += 1
     else:
-        thread.pinned.discard(cmd.message_id)
+        thread.pinned.remove(cmd.message_id)
         agent.pinned -= 1
     out.append(MessagePinned(now, thread.id, cmd.message_id, agent.id, cmd.pinned))
 
