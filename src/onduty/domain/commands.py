@@ -17,6 +17,7 @@ class RegisterAgent:
     team: str
     capacity: int | None = None  # None: the workspace's default_capacity
     name: str = ""
+    username: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,8 @@ class ThreadClosed(Event):
     thread_id: ThreadId
     agent_id: AgentId | None
     actor: Actor
+    client_id: ClientId
+    client_owner: AgentId | None  # R4: whose client this is from now on, if anyone's
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ class Agent:
     team: str
     capacity: int | None  # None: the workspace default
     name: str = ""
+    username: str = ""
     state: State = State.OFFLINE
     reason: str | None = None  # for inactive, and the reason a finishing agent heads to
     since: Instant = 0.0

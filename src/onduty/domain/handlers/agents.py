@@ -17,7 +17,7 @@ def register_agent(ws: Workspace, cmd: c.RegisterAgent, now: Instant, out: Out) 
         raise Conflict(f"agent {cmd.agent_id} already exists", field="agent_id")
     team = validate.team(cmd.team)
     capacity = validate.capacity(cmd.capacity)
-    agent = Agent(cmd.agent_id, team, capacity, name=cmd.name, since=now)
+    agent = Agent(cmd.agent_id, team, capacity, name=cmd.name, username=cmd.username, since=now)
     ws.agents[agent.id] = agent
     out.append(AgentRegistered(now, agent.id, team, capacity))
 
@@ -62,10 +62,10 @@ def set_status(ws: Workspace, cmd: c.SetStatus, now: Instant, out: Out) -> None:
     by_agent = cmd.actor.kind == "agent"
     if by_agent:
         ws.confirm_presence(agent, "status_changed", now, out)
+    if _already(agent, state, reason):
+        return
     if state is State.INACTIVE and by_agent and chosen.requires_approval:
         _request_approval(ws, agent, reason or "", now, out)
-        return
-    if _already(agent, state, reason):
         return
     ws.apply_status(agent, state, reason, cmd.actor, now, out)
 

@@ -74,10 +74,11 @@ def close_thread(ws: Workspace, cmd: c.CloseThread, now: Instant, out: Out) -> N
     thread = ws.thread(cmd.thread_id)
     _check_thread_actor(thread, cmd.actor, "closes")
     holder = thread.agent_id
-    out.append(ThreadClosed(now, thread.id, holder, cmd.actor))
+    owner = holder if thread.state is ThreadState.IN_PROGRESS else None  # R4: answered by the holder
+    out.append(ThreadClosed(now, thread.id, holder, cmd.actor, thread.client_id, owner))
     settings = ws.settings
-    if holder is not None and thread.state is ThreadState.IN_PROGRESS:
-        ws.affinity.record(thread.client_id, holder, now)  # R4: the client is now the holder's
+    if owner is not None:
+        ws.affinity.record(thread.client_id, owner, now)
     else:
         ws.affinity.forget(thread.client_id)
     ws.affinity.prune(now, settings.client_affinity_timeout)

@@ -1,0 +1,1 @@
+"""The `onduty` command line."""

@@ -1,0 +1,17 @@
+"""The `onduty` command group. Each command lives in its own module and is added here."""
+
+from __future__ import annotations
+
+import click
+
+from onduty import __version__
+from onduty.cli.simulate import simulate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="onduty")
+def main() -> None:
+    """onduty: presence and routing for customer-support teams."""
+
+
+main.add_command(simulate)

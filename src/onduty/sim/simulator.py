@@ -1,0 +1,290 @@
+"""The simulator: the real engine on a virtual clock that jumps to the next event.
+
+Simulated agents are `active` the whole time, answer a thread the instant it
+is assigned (so S6 never prompts them) and close it after an exponential
+handling time. Clients arrive as a Poisson stream, each a new client. The
+figures come from the engine's own events, so they measure the router as it
+runs in the service.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from onduty.domain import commands as c
+from onduty.domain.engine import Engine
+from onduty.domain.events import Event, ThreadAssigned, ThreadClosed, ThreadCreated
+from onduty.domain.settings import MAX_CAPACITY, Settings
+from onduty.domain.types import Actor, Instant, State, Strategy
+from onduty.sim.erlang import ErlangC, predict
+
+STRATEGIES: tuple[str, ...] = tuple(s.value for s in Strategy)
+# Called now and then with (simulated seconds done, simulated seconds in all).
+Progress = Callable[[float, float], None]
+
+_INF = math.inf
+_PROGRESS_EVERY = 4096  # clock steps between progress calls: cheap, and still smooth on screen
+_TEAM = "sim"
+_ANSWER = "Hello, how can I help?"
+_MESSAGE = "Hi, I need help."
+
+
+class SimConfigError(ValueError):
+    """A configuration the simulator refuses; `option` names the offending field."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(f"{option} {problem}")
+        self.option = option
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    agents: int = 10
+    arrivals_per_hour: float = 100.0
+    handle_time: float = 300.0  # mean seconds, exponential
+    hours: float = 8.0
+    capacity: int = 1  # threads per agent
+    target_seconds: float = 20.0  # service-level target
+    strategy: str = "least_busy"
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        _whole("agents", self.agents, 1, None)
+        _whole("capacity", self.capacity, 1, MAX_CAPACITY)
+        _whole("seed", self.seed, None, None)
+        _positive("arrivals_per_hour", self.arrivals_per_hour)
+        _positive("handle_time", self.handle_time)
+        _positive("hours", self.hours)
+        if not _number(self.target_seconds) or self.target_seconds < 0:
+            raise SimConfigError("target_seconds", f"must be zero or more seconds, got {self.target_seconds!r}")
+        if self.strategy not in STRATEGIES:
+            raise SimConfigError("strategy", f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+
+    @property
+    def servers(self) -> int:
+        return self.agents * self.capacity
+
+    @property
+    def horizon(self) -> float:
+        """Seconds during which clients arrive."""
+        return self.hours * 3600.0
+
+    def erlang_c(self) -> ErlangC:
+        return predict(self.servers, self.arrivals_per_hour / 3600.0, self.handle_time, self.target_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    config: SimConfig
+    threads: int  # arrived
+    answered: int  # reached an agent
+    closed: int
+    waited_fraction: float  # assigned strictly after arriving
+    mean_wait_seconds: float  # arrival to assignment, over all threads
+    max_wait_seconds: float
+    service_level: float  # assigned within target_seconds
+    occupancy: float  # time average over [0, hours] of threads held / (agents x capacity)
+    end_seconds: float  # virtual time when the last thread reached an agent
+    erlang_c: ErlangC
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "threads": self.threads,
+            "answered": self.answered,
+            "closed": self.closed,
+            "waited_fraction": self.waited_fraction,
+            "mean_wait_seconds": self.mean_wait_seconds,
+            "max_wait_seconds": self.max_wait_seconds,
+            "service_level": self.service_level,
+            "occupancy": self.occupancy,
+            "end_seconds": self.end_seconds,
+            "config": {
+                "agents": self.config.agents,
+                "arrivals_per_hour": self.config.arrivals_per_hour,
+                "handle_time": self.config.handle_time,
+                "hours": self.config.hours,
+                "capacity": self.config.capacity,
+                "target_seconds": self.config.target_seconds,
+                "strategy": self.config.strategy,
+                "seed": self.config.seed,
+            },
+            "erlang_c": self.erlang_c.as_dict(),
+        }
+
+
+def simulate(config: SimConfig, progress: Progress | None = None) -> SimResult:
+    engine = _staffed_engine(config)
+    tally = _Tally(config.horizon, config.target_seconds)
+    horizon = config.horizon
+    arrivals, handling = random_streams(config.seed)
+    next_gap, next_handle = arrivals.expovariate, handling.expovariate
+    arrival_rate = config.arrivals_per_hour / 3600.0
+    handle_rate = 1.0 / config.handle_time
+    actors = [Actor.agent(agent_id) for agent_id in range(config.agents + 1)]  # by agent id; 0 unused
+    handle, tick, next_deadline = engine.handle, engine.tick, engine.next_deadline
+    closes: list[tuple[Instant, int, int]] = []  # (when, thread id, agent id)
+    waiting, absorb, assigned = tally.waiting, tally.absorb, tally.assigned
+    arrived = 0
+    steps = 0
+
+    next_arrival = next_gap(arrival_rate)
+    while True:
+        deadline = next_deadline()
+        if deadline is None:
+            deadline = _INF
+        next_close = closes[0][0] if closes else _INF
+        now = min(next_arrival, next_close, deadline)
+        # After the arrivals stop, run only until every thread has reached an agent.
+        if now > horizon and (not waiting or now == _INF):
+            break
+        if deadline == now:  # timers fire before the commands of the same instant
+            absorb(tick(now), now)
+        elif next_close == now:
+            _, thread_id, agent_id = heapq.heappop(closes)
+            absorb(handle(c.CloseThread(thread_id, actors[agent_id]), now), now)
+        else:
+            arrived += 1
+            absorb(handle(c.ReceiveClientMessage(f"client-{arrived}", _MESSAGE), now), now)
+            next_arrival = now + next_gap(arrival_rate)
+            if next_arrival > horizon:
+                next_arrival = _INF
+        while assigned:  # answer at once, close after the handling time
+            thread_id, agent_id = assigned.pop()
+            absorb(handle(c.Answer(thread_id, agent_id, _ANSWER), now), now)
+            heapq.heappush(closes, (now + next_handle(handle_rate), thread_id, agent_id))
+        steps += 1
+        if progress is not None and steps % _PROGRESS_EVERY == 0:
+            progress(min(now, horizon), horizon)
+    if progress is not None:
+        progress(horizon, horizon)
+    return tally.result(config, arrived)
+
+
+def random_streams(seed: int) -> tuple[random.Random, random.Random]:
+    """The run's randomness: gaps between arrivals, and handling times drawn as threads are
+    assigned. Two streams, so the arrivals stay the same whatever the routing does with them."""
+    return random.Random(f"onduty-sim:{seed}:arrivals"), random.Random(f"onduty-sim:{seed}:handling")
+
+
+class _Tally:
+    """The figures, folded in from the engine's events as they come: nothing is kept per event."""
+
+    __slots__ = (
+        "answered",
+        "area",
+        "assigned",
+        "closed",
+        "end",
+        "held",
+        "horizon",
+        "last",
+        "max_wait",
+        "target",
+        "wait_sum",
+        "waited",
+        "waiting",
+        "within_target",
+    )
+
+    def __init__(self, horizon: float, target: float) -> None:
+        self.horizon = horizon
+        self.target = target
+        self.waiting: dict[int, Instant] = {}  # thread id -> arrival, until first assigned
+        self.assigned: list[tuple[int, int]] = []  # (thread, agent) given out and not answered yet
+        self.answered = 0
+        self.waited = 0
+        self.within_target = 0
+        self.wait_sum = 0.0
+        self.max_wait = 0.0
+        self.closed = 0
+        self.held = 0  # threads held by agents right now
+        self.area = 0.0  # ∫ held dt over [0, horizon]
+        self.last = 0.0  # where `area` has got to
+        self.end = 0.0
+
+    def absorb(self, events: list[Event], now: Instant) -> None:
+        """Fold in one command's events; assignments join `assigned`, for the agents to answer."""
+        for event in events:
+            if isinstance(event, ThreadCreated):
+                self.waiting[event.thread_id] = now
+            elif isinstance(event, ThreadAssigned):
+                self._held_changes(now, 1)
+                self.assigned.append((event.thread_id, event.agent_id))
+                arrival = self.waiting.pop(event.thread_id, None)
+                if arrival is not None:  # first assignment: the thread's wait ends
+                    self._waited(now - arrival)
+                    self.end = now
+            elif isinstance(event, ThreadClosed) and event.agent_id is not None:
+                self._held_changes(now, -1)
+                self.closed += 1
+
+    def _waited(self, wait: float) -> None:
+        self.answered += 1
+        self.wait_sum += wait
+        if wait > 0:
+            self.waited += 1
+            self.max_wait = max(self.max_wait, wait)
+        if wait <= self.target:
+            self.within_target += 1
+
+    def _held_changes(self, now: Instant, delta: int) -> None:
+        t = now if now < self.horizon else self.horizon
+        self.area += self.held * (t - self.last)
+        self.last = t
+        self.held += delta
+
+    def result(self, config: SimConfig, threads: int) -> SimResult:
+        self._held_changes(self.horizon, 0)
+        # With no thread at all nobody waited and nobody missed the target.
+        per_thread = 1.0 / threads if threads else 0.0
+        return SimResult(
+            config=config,
+            threads=threads,
+            answered=self.answered,
+            closed=self.closed,
+            waited_fraction=self.waited * per_thread,
+            mean_wait_seconds=self.wait_sum * per_thread,
+            max_wait_seconds=self.max_wait,
+            service_level=self.within_target * per_thread if threads else 1.0,
+            occupancy=self.area / (self.horizon * config.servers),
+            end_seconds=self.end,
+            erlang_c=config.erlang_c(),
+        )
+
+
+def _staffed_engine(config: SimConfig) -> Engine:
+    # Every simulated client is new, so R4 ownership can never route anything; a zero
+    # affinity window lets the engine forget each client at once and keeps memory flat
+    # however long the run (the default 24 h window would hold every client of the day).
+    settings = Settings(
+        strategy=Strategy(config.strategy), default_capacity=config.capacity, client_affinity_timeout=0.0
+    )
+    engine = Engine(settings)
+    for agent_id in range(1, config.agents + 1):
+        engine.handle(c.RegisterAgent(agent_id, _TEAM), 0.0)
+        engine.handle(c.Login(agent_id), 0.0)
+        engine.handle(c.SetStatus(agent_id, State.ACTIVE, None, Actor.agent(agent_id)), 0.0)
+    return engine
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive(option: str, value: float) -> None:
+    if not _number(value) or value <= 0:
+        raise SimConfigError(option, f"must be a number greater than 0, got {value!r}")
+
+
+def _whole(option: str, value: int, low: int | None, high: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SimConfigError(option, f"must be a whole number, got {value!r}")
+    if low is not None and value < low:
+        raise SimConfigError(option, f"must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise SimConfigError(option, f"must be at most {high}, got {value}")
