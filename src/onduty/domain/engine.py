@@ -47,9 +47,10 @@ class Engine:
 
     def handle(self, command: c.Command, now: Instant) -> list[Event]:
         ws = self.workspace
-        now = self._advance(now)
+        now = max(now, ws.clock)
         out: list[Event] = []
-        HANDLERS[type(command)](ws, command, now, out)
+        HANDLERS[type(command)](ws, command, now, out)  # raises before changing anything
+        ws.clock = now
         ws.finish(now, out)
         self._settle(now, out)
         return out
@@ -74,7 +75,5 @@ class Engine:
     def _advance(self, now: Instant) -> Instant:
         # Time never runs backwards inside the engine, whatever the caller's clock does.
         ws = self.workspace
-        if now < ws.clock:
-            return ws.clock
-        ws.clock = now
-        return now
+        ws.clock = max(now, ws.clock)
+        return ws.clock

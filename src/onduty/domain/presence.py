@@ -70,6 +70,8 @@ class PresenceMixin(RoutingMixin):
             state, reason = State.NOT_READY, None
         if state is State.INACTIVE and (r := self.reasons.get(reason or "")) is not None and r.retired:
             state, reason = State.NOT_READY, None
+        if state is State.INACTIVE and agent.threads:
+            state = State.FINISHING  # S3: threads kept through the logout (on_logout = keep) come first
         agent.ever_logged_in = True
         self.set_state(agent, state, reason, Actor.system(WHY_LOGIN_RESTORE), now, out)
 

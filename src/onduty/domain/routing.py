@@ -26,7 +26,9 @@ class RoutingMixin(WorkspaceState):
         self.refresh(agent)
 
     def assign(self, thread: Thread, agent: Agent, strategy: str, now: Instant, out: Out) -> None:
-        trace = RoutingTrace(strategy, len(self.picker), len(agent.threads), now - agent.idle_since)
+        # An own client's thread could go to one agent only (R4); the router chose among the picker's.
+        eligible = 1 if strategy == AFFINITY else len(self.picker)
+        trace = RoutingTrace(strategy, eligible, len(agent.threads), now - agent.idle_since)
         self.take(thread, agent, now)
         out.append(ThreadAssigned(now, thread.id, agent.id, trace))
 
