@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from onduty import __version__
+from onduty.cli.admin import migrate, users
+from onduty.cli.serve import serve
 from onduty.cli.simulate import simulate
 
 
@@ -14,4 +16,7 @@ def main() -> None:
     """onduty: presence and routing for customer-support teams."""
 
 
+main.add_command(serve)
+main.add_command(users)
+main.add_command(migrate)
 main.add_command(simulate)

@@ -70,6 +70,24 @@ class GeneralQueue:
             if thread is not None and thread.queue_seq == seq:
                 yield thread
 
+    def first(self, n: int) -> list[Thread]:
+        """The first `n` threads in routing order, without sorting the whole queue."""
+        want = n
+        while True:
+            entries = heapq.nsmallest(want, self._heap)
+            live = [t for e in entries if (t := self._threads.get(e[2])) is not None and t.queue_seq == e[3]]
+            if len(live) >= n or len(entries) == len(self._heap):
+                return live[:n]
+            want *= 2
+
+    def oldest_arrival(self) -> float | None:
+        """The earliest arrival waiting (not the head when priorities differ)."""
+        threads = self._threads
+        return min(
+            (e[1] for e in self._heap if (t := threads.get(e[2])) is not None and t.queue_seq == e[3]),
+            default=None,
+        )
+
     def _is_live(self, thread: Thread) -> bool:
         return thread.queue_seq != 0 and self._threads.get(thread.id) is thread
 

@@ -1,0 +1,87 @@
+"""`onduty migrate` and `onduty users add`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+import msgspec
+
+from onduty.cli._db import database_option, open_database
+from onduty.domain.errors import DomainError
+from onduty.service.service import Service
+from onduty.storage.database import Database
+from onduty.storage.migrate import upgrade
+from onduty.storage.store import Store
+from onduty.storage.users import UserStore
+from onduty.web import schemas as s
+from onduty.web.context import AppContext
+from onduty.web.errors import ApiError
+from onduty.web.routes_admin import create
+
+T = TypeVar("T")
+
+
+@click.command()
+@database_option
+def migrate(database_url: str | None) -> None:
+    """Bring a database to the current schema (serve does it too)."""
+    db = open_database(database_url)
+    asyncio.run(upgrade(db))
+    click.echo(f"{db.shown()}: schema is current")
+
+
+@click.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin", "integration"]), required=True)
+@click.option("--team", default=None, help="Team (created if new); agents and supervisors only.")
+@click.option("--capacity", type=click.IntRange(1, 1000), default=None, help="Threads at once (agents).")
+@click.option("--password", default=None, help="Lets the user sign in on the web pages (8+ characters).")
+@database_option
+def add_user(
+    name: str, role: str, team: str | None, capacity: int | None, password: str | None, database_url: str | None
+) -> None:
+    """Create a user and print {"id", "username", "role", "token"} as JSON."""
+    db = open_database(database_url)
+    try:
+        created = asyncio.run(_add(db, name, role, team, capacity, password))
+    except (ApiError, DomainError) as error:
+        field = getattr(error, "field", None)
+        raise click.UsageError(f"{field + ': ' if field else ''}{error.message}") from None
+    click.echo(
+        json.dumps({"id": created.id, "username": created.username, "role": created.role, "token": created.token})
+    )
+
+
+async def _add(
+    db: Database, name: str, role: str, team: str | None, capacity: int | None, password: str | None
+) -> s.CreatedUser:
+    try:
+        request = msgspec.convert(
+            {"username": name, "role": role, "team": team, "capacity": capacity, "password": password},
+            s.UserRequest,
+        )
+    except msgspec.ValidationError as error:
+        raise ApiError(400, "invalid", str(error)) from None
+    await upgrade(db)
+    return await with_service(db, lambda ctx: create(ctx, request))
+
+
+async def with_service(db: Database, work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run `work(ctx)` against a short-lived service on `db` (the same code path as the server)."""
+    store = Store(db)
+    service = Service(store)
+    await service.start()
+    try:
+        return await work(AppContext(service, UserStore(store)))
+    finally:
+        await service.stop()
+        await store.close()

@@ -1,0 +1,44 @@
+"""`onduty serve`: the service and its pages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+import uvicorn
+
+from onduty.cli._db import database_option, open_database
+from onduty.cli.admin import with_service
+from onduty.cli.demo import announce, seed
+from onduty.logs import configure_logging
+from onduty.storage.migrate import upgrade
+from onduty.web.app import create_app
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@database_option
+@click.option("--demo", is_flag=True, help="Add a sample team when the database is empty.")
+@click.option("--log-json", is_flag=True, help="Structured logs as JSON lines.")
+def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: bool) -> None:
+    """Run the service (creates or upgrades the database schema first)."""
+    configure_logging(json=log_json)
+    db = open_database(database_url)
+    asyncio.run(upgrade(db))
+    if demo:
+        tokens = asyncio.run(with_service(db, seed))
+        if tokens is None:
+            click.echo("Database has users already; --demo added nothing.")
+        else:
+            announce(db, tokens, f"http://{host}:{port}")
+    click.echo(f"onduty on http://{host}:{port} with {db.shown()}")
+    uvicorn.run(
+        create_app(db),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+    )

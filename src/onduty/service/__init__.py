@@ -1,0 +1,1 @@
+"""The service: applies commands one at a time, commits, then publishes."""

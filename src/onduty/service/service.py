@@ -1,0 +1,227 @@
+"""The service: the engine behind one writer, a durable commit, then publication.
+
+Commands are applied one at a time by a single task (no routing races). The
+commands that arrive while a commit is under way are applied and committed
+together in the next batch (group commit): one transaction and one fsync for
+many commands. A command is acknowledged only once its batch is committed;
+events are published only after that. If a commit fails, the in-memory engine
+is rebuilt from the database, so it never runs ahead of what is durable.
+
+Timers: the writer sleeps until the engine's next deadline and ticks it then;
+deadlines that passed while the service was down fire at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from onduty.domain import commands as c
+from onduty.domain.engine import Engine
+from onduty.domain.errors import DomainError
+from onduty.domain.events import Event, StatusChanged, ThreadAssigned
+from onduty.domain.pickers import RoundRobin
+from onduty.domain.restore import restore
+from onduty.domain.workspace import Workspace
+from onduty.service.clock import Clock, RealClock
+from onduty.service.fanout import FanOut, InProcessFanOut
+from onduty.service.metrics import Metrics
+from onduty.storage.projection import Rows
+from onduty.storage.store import Store, StoredEvent
+
+log = structlog.get_logger("onduty.service")
+
+MAX_BATCH = 256
+
+
+class ServiceUnavailable(Exception):
+    """The command could not be made durable; nothing of it was kept."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    events: list[Event]
+    stored: list[StoredEvent]
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: c.Command | None  # None: no command, only a pass of the writer (timers, a barrier)
+    future: asyncio.Future[Outcome]
+
+
+class Service:
+    def __init__(self, store: Store, *, fanout: FanOut | None = None, clock: Clock | None = None) -> None:
+        self.store = store
+        self.fanout = fanout or InProcessFanOut()
+        self.clock = clock or RealClock()
+        self.metrics = Metrics()
+        self.engine = Engine()
+        self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.last_event_id = 0
+        self.on_commit: list[Callable[[list[StoredEvent]], Awaitable[None]]] = []
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.engine.workspace
+
+    # -- life cycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        started = time.perf_counter()
+        await self._reload()
+        self.last_event_id = await self.store.last_event_id()
+        await self._commit_batch([], tick=True)  # deadlines that fell while we were down
+        self._writer = asyncio.create_task(self._write_loop(), name="onduty-writer")
+        log.info(
+            "service started",
+            agents=len(self.workspace.agents),
+            open_threads=len(self.workspace.threads),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        while not self._inbox.empty():
+            self._inbox.get_nowait().future.set_exception(ServiceUnavailable("the service is stopping"))
+
+    async def _reload(self) -> None:
+        snapshot = await self.store.load_snapshot(self.clock.now())
+        self.engine = restore(snapshot)
+        self.metrics.queue_length.set(len(self.workspace.queue))
+
+    # -- commands ------------------------------------------------------------------
+
+    async def execute(self, command: c.Command) -> Outcome:
+        """Apply a command; returns once its effects are committed. Raises DomainError."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Pending(command, future))
+        return await future
+
+    async def settle(self) -> None:
+        """Returns once the writer has ticked the clock and committed all that came
+        before: a barrier for tests, and the way to wake the writer after a clock jump."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Pending(None, future))
+        await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            pending = await self._next_commands()
+            try:
+                await self._commit_batch(pending, tick=True)
+            except Exception:  # a bug, not bad input: keep serving, never run ahead of the database
+                log.exception("batch failed; engine reloaded from the database")
+
+    async def _next_commands(self) -> list[_Pending]:
+        """Wait for commands, or for the next deadline; then take all that wait (group commit)."""
+        inbox = self._inbox
+        if inbox.empty():
+            deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock.now())
+            try:
+                first = await asyncio.wait_for(inbox.get(), timeout)
+            except TimeoutError:
+                return []
+            batch = [first]
+        else:
+            batch = [inbox.get_nowait()]
+        while len(batch) < MAX_BATCH and not inbox.empty():
+            batch.append(inbox.get_nowait())
+        return batch
+
+    async def _commit_batch(self, batch: list[_Pending], *, tick: bool) -> None:
+        engine, ws = self.engine, self.workspace
+        now = self.clock.now()
+        rows = Rows()
+        applied: list[tuple[_Pending, list[Event], int]] = []
+        try:
+            if tick:
+                events = engine.tick(now)
+                rows.add(events, ws)
+                self._count(events)
+            for pending in batch:
+                if pending.future.cancelled():
+                    continue
+                if pending.command is None:
+                    applied.append((pending, [], len(rows.journal)))
+                    continue
+                try:
+                    events = engine.handle(pending.command, now)
+                except DomainError as error:
+                    self.metrics.commands.labels("refused").inc()
+                    pending.future.set_exception(error)
+                    continue
+                first = len(rows.journal)
+                rows.add(events, ws)
+                applied.append((pending, events, first))
+                self._count(events)
+            if isinstance(ws.picker, RoundRobin):
+                rows.meta["round_robin_last"] = ws.picker.last
+            stored: list[StoredEvent] = []
+            if rows:
+                started = time.perf_counter()
+                stored = await self.store.commit(rows, rows.agent_rows(ws))
+                self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        except BaseException:
+            # Not durable, so not done: nobody is told otherwise, and the engine goes back
+            # to what the database holds (a bug mid-command is handled the same way).
+            failure = ServiceUnavailable("the change could not be saved; nothing was changed")
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(failure)
+            await self._reload()
+            raise
+        self.metrics.batch_size.observe(max(1, len(batch)))
+        self.metrics.queue_length.set(len(ws.queue))
+        for index, (pending, events, first) in enumerate(applied):
+            end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
+            if pending.command is not None:
+                self.metrics.commands.labels("applied").inc()
+            if not pending.future.done():
+                pending.future.set_result(Outcome(events, self._own_events(stored, first, end)))
+        if stored:
+            self.last_event_id = stored[-1].id
+            await self.fanout.publish(stored)
+            for hook in self.on_commit:
+                await hook(stored)
+
+    @staticmethod
+    def _own_events(stored: list[StoredEvent], first: int, end: int) -> list[StoredEvent]:
+        # A command's journal entries sit between its start and the next command's start.
+        return stored[first:end] if stored else []
+
+    def _count(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, StatusChanged):
+                self.metrics.status_changes.inc()
+            elif isinstance(event, ThreadAssigned):
+                self.metrics.assignments.inc()
+
+    # -- helpers for the web layer ---------------------------------------------------
+
+    async def ensure_agent(self, agent_id: int, *, username: str, name: str, team: str | None) -> None:
+        """Agents created by another process (`onduty users add` beside a running
+        server) join this engine the first time they are seen."""
+        if agent_id not in self.workspace.agents:
+            with contextlib.suppress(DomainError):
+                await self.execute(c.RegisterAgent(agent_id, team or "default", None, name=name, username=username))
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def describe(self) -> dict[str, Any]:
+        ws = self.workspace
+        return {"agents": len(ws.agents), "open_threads": len(ws.threads), "queued": len(ws.queue)}

@@ -1,0 +1,1 @@
+"""Storage: the schema, migrations, and the store the service writes through."""

@@ -1,0 +1,86 @@
+"""Database URLs and engines: SQLite by default, PostgreSQL by URL.
+
+Users write `sqlite:///path/file.db` or `postgresql://user@host:port/db`; we
+pick the async driver (aiosqlite, asyncpg). SQLite runs in WAL mode with a
+busy timeout and `synchronous=FULL`: a commit the service acknowledged has
+reached the disk, so it survives a crash or power loss (group commit pays
+that fsync once per batch).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_FILE = "onduty.db"
+ENV_VAR = "ONDUTY_DATABASE_URL"
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """A database location, in the form users write and the form drivers need."""
+
+    url: str  # as given (password hidden when shown)
+    async_url: str
+    dialect: str  # sqlite | postgresql
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def shown(self) -> str:
+        return (
+            make_url(self.async_url)
+            .render_as_string(hide_password=True)
+            .replace("+aiosqlite", "")
+            .replace("+asyncpg", "")
+        )
+
+
+def resolve(url: str | None = None) -> Database:
+    """The URL given, else ONDUTY_DATABASE_URL, else a SQLite file in the working folder."""
+    raw = url or os.environ.get(ENV_VAR) or f"sqlite:///{Path.cwd() / DEFAULT_FILE}"
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            f"not a database URL: {raw!r} (use sqlite:///path/file.db or postgresql://user@host:port/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseUrlError("a SQLite URL needs a file path, like sqlite:///onduty.db")
+        return Database(raw, parsed.set(drivername="sqlite+aiosqlite").render_as_string(False), "sqlite")
+    if backend in ("postgresql", "postgres"):
+        return Database(raw, parsed.set(drivername="postgresql+asyncpg").render_as_string(False), "postgresql")
+    raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def create_engine(db: Database, *, pool_size: int = 10) -> AsyncEngine:
+    if db.is_sqlite:
+        engine = create_async_engine(db.async_url, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(db.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

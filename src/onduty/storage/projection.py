@@ -1,0 +1,249 @@
+"""From the engine's events to rows: what one batch of commands writes.
+
+`Rows.add` runs right after each command, while the engine's state is exactly
+that command's outcome, so that an event's audience (who held the thread,
+which team) is the one of its moment. `Rows` then goes to the database in one
+transaction (group commit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from onduty.domain import events as ev
+from onduty.domain.model import Agent, Thread
+from onduty.domain.types import Actor, ThreadState
+from onduty.domain.workspace import Workspace
+from onduty.service.timefmt import iso
+from onduty.service.views import agent_view
+
+# Events every signed-in user may see: presence is public (W4), and so is the catalogue.
+_PUBLIC = (ev.StatusChanged, ev.AgentRegistered, ev.AgentChanged, ev.ReasonSaved, ev.SettingsChanged)
+_INSTANT_FIELDS = frozenset({"at", "deadline"})
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One event as the live stream sends it, before it has its id."""
+
+    name: str
+    at: float
+    data: dict[str, Any]
+    scope: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Rows:
+    journal: list[JournalEntry] = field(default_factory=list)
+    status_log: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    pins: dict[int, bool] = field(default_factory=dict)
+    requests_new: list[dict[str, Any]] = field(default_factory=list)
+    requests_done: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    owners: dict[str, tuple[int | None, float]] = field(default_factory=dict)  # None: no owner any more
+    threads: dict[int, dict[str, Any]] = field(default_factory=dict)  # whole rows
+    thread_closes: dict[int, dict[str, Any]] = field(default_factory=dict)  # threads written earlier
+    agent_ids: set[int] = field(default_factory=set)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.journal)
+
+    def add(self, events: list[ev.Event], ws: Workspace) -> None:
+        touched_agents: dict[int, None] = {}
+        for event in events:
+            self._project(event, ws, touched_agents)
+        # One `agent.updated` per agent a command touched: the widget's row, whatever changed (W1).
+        for agent_id in touched_agents:
+            agent = ws.agents.get(agent_id)
+            if agent is not None:
+                self.journal.append(
+                    JournalEntry(
+                        "agent.updated",
+                        ws.clock,
+                        {"agent": agent_view(ws, agent)},
+                        {"agents": [agent.id], "teams": [agent.team], "public": False},
+                    )
+                )
+        self.agent_ids.update(touched_agents)
+
+    def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, None]) -> None:
+        data = event_data(event)
+        agents = [a for a in (_agents_of(event)) if a is not None]
+        thread_id: int | None = getattr(event, "thread_id", None)
+        if thread_id is not None:
+            self._thread(thread_id, event, ws)
+            thread = ws.threads.get(thread_id)
+            if thread is not None and thread.agent_id is not None:
+                agents.append(thread.agent_id)
+        for agent_id in agents:
+            touched[agent_id] = None
+        teams = sorted({ws.agents[a].team for a in agents if a in ws.agents})
+        scope: dict[str, Any] = {"agents": sorted(set(agents)), "teams": teams, "public": isinstance(event, _PUBLIC)}
+        if thread_id is not None:
+            scope["thread"] = thread_id
+            scope["queue"] = not agents  # a queued thread: every supervisor watches the queue
+        self.journal.append(JournalEntry(event.name, event.at, data, scope))
+
+        if isinstance(event, ev.StatusChanged):
+            self.status_log.append(
+                {
+                    "agent_id": event.agent_id,
+                    "team": ws.agents[event.agent_id].team,
+                    "at": event.at,
+                    "from_state": event.from_state.value,
+                    "from_reason": event.from_reason,
+                    "to_state": event.to_state.value,
+                    "to_reason": event.to_reason,
+                    **_actor_columns(event.actor, "actor"),
+                }
+            )
+        elif isinstance(event, ev.MessageAdded):
+            self.messages.append(
+                {
+                    "id": event.message_id,
+                    "thread_id": event.thread_id,
+                    "author": event.author,
+                    "agent_id": event.agent_id,
+                    "text": event.text,
+                    "at": event.at,
+                    "pinned": False,
+                }
+            )
+        elif isinstance(event, ev.MessagePinned):
+            self.pins[event.message_id] = event.pinned
+        elif isinstance(event, ev.ApprovalRequested):
+            self.requests_new.append(
+                {
+                    "id": event.request_id,
+                    "agent_id": event.agent_id,
+                    "state": "pending",
+                    "requested_state": event.state.value,
+                    "requested_reason": event.reason,
+                    "created_at": event.at,
+                }
+            )
+        elif isinstance(event, ev.ApprovalDecided):
+            self.requests_done[event.request_id] = {
+                "state": "approved" if event.approved else "rejected",
+                "decided_at": event.at,
+                **_actor_columns(event.actor, "decided_by", with_why=False),
+            }
+        elif isinstance(event, ev.ApprovalCancelled):
+            self.requests_done[event.request_id] = {"state": "cancelled", "decided_at": event.at, "why": event.why}
+        elif isinstance(event, ev.ReasonSaved):
+            self.reasons[event.code] = reason_row(ws, event.code)
+        elif isinstance(event, ev.SettingsChanged):
+            self.settings.update(event.changes)
+        elif isinstance(event, ev.ThreadClosed):
+            self.owners[event.client_id] = (event.client_owner, event.at)
+
+    def _thread(self, thread_id: int, event: ev.Event, ws: Workspace) -> None:
+        thread = ws.threads.get(thread_id)
+        if thread is not None:
+            self.threads[thread_id] = thread_row(thread)
+        elif isinstance(event, ev.ThreadClosed):
+            closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
+            closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
+            if thread_id in self.threads:
+                self.threads[thread_id].update(closing)
+            else:
+                self.thread_closes[thread_id] = closing
+
+    def agent_rows(self, ws: Workspace) -> list[dict[str, Any]]:
+        return [agent_row(ws.agents[a]) for a in sorted(self.agent_ids) if a in ws.agents]
+
+
+def event_data(event: ev.Event) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        if f.name == "at":
+            continue
+        value = getattr(event, f.name)
+        data[f.name] = iso(value) if f.name in _INSTANT_FIELDS else _plain(value)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Actor):
+        return {"kind": value.kind, "id": value.id, "why": value.why}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return None
+    return value
+
+
+def _agents_of(event: ev.Event) -> list[int | None]:
+    return [getattr(event, name, None) for name in ("agent_id", "from_agent_id", "to_agent_id", "reserved_for")]
+
+
+def _actor_columns(actor: Actor, prefix: str, *, with_why: bool = True) -> dict[str, Any]:
+    columns: dict[str, Any] = {f"{prefix}_kind": actor.kind, f"{prefix}_id": actor.id}
+    if with_why:
+        columns[f"{prefix}_why"] = actor.why
+    return columns
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value == float("-inf") else value
+
+
+def agent_row(agent: Agent) -> dict[str, Any]:
+    before = agent.before_logout
+    return {
+        "id": agent.id,
+        "team": agent.team,
+        "capacity": agent.capacity,
+        "name": agent.name,
+        "state": agent.state.value,
+        "reason": agent.reason,
+        "since": agent.since,
+        "set_by_kind": agent.set_by.kind,
+        "set_by_id": agent.set_by.id,
+        "set_by_why": agent.set_by.why,
+        "before_logout_state": before[0].value if before else None,
+        "before_logout_reason": before[1] if before else None,
+        "ever_logged_in": agent.ever_logged_in,
+        "last_assigned_at": _finite(agent.last_assigned_at),
+        "idle_since": _finite(agent.idle_since),
+        "working_since": agent.working_since,
+        "prompt_deadline": agent.prompt_deadline,
+    }
+
+
+def thread_row(thread: Thread) -> dict[str, Any]:
+    return {
+        "id": thread.id,
+        "client_id": thread.client_id,
+        "created_at": thread.created_at,
+        "priority": thread.priority,
+        "state": thread.state.value,
+        "agent_id": thread.agent_id,
+        "assigned_at": thread.assigned_at,
+        "reserved_for": thread.reserved_for,
+        "reserve_deadline": thread.reserve_deadline,
+        "reclaim_pending": thread.reclaim_pending,
+        "answered_once": thread.answered_once,
+        "closed_at": None,
+    }
+
+
+def reason_row(ws: Workspace, code: str) -> dict[str, Any]:
+    reason = ws.reasons.existing(code)
+    return {
+        "code": reason.code,
+        "label": reason.label,
+        "requires_approval": reason.requires_approval,
+        "retired": reason.retired,
+        "built_in": reason.built_in,
+    }

@@ -1,0 +1,196 @@
+"""The database schema (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are stored as UTC POSIX seconds (double precision): the engine's own
+unit, exact to the microsecond, and free of time-zone ambiguity on either
+database. The API renders them as ISO 8601.
+
+Lasting engine state lives in `agents`, `threads`, `approval_requests`,
+`clients`, `reasons`, `settings`; everything derived (who holds what, the
+queue, timers) is rebuilt from them at start (domain/restore.py).
+`status_log` is the append-only record of S7 and `events` the journal the
+live stream replays from.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids autoincrement on PostgreSQL; SQLite needs INTEGER for its rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("role", String(20), nullable=False),  # agent | supervisor | admin | integration
+    Column("team", String(80), ForeignKey("teams.name"), nullable=True),
+    Column("password_hash", Text, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Float, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of a random 256-bit token
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("team", String(80), nullable=False, index=True),
+    Column("capacity", Integer, nullable=True),
+    Column("name", String(120), nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("reason", String(40), nullable=True),
+    Column("since", Float, nullable=False),
+    Column("set_by_kind", String(20), nullable=False),
+    Column("set_by_id", Integer, nullable=True),
+    Column("set_by_why", String(40), nullable=True),
+    Column("before_logout_state", String(30), nullable=True),
+    Column("before_logout_reason", String(40), nullable=True),
+    Column("ever_logged_in", Boolean, nullable=False),
+    Column("last_assigned_at", Float, nullable=True),
+    Column("idle_since", Float, nullable=True),
+    Column("working_since", Float, nullable=True),
+    Column("prompt_deadline", Float, nullable=True),
+)
+
+reasons = Table(
+    "reasons",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("label", String(80), nullable=False),
+    Column("requires_approval", Boolean, nullable=False),
+    Column("retired", Boolean, nullable=False),
+    Column("built_in", Boolean, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=False),
+    Column("client_id", String(200), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("agent_id", Integer, nullable=True, index=True),
+    Column("assigned_at", Float, nullable=True),
+    Column("reserved_for", Integer, nullable=True),
+    Column("reserve_deadline", Float, nullable=True),
+    Column("reclaim_pending", Boolean, nullable=False),
+    Column("answered_once", Boolean, nullable=False),
+    Column("closed_at", Float, nullable=True),
+    Index("ix_threads_open", "state", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=False),
+    Column("thread_id", BigId, nullable=False, index=True),
+    Column("author", String(10), nullable=False),  # client | agent
+    Column("agent_id", Integer, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("pinned", Boolean, nullable=False),
+)
+
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("agent_id", Integer, nullable=False, index=True),
+    Column("state", String(20), nullable=False),  # pending | approved | rejected | cancelled
+    Column("requested_state", String(30), nullable=False),
+    Column("requested_reason", String(40), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("decided_by_kind", String(20), nullable=True),
+    Column("decided_by_id", Integer, nullable=True),
+    Column("decided_at", Float, nullable=True),
+    Column("why", String(40), nullable=True),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(200), primary_key=True),
+    Column("owner_agent_id", Integer, nullable=False),
+    Column("owned_since", Float, nullable=False, index=True),
+)
+
+status_log = Table(
+    "status_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agent_id", Integer, nullable=False),
+    Column("team", String(80), nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("from_state", String(30), nullable=False),
+    Column("from_reason", String(40), nullable=True),
+    Column("to_state", String(30), nullable=False),
+    Column("to_reason", String(40), nullable=True),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("actor_why", String(40), nullable=True),
+    Index("ix_status_log_agent_at", "agent_id", "at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    # Who may see it: {"teams": [...], "agents": [...], "public": bool, "threads": bool}.
+    Column("scope", JSON, nullable=False),
+)

@@ -1,0 +1,103 @@
+"""Users, teams and API tokens. People, not engine state: written directly, not through commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from onduty.storage import schema as t
+from onduty.storage.store import Store
+
+ROLES = ("agent", "supervisor", "admin", "integration")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    name: str
+    role: str
+    team: str | None
+    active: bool
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "name": self.name, "role": self.role, "team": self.team}
+
+
+class UsernameTaken(ValueError):
+    pass
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.username, row.name, row.role, row.team, row.active)
+
+
+class UserStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def create(
+        self, *, username: str, name: str, role: str, team: str | None, password_hash: str | None, now: float
+    ) -> User:
+        async with self.store.engine.begin() as conn:
+            if team is not None:
+                exists = (await conn.execute(select(t.teams.c.name).where(t.teams.c.name == team))).first()
+                if exists is None:
+                    await conn.execute(t.teams.insert().values(name=team, created_at=now))
+            try:
+                result = await conn.execute(
+                    t.users.insert().values(
+                        username=username,
+                        name=name,
+                        role=role,
+                        team=team,
+                        password_hash=password_hash,
+                        active=True,
+                        created_at=now,
+                    )
+                )
+            except IntegrityError:
+                raise UsernameTaken(f"username {username!r} is taken") from None
+            user_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        assert user_id is not None
+        return User(int(user_id), username, name, role, team, True)
+
+    async def by_id(self, user_id: int) -> User | None:
+        row = await self.store.fetch_one(select(t.users).where(t.users.c.id == user_id))
+        return _user(row) if row else None
+
+    async def by_username(self, username: str) -> tuple[User, str | None] | None:
+        row = await self.store.fetch_one(select(t.users).where(t.users.c.username == username))
+        return (_user(row), row.password_hash) if row else None
+
+    async def by_token_hash(self, token_hash: str) -> User | None:
+        row = await self.store.fetch_one(
+            select(t.users)
+            .join(t.tokens, t.tokens.c.user_id == t.users.c.id)
+            .where(t.tokens.c.token_hash == token_hash)
+        )
+        return _user(row) if row and row.active else None
+
+    async def all(self) -> list[User]:
+        return [_user(r) for r in await self.store.fetch(select(t.users).order_by(t.users.c.id))]
+
+    async def teams(self) -> list[str]:
+        return [r.name for r in await self.store.fetch(select(t.teams).order_by(t.teams.c.name))]
+
+    async def add_token(self, user_id: int, token_hash: str, now: float) -> None:
+        async with self.store.engine.begin() as conn:
+            await conn.execute(t.tokens.insert().values(token_hash=token_hash, user_id=user_id, created_at=now))
+
+    async def revoke_token(self, token_hash: str) -> None:
+        async with self.store.engine.begin() as conn:
+            await conn.execute(delete(t.tokens).where(t.tokens.c.token_hash == token_hash))
+
+    async def set_team(self, user_id: int, team: str, now: float) -> None:
+        async with self.store.engine.begin() as conn:
+            exists = (await conn.execute(select(t.teams.c.name).where(t.teams.c.name == team))).first()
+            if exists is None:
+                await conn.execute(t.teams.insert().values(name=team, created_at=now))
+            await conn.execute(update(t.users).where(t.users.c.id == user_id).values(team=team))

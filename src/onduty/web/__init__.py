@@ -1,0 +1,1 @@
+"""The web layer: thin routes that parse, authorise, call the service and render."""

@@ -1,0 +1,68 @@
+"""The web application: the API under /api/v1, the event stream, ops endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from onduty import __version__
+from onduty.service.clock import Clock
+from onduty.service.fanout import FanOut
+from onduty.service.service import Service
+from onduty.storage.database import Database
+from onduty.storage.store import Store
+from onduty.storage.users import UserStore
+from onduty.web import routes_admin, routes_agents, routes_me, routes_ops, routes_threads
+from onduty.web.context import AppContext, provide_caller, provide_ctx
+from onduty.web.errors import EXCEPTION_HANDLERS
+from onduty.web.events_ws import events
+
+MAX_BODY = 1024 * 1024
+
+
+def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | None = None) -> Litestar:
+    """The app for a database whose schema is current (run migrations first)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = Store(db)
+        service = Service(store, clock=clock, fanout=fanout)
+        await service.start()
+        app.state.ctx = AppContext(service, UserStore(store))
+        try:
+            yield
+        finally:
+            await service.stop()
+            await store.close()
+
+    api = Router(
+        "/api/v1",
+        route_handlers=[
+            *routes_me.ROUTES,
+            *routes_agents.ROUTES,
+            *routes_threads.ROUTES,
+            *routes_admin.ROUTES,
+            events,
+        ],
+        dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx)},
+    )
+    return Litestar(
+        route_handlers=[api, *routes_ops.ROUTES],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="onduty",
+            version=__version__,
+            description="Presence and routing for customer-support teams. Times are ISO 8601 UTC.",
+            path="/schema",
+        ),
+        request_max_body_size=MAX_BODY,
+        cors_config=CORSConfig(allow_origins=[]),
+        debug=False,
+        logging_config=None,  # structlog is configured by `onduty serve`
+    )

@@ -1,0 +1,118 @@
+"""What every route reaches: the service, the users, and who is calling."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+
+from onduty.domain.model import Agent
+from onduty.domain.types import Actor
+from onduty.service.auth import token_hash
+from onduty.service.service import Service
+from onduty.storage.users import User, UserStore
+from onduty.web.errors import forbidden, not_found, unauthorized
+
+TOKEN_CACHE_SECONDS = 30.0
+
+
+@dataclass(slots=True)
+class AppContext:
+    service: Service
+    users: UserStore
+    # token hash -> (user, when cached). Revocations here drop the entry at once; a
+    # token revoked by another instance stops working within TOKEN_CACHE_SECONDS.
+    _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
+
+    async def user_for_token(self, token: str) -> User | None:
+        digest = token_hash(token)
+        cached = self._tokens.get(digest)
+        if cached is not None and time.monotonic() - cached[1] < TOKEN_CACHE_SECONDS:
+            return cached[0]
+        user = await self.users.by_token_hash(digest)
+        if user is None:
+            self._tokens.pop(digest, None)
+            return None
+        if user.role == "agent":
+            await self.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
+        self._tokens[digest] = (user, time.monotonic())
+        return user
+
+    def forget_token(self, token: str) -> None:
+        self._tokens.pop(token_hash(token), None)
+
+    def forget_user(self, user_id: int) -> None:
+        for digest in [d for d, (u, _) in self._tokens.items() if u.id == user_id]:
+            del self._tokens[digest]
+
+
+def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
+    ctx: AppContext = connection.app.state.ctx
+    return ctx
+
+
+def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def provide_caller(request: Request[Any, Any, Any]) -> User:
+    token = bearer(request)
+    if token is None:
+        raise unauthorized()
+    user = await context_of(request).user_for_token(token)
+    if user is None:
+        raise unauthorized("unknown or revoked token")
+    return user
+
+
+async def provide_ctx(request: Request[Any, Any, Any]) -> AppContext:
+    return context_of(request)
+
+
+def actor_of(user: User) -> Actor:
+    if user.role == "agent":
+        return Actor.agent(user.id)
+    if user.role == "supervisor":
+        return Actor.supervisor(user.id)
+    if user.role == "admin":
+        return Actor.admin(user.id)
+    raise forbidden("this role does not act on agents or threads")
+
+
+def require(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise forbidden(f"needs the role {' or '.join(roles)}; you are {user.role}")
+
+
+def visible_agent(ctx: AppContext, user: User, agent_id: int, field_name: str = "id") -> Agent:
+    """An agent the caller may see: themselves, their team (supervisor), anyone (admin).
+    Others are reported as not found, so that nothing leaks across teams."""
+    agent = ctx.service.workspace.agents.get(agent_id)
+    allowed = agent is not None and (
+        user.role == "admin"
+        or (user.role == "supervisor" and agent.team == user.team)
+        or (user.role == "agent" and agent.id == user.id)
+    )
+    if agent is None or not allowed:
+        raise not_found(f"no agent with id {agent_id}", field_name)
+    return agent
+
+
+def team_agent_ids(ctx: AppContext, user: User) -> list[int] | None:
+    """Whose threads the caller may see; None means everyone's (admin)."""
+    if user.role == "admin":
+        return None
+    if user.role == "supervisor":
+        return [a.id for a in ctx.service.workspace.agents.values() if a.team == user.team]
+    return [user.id]
+
+
+# What a route declares to receive them (explicit dependencies; see app.py).
+Ctx = NamedDependency[AppContext]
+Caller = NamedDependency[User]

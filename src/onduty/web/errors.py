@@ -1,0 +1,116 @@
+"""Every error leaves as `{"error": {"code", "message", "field"}}` with a 4xx (or 503) status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from onduty.service.service import ServiceUnavailable
+from onduty.web.schemas import ErrorResponse
+
+log = structlog.get_logger("onduty.web")
+
+_DOMAIN_STATUS: dict[type[DomainError], int] = {NotFound: 404, Conflict: 409, Forbidden: 403}
+_HTTP_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "too_many_requests",
+}
+
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(data_container=ErrorResponse, description=description, generate_examples=False)
+    for status, description in (
+        (400, "Bad input: the field and the rule it breaks"),
+        (401, "Missing or unknown token"),
+        (403, "Not allowed for this role or team"),
+        (404, "No such thing, or not visible to the caller"),
+        (409, "Not possible in the current state"),
+        (503, "The change could not be made durable; nothing changed"),
+    )
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def unauthorized(message: str = "sign in first: send Authorization: Bearer <token>") -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def forbidden(message: str, field: str | None = None) -> ApiError:
+    return ApiError(403, "forbidden", message, field)
+
+
+def not_found(message: str, field: str | None = None) -> ApiError:
+    return ApiError(404, "not_found", message, field)
+
+
+def invalid(message: str, field: str | None = None) -> ApiError:
+    return ApiError(400, "invalid", message, field)
+
+
+def body(status: int, code: str, message: str, field: str | None) -> Response[Any]:
+    return Response(
+        {"error": {"code": code, "message": message, "field": field}},
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
+    return body(error.status, error.code, error.message, error.field)
+
+
+def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    status = next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+    return body(status, error.code, error.message, error.field)
+
+
+def handle_validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    extra = error.extra if isinstance(error.extra, list) else []
+    first = extra[0] if extra and isinstance(extra[0], dict) else {}
+    field = first.get("key") or None
+    message = first.get("message") or error.detail
+    if field and isinstance(message, str) and field not in message:
+        message = f"{field}: {message}"
+    return body(400, "invalid", str(message), field)
+
+
+def handle_http(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    if status >= 500:
+        log.error("http error", status=status, detail=error.detail)
+        return body(status, "server_error", "the server could not answer; try again", None)
+    return body(status, _HTTP_CODES.get(status, "error"), str(error.detail), None)
+
+
+def handle_unavailable(_: Request[Any, Any, Any], error: ServiceUnavailable) -> Response[Any]:
+    return body(503, "unavailable", str(error), None)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unexpected error", error=repr(error))
+    return body(500, "server_error", "the server hit an unexpected error; nothing was changed", None)
+
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    ApiError: handle_api_error,
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    ServiceUnavailable: handle_unavailable,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,108 @@
+"""The live event stream: `GET /api/v1/events?token=…&after=<last id>` (WebSocket).
+
+A client that reconnects with the last id it saw gets everything it missed
+from the journal, then live events, with no gap and no duplicate: we
+subscribe before reading the backlog and skip live events already sent. Each
+user receives only what their role and team may see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from onduty.service.timefmt import iso
+from onduty.storage.store import StoredEvent
+from onduty.storage.users import User
+from onduty.web.context import context_of
+
+BACKLOG_PAGE = 1000
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_SLOW = 4408
+
+
+def may_see(user: User, event: StoredEvent) -> bool:
+    scope = event.scope
+    if user.role == "admin":
+        return True
+    if user.role == "integration":
+        return "thread" in scope  # the channel carrying conversations to and from clients
+    if user.role == "supervisor":
+        return bool(scope.get("public") or user.team in scope.get("teams", ()) or scope.get("queue"))
+    return user.id in scope.get("agents", ()) or bool(scope.get("public"))
+
+
+def wire(event: StoredEvent) -> dict[str, Any]:
+    return {"id": event.id, "name": event.name, "at": iso(event.at), "data": event.data}
+
+
+@websocket("/events")
+async def events(socket: WebSocket[Any, Any, Any]) -> None:
+    ctx = context_of(socket)
+    await socket.accept()
+    token = socket.query_params.get("token")
+    user = await ctx.user_for_token(token) if token else None
+    if user is None:
+        await socket.close(CLOSE_UNAUTHORIZED, "unknown or missing token: connect with ?token=")
+        return
+    after_raw = socket.query_params.get("after")
+    if after_raw is not None and not after_raw.isdigit():
+        await socket.close(CLOSE_BAD_REQUEST, "after must be the id of the last event you saw")
+        return
+    service = ctx.service
+    subscription = service.fanout.subscribe()
+    service.metrics.connected_clients.inc()
+    try:
+        last = int(after_raw) if after_raw is not None else service.last_event_id
+        while True:  # what the client missed
+            page = await service.store.events_after(last, BACKLOG_PAGE)
+            for event in page:
+                if may_see(user, event):
+                    await socket.send_json(wire(event))
+                last = event.id
+            if len(page) < BACKLOG_PAGE:
+                break
+        await socket.send_json(
+            {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
+        )
+        await _live(socket, user, subscription, last)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        subscription.close()
+        service.metrics.connected_clients.dec()
+
+
+async def _live(socket: WebSocket[Any, Any, Any], user: User, subscription: Any, last: int) -> None:
+    listener = asyncio.create_task(_until_closed(socket))
+    try:
+        while True:
+            getter = asyncio.create_task(subscription.get())
+            done, _ = await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
+            if listener in done:
+                getter.cancel()
+                return
+            event = getter.result()
+            if event is None:
+                await socket.close(CLOSE_TOO_SLOW, "fell too far behind; reconnect with ?after=<last id>")
+                return
+            if event.id > last:
+                if may_see(user, event):
+                    await socket.send_json(wire(event))
+                last = event.id
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+            await listener
+
+
+async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
+    """Clients do not talk on this stream; reading only tells us when they leave."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data("text")

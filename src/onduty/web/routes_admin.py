@@ -1,0 +1,125 @@
+"""Configuration: the reason catalogue (S1), workspace settings, users and teams."""
+
+from __future__ import annotations
+
+from litestar.params import FromPath, JSONBody
+
+from onduty.domain import commands as c
+from onduty.service.auth import hash_password, new_token, token_hash
+from onduty.storage.users import UsernameTaken
+from onduty.web import schemas as s
+from onduty.web.context import Caller, Ctx, require
+from onduty.web.errors import ApiError, invalid
+from onduty.web.routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
+
+TEAM_ROLES = ("agent", "supervisor")
+
+
+def _reason(ctx: Ctx, code: str) -> s.Reason:
+    r = ctx.service.workspace.reasons.existing(code)
+    return s.Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in)
+
+
+@api_get("/reasons", summary="The reason catalogue, retired ones included (S1)", tags=["config"])
+async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
+    return [_reason(ctx, r.code) for r in ctx.service.workspace.reasons.all()]
+
+
+@api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
+async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) -> s.Reason:
+    require(caller, "admin")
+    await ctx.service.execute(c.AddReason(data.code, data.label, data.requires_approval))
+    return _reason(ctx, data.code)
+
+
+@api_patch("/reasons/{code:str}", summary="Relabel, or mark requires_approval (admin)", tags=["config"])
+async def change_reason(caller: Caller, ctx: Ctx, code: FromPath[str], data: JSONBody[s.ReasonPatch]) -> s.Reason:
+    require(caller, "admin")
+    await ctx.service.execute(c.ChangeReason(code, data.label, data.requires_approval))
+    return _reason(ctx, code)
+
+
+@api_delete("/reasons/{code:str}", status_code=200, summary="Retire a reason (admin)", tags=["config"])
+async def retire_reason(caller: Caller, ctx: Ctx, code: FromPath[str]) -> s.Reason:
+    require(caller, "admin")
+    await ctx.service.execute(c.RetireReason(code))
+    return _reason(ctx, code)
+
+
+def _settings(ctx: Ctx) -> s.Settings:
+    return as_struct(ctx.service.workspace.settings.as_dict(), s.Settings)
+
+
+@api_get("/settings", summary="Workspace settings (timeouts in seconds)", tags=["config"])
+async def get_settings(caller: Caller, ctx: Ctx) -> s.Settings:
+    return _settings(ctx)
+
+
+@api_patch("/settings", summary="Change settings (admin)", tags=["config"])
+async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPatch]) -> s.Settings:
+    require(caller, "admin")
+    changes = data.changes()
+    if not changes:
+        raise invalid("nothing to change: send at least one setting", None)
+    await ctx.service.execute(c.ChangeSettings(changes))
+    return _settings(ctx)
+
+
+@api_get("/users", summary="Users (admin)", tags=["config"])
+async def list_users(caller: Caller, ctx: Ctx) -> list[s.User]:
+    require(caller, "admin")
+    return [as_struct(u.view(), s.User) for u in await ctx.users.all()]
+
+
+@api_get("/teams", summary="Teams (supervisor, admin)", tags=["config"])
+async def list_teams(caller: Caller, ctx: Ctx) -> list[str]:
+    require(caller, "supervisor", "admin")
+    teams = await ctx.users.teams()
+    return teams if caller.role == "admin" else [t for t in teams if t == caller.team]
+
+
+@api_post("/users", summary="Create a user (admin); answers their first API token", tags=["config"])
+async def create_user(caller: Caller, ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
+    require(caller, "admin")
+    return await create(ctx, data)
+
+
+async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
+    """One way to make a user, for the API, the CLI and the demo."""
+    team = data.team or ("default" if data.role in TEAM_ROLES else None)
+    if data.role not in TEAM_ROLES and data.team is not None:
+        raise invalid(f"a user with role {data.role} belongs to no team", "team")
+    if data.capacity is not None and data.role != "agent":
+        raise invalid("only agents have a capacity", "capacity")
+    now = ctx.service.now()
+    try:
+        user = await ctx.users.create(
+            username=data.username,
+            name=data.name or data.username,
+            role=data.role,
+            team=team,
+            password_hash=hash_password(data.password) if data.password else None,
+            now=now,
+        )
+    except UsernameTaken as error:
+        raise ApiError(409, "conflict", str(error), "username") from None
+    if user.role == "agent":
+        await ctx.service.execute(
+            c.RegisterAgent(user.id, team or "default", data.capacity, name=user.name, username=user.username)
+        )
+    token = new_token()
+    await ctx.users.add_token(user.id, token_hash(token), now)
+    return s.CreatedUser(id=user.id, username=user.username, role=data.role, token=token)
+
+
+ROUTES = [
+    list_reasons,
+    add_reason,
+    change_reason,
+    retire_reason,
+    get_settings,
+    change_settings,
+    list_users,
+    list_teams,
+    create_user,
+]

@@ -1,0 +1,165 @@
+"""The supervisor's side: the widget's rows (W1-W3), approvals (S4), presence (W4), the queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from onduty.domain import commands as c
+from onduty.domain.model import Agent
+from onduty.domain.types import State
+from onduty.service.timefmt import iso
+from onduty.service.views import agent_view, presence_view, status_view
+from onduty.web import schemas as s
+from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids, visible_agent
+from onduty.web.errors import ApiError, forbidden, invalid, not_found
+from onduty.web.routing_helpers import api_get, api_patch, api_post, api_put, as_struct, parse_ids
+
+ACTIVE_FREE = "active_free"
+_STATES = {state.value for state in State}
+
+
+def _matches(agent: Agent, status: str) -> bool:
+    if status == ACTIVE_FREE:
+        return agent.state is State.ACTIVE and not agent.threads
+    if status in _STATES:
+        return agent.state.value == status
+    return agent.state is State.INACTIVE and agent.reason == status
+
+
+@api_get("/agents", summary="The status widget's rows (W1, W2)", tags=["agents"])
+async def list_agents(
+    caller: Caller, ctx: Ctx, status: FromQuery[str | None] = None, team: FromQuery[str | None] = None
+) -> list[s.Agent]:
+    require(caller, "supervisor", "admin")
+    ws = ctx.service.workspace
+    if caller.role == "supervisor":
+        if team is not None and team != caller.team:
+            raise forbidden("a supervisor sees only their own team", "team")
+        team = caller.team
+    if status is not None and status not in _STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
+        raise invalid(f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", "status")
+    rows = [
+        agent_view(ws, a)
+        for a in sorted(ws.agents.values(), key=lambda a: (a.name or a.username).lower())
+        if (team is None or a.team == team) and (status is None or _matches(a, status))
+    ]
+    return as_struct(rows, list[s.Agent])
+
+
+@api_get("/agents/{agent_id:int}", summary="One agent (W3)", tags=["agents"])
+async def get_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int]) -> s.Agent:
+    agent = visible_agent(ctx, caller, agent_id, "agent_id")
+    return as_struct(agent_view(ctx.service.workspace, agent), s.Agent)
+
+
+@api_put("/agents/{agent_id:int}/status", summary="Change an agent's status from their card (S2)", tags=["agents"])
+async def set_agent_status(
+    caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.StatusRequest]
+) -> s.Status:
+    require(caller, "supervisor", "admin")
+    agent = visible_agent(ctx, caller, agent_id, "agent_id")
+    await ctx.service.execute(c.SetStatus(agent.id, State(data.state), data.reason, actor_of(caller)))
+    return as_struct(status_view(ctx.service.workspace, agent), s.Status)
+
+
+@api_patch("/agents/{agent_id:int}", summary="Change an agent's team or capacity (admin)", tags=["agents"])
+async def change_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.AgentPatch]) -> s.Agent:
+    require(caller, "admin")
+    agent = visible_agent(ctx, caller, agent_id, "agent_id")
+    await ctx.service.execute(
+        c.ChangeAgent(agent.id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity)
+    )
+    if data.team is not None:
+        await ctx.users.set_team(agent.id, agent.team, ctx.service.now())
+        ctx.forget_user(agent.id)
+    return as_struct(agent_view(ctx.service.workspace, agent), s.Agent)
+
+
+def approval_view(row: Any) -> dict[str, Any]:
+    decided_by = {"kind": row.decided_by_kind, "id": row.decided_by_id} if row.decided_by_kind else None
+    return {
+        "id": row.id,
+        "agent_id": row.agent_id,
+        "state": row.state,
+        "requested": {"state": row.requested_state, "reason": row.requested_reason},
+        "created_at": iso(row.created_at),
+        "decided_by": decided_by,
+        "decided_at": iso(row.decided_at),
+        "why": row.why,
+    }
+
+
+@api_get("/approvals", summary="Approval requests (S4, the bell)", tags=["approvals"])
+async def list_approvals(
+    caller: Caller, ctx: Ctx, state_filter: Annotated[str | None, QueryParameter(name="state")] = None
+) -> list[s.ApprovalRequest]:
+    require(caller, "supervisor", "admin")
+    if state_filter is not None and state_filter not in ("pending", "approved", "rejected", "cancelled"):
+        raise invalid("state must be pending, approved, rejected or cancelled", "state")
+    rows = await ctx.service.store.approvals(state=state_filter, agent_ids=team_agent_ids(ctx, caller))
+    return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
+
+
+async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s.ApprovalRequest:
+    require(caller, "supervisor", "admin")
+    row = await ctx.service.store.approval(request_id)
+    if row is None:
+        raise not_found(f"no approval request with id {request_id}", "request_id")
+    visible_agent(ctx, caller, row.agent_id, "request_id")
+    if row.state != "pending":
+        raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
+    await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)))
+    return as_struct(approval_view(await ctx.service.store.approval(request_id)), s.ApprovalRequest)
+
+
+@api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])
+async def approve(caller: Caller, ctx: Ctx, request_id: FromPath[int]) -> s.ApprovalRequest:
+    return await _decide(caller, ctx, request_id, True)
+
+
+@api_post("/approvals/{request_id:int}/reject", status_code=200, summary="Reject (S4)", tags=["approvals"])
+async def reject(caller: Caller, ctx: Ctx, request_id: FromPath[int]) -> s.ApprovalRequest:
+    return await _decide(caller, ctx, request_id, False)
+
+
+@api_get("/presence", summary="Online, away or offline, for pickers and other programs (W4)", tags=["agents"])
+async def presence(caller: Caller, ctx: Ctx, ids: FromQuery[str | None] = None) -> list[s.Presence]:
+    ws = ctx.service.workspace
+    wanted = parse_ids(ids, "ids")
+    agents = [ws.agents[i] for i in wanted if i in ws.agents] if wanted is not None else list(ws.agents.values())
+    return as_struct([presence_view(ws, a) for a in agents], list[s.Presence])
+
+
+@api_get("/queue", summary="The general queue in routing order (R1, R6)", tags=["threads"])
+async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queue:
+    require(caller, "supervisor", "admin")
+    if not 1 <= limit <= 1000:
+        raise invalid("limit must be from 1 to 1000", "limit")
+    ws = ctx.service.workspace
+    now = ctx.service.now()
+    items = [
+        {
+            "id": thread.id,
+            "client_id": thread.client_id,
+            "priority": thread.priority,
+            "created_at": iso(thread.created_at),
+            "waiting_seconds": max(0.0, now - thread.created_at),
+            "reserved_for": None,
+        }
+        for thread in ws.queue.first(limit)
+    ]
+    oldest = ws.queue.oldest_arrival()
+    return as_struct(
+        {
+            "length": len(ws.queue),
+            "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
+            "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
+            "items": items,
+        },
+        s.Queue,
+    )
+
+
+ROUTES = [list_agents, get_agent, set_agent_status, change_agent, list_approvals, approve, reject, presence, queue]

@@ -1,0 +1,98 @@
+"""Signing in, and an agent's own status: S2-S6 from the agent's side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
+
+from onduty.domain import commands as c
+from onduty.domain.events import ApprovalRequested
+from onduty.domain.types import Actor, State
+from onduty.service.auth import new_token, token_hash, verify_password
+from onduty.service.views import agent_view, request_view, status_view
+from onduty.storage.users import User
+from onduty.web import schemas as s
+from onduty.web.context import Caller, Ctx, bearer, require
+from onduty.web.errors import ERROR_RESPONSES, unauthorized
+from onduty.web.routing_helpers import api_get, api_post, api_put, as_struct
+
+
+@api_post("/auth/token", status_code=200, summary="Sign in", tags=["auth"])
+async def sign_in(data: JSONBody[s.TokenRequest], ctx: Ctx) -> s.TokenResponse:
+    found = await ctx.users.by_username(data.username)
+    if found is None or not found[0].active or not verify_password(found[1], data.password):
+        raise unauthorized("wrong username or password")
+    user = found[0]
+    token = new_token()
+    await ctx.users.add_token(user.id, token_hash(token), ctx.service.now())
+    return s.TokenResponse(token=token, user=as_struct(user.view(), s.User))
+
+
+@api_post("/auth/logout", status_code=204, summary="Sign out: revoke this token", tags=["auth"])
+async def sign_out(request: Request[Any, Any, Any], ctx: Ctx) -> None:
+    token = bearer(request)
+    if token is not None:
+        await ctx.users.revoke_token(token_hash(token))
+        ctx.forget_token(token)
+
+
+def me_view(ctx: Ctx, user: User) -> s.Me:
+    view: dict[str, Any] = user.view()
+    agent = ctx.service.workspace.agents.get(user.id) if user.role == "agent" else None
+    if agent is not None:
+        view["agent"] = agent_view(ctx.service.workspace, agent)
+        view["status"] = status_view(ctx.service.workspace, agent)
+    return as_struct(view, s.Me)
+
+
+def own_agent(ctx: Ctx, caller: Caller) -> s.Agent:
+    return as_struct(agent_view(ctx.service.workspace, ctx.service.workspace.agent(caller.id)), s.Agent)
+
+
+@api_get("/me", summary="The caller, with their status", tags=["me"])
+async def get_me(caller: Caller, ctx: Ctx) -> s.Me:
+    return me_view(ctx, caller)
+
+
+@api_post("/me/login", status_code=200, summary="Presence login (S5)", tags=["me"])
+async def login(caller: Caller, ctx: Ctx) -> s.Agent:
+    require(caller, "agent")
+    await ctx.service.execute(c.Login(caller.id))
+    return own_agent(ctx, caller)
+
+
+@api_post("/me/logout", status_code=200, summary="Presence logout (S5)", tags=["me"])
+async def logout(caller: Caller, ctx: Ctx) -> s.Agent:
+    require(caller, "agent")
+    await ctx.service.execute(c.Logout(caller.id, Actor.agent(caller.id)))
+    return own_agent(ctx, caller)
+
+
+@api_put(
+    "/me/status",
+    summary="Change own status (S2-S4)",
+    description="Answers the resulting status, or 202 with the approval request when the reason needs approval.",
+    tags=["me"],
+    responses={**ERROR_RESPONSES, 202: ResponseSpec(data_container=s.ApprovalRequest, description="Approval asked")},
+)
+async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusRequest]) -> Response[s.Status]:
+    require(caller, "agent")
+    outcome = await ctx.service.execute(c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)))
+    ws = ctx.service.workspace
+    asked = [e for e in outcome.events if isinstance(e, ApprovalRequested)]
+    if asked and (request := ws.requests.get(asked[-1].request_id)) is not None:
+        return Response(as_struct(request_view(request), s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
+    return Response(as_struct(status_view(ws, ws.agent(caller.id)), s.Status), status_code=200)
+
+
+@api_post("/me/continue", status_code=200, summary='Answer "continue working?" (S6)', tags=["me"])
+async def continue_working(caller: Caller, ctx: Ctx) -> s.Agent:
+    require(caller, "agent")
+    await ctx.service.execute(c.ContinueWorking(caller.id))
+    return own_agent(ctx, caller)
+
+
+ROUTES = [sign_in, sign_out, get_me, login, logout, set_own_status, continue_working]

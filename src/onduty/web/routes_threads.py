@@ -1,0 +1,170 @@
+"""Threads: a client's message in, answers, close, transfer (R3), pins (R8)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from onduty.domain import commands as c
+from onduty.domain.events import MessageAdded
+from onduty.domain.types import ThreadState
+from onduty.service.timefmt import iso
+from onduty.web import schemas as s
+from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids
+from onduty.web.errors import forbidden, invalid, not_found
+from onduty.web.routing_helpers import api_delete, api_get, api_post, as_struct
+
+_THREAD_STATES = {state.value for state in ThreadState}
+
+
+def thread_view(row: Any, messages: list[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "state": row.state,
+        "agent_id": row.agent_id,
+        "created_at": iso(row.created_at),
+        "priority": row.priority,
+        "closed_at": iso(row.closed_at),
+        "messages": [
+            {
+                "id": m.id,
+                "author": m.author,
+                "agent_id": m.agent_id,
+                "text": m.text,
+                "at": iso(m.at),
+                "pinned": m.pinned,
+            }
+            for m in messages
+        ],
+    }
+
+
+def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
+    """Whose threads the caller reads, and whether the general queue is among them."""
+    if caller.role == "integration":
+        return None, True  # the channel that carries every conversation to and from clients
+    return team_agent_ids(ctx, caller), caller.role in ("supervisor", "admin")
+
+
+async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
+    agent_ids, with_queue = _reader_scope(ctx, caller)
+    rows, messages = await ctx.service.store.threads_page(
+        state=None, agent_ids=agent_ids, include_queue=with_queue, thread_id=thread_id
+    )
+    if not rows:
+        raise not_found(f"no thread with id {thread_id}", "thread_id")
+    return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
+
+
+def _check_acts_on(ctx: Ctx, caller: Caller, thread_id: int) -> None:
+    """Supervisors act on their team's threads and the queue; agents on what they hold
+    (the engine checks that); others not at all. Invisible threads are not found."""
+    require(caller, "agent", "supervisor", "admin")
+    thread = ctx.service.workspace.threads.get(thread_id)
+    if thread is None:
+        raise not_found(f"no open thread with id {thread_id}", "thread_id")
+    if caller.role == "supervisor" and thread.agent_id is not None:
+        holder = ctx.service.workspace.agents[thread.agent_id]
+        if holder.team != caller.team:
+            raise not_found(f"no open thread with id {thread_id}", "thread_id")
+    if caller.role == "agent" and thread.agent_id != caller.id:
+        raise not_found(f"no open thread with id {thread_id} among yours", "thread_id")
+
+
+@api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
+async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessageRequest]) -> s.Thread:
+    require(caller, "integration", "admin")
+    outcome = await ctx.service.execute(c.ReceiveClientMessage(data.client_id, data.text, data.priority))
+    thread_id = next(e.thread_id for e in outcome.events if isinstance(e, MessageAdded))
+    return await _read(ctx, caller, thread_id)
+
+
+@api_get("/threads", summary="Threads the caller may see, newest id last", tags=["threads"])
+async def list_threads(
+    caller: Caller,
+    ctx: Ctx,
+    state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
+    agent_id: FromQuery[int | None] = None,
+    after: FromQuery[int] = 0,
+    limit: FromQuery[int] = 100,
+) -> s.ThreadPage:
+    if state_filter is not None and state_filter not in _THREAD_STATES:
+        raise invalid(f"state must be one of {', '.join(sorted(_THREAD_STATES))}", "state")
+    if not 1 <= limit <= 500:
+        raise invalid("limit must be from 1 to 500", "limit")
+    agent_ids, with_queue = _reader_scope(ctx, caller)
+    if agent_id is not None:
+        if agent_ids is not None and agent_id not in agent_ids:
+            raise forbidden("you may not read that agent's threads", "agent_id")
+        agent_ids, with_queue = [agent_id], False
+    rows, messages = await ctx.service.store.threads_page(
+        state=state_filter, agent_ids=agent_ids, include_queue=with_queue, after=after, limit=limit
+    )
+    items = [thread_view(r, messages[r.id]) for r in rows]
+    return as_struct({"items": items, "next": rows[-1].id if len(rows) == limit else None}, s.ThreadPage)
+
+
+@api_get("/threads/{thread_id:int}", summary="One thread with its messages", tags=["threads"])
+async def get_thread(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
+    return await _read(ctx, caller, thread_id)
+
+
+@api_post("/threads/{thread_id:int}/messages", summary="The holder's answer", tags=["threads"])
+async def answer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.AnswerRequest]) -> s.Thread:
+    require(caller, "agent")
+    _check_acts_on(ctx, caller, thread_id)
+    await ctx.service.execute(c.Answer(thread_id, caller.id, data.text))
+    return await _read(ctx, caller, thread_id)
+
+
+@api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
+async def close(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
+    _check_acts_on(ctx, caller, thread_id)
+    await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)))
+    return await _read_after_leaving(ctx, caller, thread_id)
+
+
+@api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
+async def transfer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.TransferRequest]) -> s.Thread:
+    _check_acts_on(ctx, caller, thread_id)
+    if data.agent_id not in ctx.service.workspace.agents:
+        user = await ctx.users.by_id(data.agent_id)
+        if user is None or user.role != "agent":
+            raise invalid(f"user {data.agent_id} is not an agent; threads go only to agents", "agent_id")
+        await ctx.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
+    await ctx.service.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)))
+    return await _read_after_leaving(ctx, caller, thread_id)
+
+
+async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
+    # After a close or transfer the caller may no longer be the holder; they still see the result.
+    rows, messages = await ctx.service.store.threads_page(
+        state=None, agent_ids=None, include_queue=True, thread_id=thread_id
+    )
+    return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
+
+
+async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned: bool) -> s.Thread:
+    require(caller, "agent")
+    _check_acts_on(ctx, caller, thread_id)
+    await ctx.service.execute(c.PinMessage(thread_id, message_id, caller.id, pinned))
+    return await _read(ctx, caller, thread_id)
+
+
+@api_post(
+    "/threads/{thread_id:int}/messages/{message_id:int}/pin", status_code=200, summary="Pin (R8)", tags=["threads"]
+)
+async def pin(caller: Caller, ctx: Ctx, thread_id: FromPath[int], message_id: FromPath[int]) -> s.Thread:
+    return await _pin(caller, ctx, thread_id, message_id, True)
+
+
+@api_delete(
+    "/threads/{thread_id:int}/messages/{message_id:int}/pin", status_code=200, summary="Unpin (R8)", tags=["threads"]
+)
+async def unpin(caller: Caller, ctx: Ctx, thread_id: FromPath[int], message_id: FromPath[int]) -> s.Thread:
+    return await _pin(caller, ctx, thread_id, message_id, False)
+
+
+ROUTES = [client_message, list_threads, get_thread, answer, close, transfer, pin, unpin]

@@ -1,0 +1,248 @@
+"""The API's shapes on the wire (msgspec Structs): strict in, documented out.
+
+Input structs reject unknown fields and wrong types with a message that names
+the field; output structs are what the OpenAPI document publishes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEXT
+
+StateName = Literal["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out"]
+Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+Code = Annotated[str, Meta(min_length=1, max_length=40)]
+Label = Annotated[str, Meta(min_length=1, max_length=80)]
+Name = Annotated[str, Meta(min_length=1, max_length=80)]
+Role = Literal["agent", "supervisor", "admin", "integration"]
+
+
+class _In(Struct, forbid_unknown_fields=True):
+    pass
+
+
+# -- in ---------------------------------------------------------------------------
+
+
+class TokenRequest(_In):
+    username: Name
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class StatusRequest(_In):
+    state: StateName
+    reason: Code | None = None
+
+
+class ClientMessageRequest(_In):
+    client_id: Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_ID)]
+    text: Text
+    priority: Annotated[int, Meta(ge=-MAX_PRIORITY, le=MAX_PRIORITY)] = 0
+
+
+class AnswerRequest(_In):
+    text: Text
+
+
+class TransferRequest(_In):
+    agent_id: Annotated[int, Meta(ge=1)]
+
+
+class ReasonRequest(_In):
+    code: Code
+    label: Label
+    requires_approval: bool = False
+
+
+class ReasonPatch(_In):
+    label: Label | None = None
+    requires_approval: bool | None = None
+
+
+class SettingsPatch(_In):
+    response_timeout: float | None = None
+    prompt_timeout: float | None = None
+    client_affinity_timeout: float | None = None
+    affinity_wait: float | None = None
+    strategy: Literal["least_busy", "longest_idle", "round_robin"] | None = None
+    on_logout: Literal["requeue", "keep"] | None = None
+    default_capacity: int | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
+
+
+class UserRequest(_In):
+    username: Name
+    role: Role
+    password: Annotated[str, Meta(min_length=8, max_length=200)] | None = None
+    name: Annotated[str, Meta(max_length=120)] | None = None
+    team: Name | None = None
+    capacity: Annotated[int, Meta(ge=1, le=1000)] | None = None
+
+
+class AgentPatch(_In):
+    team: Name | None = None
+    capacity: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    reset_capacity: bool = False
+
+
+# -- out --------------------------------------------------------------------------
+
+
+class ErrorBody(Struct):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(Struct):
+    error: ErrorBody
+
+
+class Actor(Struct):
+    kind: Literal["agent", "supervisor", "admin", "system"]
+    id: int | None
+    why: str | None = None
+
+
+class Status(Struct):
+    state: StateName
+    reason: str | None
+    label: str
+    since: str | None
+    set_by: Actor
+
+
+class Requested(Struct):
+    state: StateName
+    reason: str
+
+
+class ApprovalRequest(Struct):
+    id: int
+    agent_id: int
+    state: Literal["pending", "approved", "rejected", "cancelled"]
+    requested: Requested
+    created_at: str | None
+    decided_by: Actor | None
+    decided_at: str | None
+    why: str | None = None
+
+
+class Agent(Struct):
+    id: int
+    username: str
+    name: str
+    team: str
+    capacity: int
+    status: Status
+    presence: Literal["online", "away", "offline"]
+    threads: int
+    pinned_messages: int
+    pending_request: ApprovalRequest | None
+    prompt_deadline: str | None
+
+
+class User(Struct):
+    id: int
+    username: str
+    name: str
+    role: Role
+    team: str | None
+
+
+class Me(Struct):
+    id: int
+    username: str
+    name: str
+    role: Role
+    team: str | None
+    agent: Agent | None = None
+    status: Status | None = None
+
+
+class TokenResponse(Struct):
+    token: str
+    user: User
+
+
+class CreatedUser(Struct):
+    id: int
+    username: str
+    role: Role
+    token: str
+
+
+class Message(Struct):
+    id: int
+    author: Literal["client", "agent"]
+    agent_id: int | None
+    text: str
+    at: str | None
+    pinned: bool
+
+
+class Thread(Struct):
+    id: int
+    client_id: str
+    state: Literal["queued", "assigned", "in_progress", "closed"]
+    agent_id: int | None
+    created_at: str | None
+    priority: int
+    messages: list[Message]
+    closed_at: str | None = None
+
+
+class ThreadPage(Struct):
+    items: list[Thread]
+    next: int | None
+
+
+class QueueEntry(Struct):
+    id: int
+    client_id: str
+    priority: int
+    created_at: str | None
+    waiting_seconds: float
+    reserved_for: int | None
+
+
+class Queue(Struct):
+    length: int
+    oldest_wait_seconds: float | None
+    routing_halted: bool  # R6: threads wait and nobody is eligible
+    items: list[QueueEntry]
+
+
+class Reason(Struct):
+    code: str
+    label: str
+    requires_approval: bool
+    retired: bool
+    built_in: bool
+
+
+class Settings(Struct):
+    response_timeout: float
+    prompt_timeout: float
+    client_affinity_timeout: float
+    affinity_wait: float
+    strategy: Literal["least_busy", "longest_idle", "round_robin"]
+    on_logout: Literal["requeue", "keep"]
+    default_capacity: int
+
+
+class Presence(Struct):
+    agent_id: int
+    presence: Literal["online", "away", "offline"]
+    status: Status
+
+
+class Health(Struct):
+    status: Literal["ok"]
+    database: str
