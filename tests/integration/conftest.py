@@ -22,12 +22,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 import uvicorn
-from api_client import Api
 
 from onduty.service.clock import ManualClock
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade_sync
 from onduty.web.app import create_app
+from tests.integration.api_client import Api
 
 PG_ADMIN = os.environ.get("ONDUTY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

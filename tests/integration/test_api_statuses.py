@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_client import Api
+from tests.integration.api_client import Api
 
 
 async def test_s2_agent_goes_active_and_the_supervisor_sees_it(api: Api) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_helpers import SUPERVISOR, World, snapshot
 
 from onduty.domain import commands as c
 from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from onduty.domain.types import Actor, State, Strategy
+from tests.unit.engine_helpers import SUPERVISOR, World, snapshot
 
 SYSTEM = Actor.system("test")
 NOW = 60.0

@@ -6,12 +6,12 @@ Defaults: response_timeout 60 s, prompt_timeout 30 s.
 from __future__ import annotations
 
 import pytest
-from engine_helpers import SUPERVISOR, World, assignments, of, status_changes
 
 from onduty.domain import commands as c
 from onduty.domain.errors import Conflict
 from onduty.domain.events import AgentPrompted, ApprovalRequested, PromptCleared, StatusChanged, ThreadRequeued
 from onduty.domain.types import WHY_KICKED_OUT, Actor, State, ThreadState
+from tests.unit.engine_helpers import SUPERVISOR, World, assignments, of, status_changes
 
 
 def _prompted(w: World) -> list[tuple[int, float, float]]:

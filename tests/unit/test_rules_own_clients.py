@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import World, assignments, of
 
 from onduty.domain.errors import Forbidden
 from onduty.domain.events import MessagePinned, RoutingTrace, ThreadAssigned, ThreadCreated, ThreadRequeued
 from onduty.domain.types import Actor, State, ThreadState
+from tests.unit.engine_helpers import World, assignments, of
 
 
 def _owns(w: World, agent_id: int, client_id: str, t: float) -> None:

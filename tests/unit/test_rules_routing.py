@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from engine_helpers import SUPERVISOR, World, assignments, of, status_changes
 
 from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
@@ -20,6 +19,7 @@ from onduty.domain.events import (
 )
 from onduty.domain.statuses import TAKES_OWN_CLIENTS
 from onduty.domain.types import WHY_FINISHING_COMPLETED, Actor, State, ThreadState
+from tests.unit.engine_helpers import SUPERVISOR, World, assignments, of, status_changes
 
 # -- R1 the general queue ----------------------------------------------------------
 

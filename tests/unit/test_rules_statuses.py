@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import SUPERVISOR, SUPERVISOR_ID, World, of, snapshot, status_changes
 
 from onduty.domain import commands as c
 from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
@@ -26,6 +25,7 @@ from onduty.domain.types import (
     State,
     ThreadState,
 )
+from tests.unit.engine_helpers import SUPERVISOR, SUPERVISOR_ID, World, of, snapshot, status_changes
 
 # -- S1 reasons ------------------------------------------------------------------
 
