@@ -20,7 +20,7 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     structlog.configure(
         processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # `serve` raises the level after the group set it
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
