@@ -179,10 +179,12 @@ class Service:
             # Not durable, so not done: nobody is told otherwise, and the engine goes back
             # to what the database holds (a bug mid-command is handled the same way).
             failure = ServiceUnavailable("the change could not be saved; nothing was changed")
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(failure)
-            await self._reload()
+            try:
+                await self._reload()  # before anyone hears back, so nobody sees what was not kept
+            finally:
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(failure)
             raise
         self.metrics.batch_size.observe(max(1, len(batch)))
         self.metrics.queue_length.set(len(ws.queue))

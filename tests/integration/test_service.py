@@ -1,0 +1,80 @@
+"""The service layer on a real database: group commit, acknowledgement after commit,
+and what happens when a commit fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, text
+
+from onduty.domain import commands as c
+from onduty.domain.types import Actor, State
+from onduty.service.clock import ManualClock
+from onduty.service.service import Service, ServiceUnavailable
+from onduty.storage import schema as t
+from onduty.storage.database import Database
+from onduty.storage.store import Store
+from onduty.storage.users import UserStore
+
+
+@pytest.fixture
+async def service(database: Database) -> AsyncIterator[Service]:
+    store = Store(database)
+    running = Service(store, clock=ManualClock())
+    await running.start()
+    yield running
+    await running.stop()
+    await store.close()
+
+
+async def agents(service: Service, n: int) -> list[int]:
+    users = UserStore(service.store)
+    ids = []
+    for i in range(n):
+        user = await users.create(username=f"a{i}", name=f"A{i}", role="agent", team="t", password_hash=None, now=0)
+        await service.execute(c.RegisterAgent(user.id, "t", None, name=user.name, username=user.username))
+        await service.execute(c.Login(user.id))
+        ids.append(user.id)
+    return ids
+
+
+def commits(service: Service) -> float:
+    samples = service.metrics.commit_seconds.collect()[0].samples
+    return sum(sample.value for sample in samples if sample.name.endswith("_count"))
+
+
+async def test_commands_that_arrive_together_share_a_commit(service: Service) -> None:
+    ids = await agents(service, 40)
+    before = commits(service)
+    outcomes = await asyncio.gather(*(service.execute(c.SetStatus(i, State.ACTIVE, None, Actor.agent(i))) for i in ids))
+    assert all(o.stored for o in outcomes)  # every one acknowledged with its committed events
+    assert commits(service) - before < len(ids) / 4, "40 concurrent commands should need only a few commits"
+
+
+async def test_acknowledged_means_committed(service: Service) -> None:
+    [agent] = await agents(service, 1)
+    outcome = await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
+    ids = [e.id for e in outcome.stored]
+    rows = await service.store.fetch(select(t.events.c.id).where(t.events.c.id.in_(ids)))
+    assert sorted(r.id for r in rows) == sorted(ids)
+    log = await service.store.fetch(select(t.status_log).where(t.status_log.c.agent_id == agent))
+    assert [(r.from_state, r.to_state) for r in log][-1] == ("not_ready", "active")
+
+
+async def test_a_failed_commit_is_not_acknowledged_and_changes_nothing(service: Service) -> None:
+    """The database refuses (here: a table it needs is gone). The caller gets
+    ServiceUnavailable, the engine goes back to what the database holds, and the
+    service keeps working once the database is whole again."""
+    [agent] = await agents(service, 1)
+    async with service.store.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE status_log RENAME TO status_log_away"))
+    with pytest.raises(ServiceUnavailable):
+        await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
+    assert service.workspace.agents[agent].state is State.NOT_READY  # not left ahead of the database
+
+    async with service.store.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE status_log_away RENAME TO status_log"))
+    await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
+    assert service.workspace.agents[agent].state is State.ACTIVE
