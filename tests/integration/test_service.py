@@ -41,8 +41,8 @@ async def agents(service: Service, n: int) -> list[int]:
 
 
 def commits(service: Service) -> float:
-    samples = service.metrics.commit_seconds.collect()[0].samples
-    return sum(sample.value for sample in samples if sample.name.endswith("_count"))
+    [metric] = list(service.metrics.commit_seconds.collect())
+    return float(sum(sample.value for sample in metric.samples if sample.name.endswith("_count")))
 
 
 async def test_commands_that_arrive_together_share_a_commit(service: Service) -> None:
