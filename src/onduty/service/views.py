@@ -62,4 +62,12 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
 
 
 def presence_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
-    return {"agent_id": agent.id, "presence": presence_of(agent.state).value, "status": status_view(ws, agent)}
+    """W4. Beyond API.md's three fields, the name: a colleague picker shows people, not ids."""
+    return {
+        "agent_id": agent.id,
+        "presence": presence_of(agent.state).value,
+        "status": status_view(ws, agent),
+        "name": agent.name or agent.username,
+        "username": agent.username,
+        "team": agent.team,
+    }

@@ -9,6 +9,8 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from onduty import __version__
 from onduty.service.clock import Clock
@@ -21,6 +23,8 @@ from onduty.web import routes_admin, routes_agents, routes_me, routes_ops, route
 from onduty.web.context import AppContext, provide_caller, provide_ctx
 from onduty.web.errors import EXCEPTION_HANDLERS
 from onduty.web.events_ws import events
+from onduty.web.pages import TEMPLATES, pages, static
+from onduty.web.routing_helpers import strict_body
 
 MAX_BODY = 1024 * 1024
 
@@ -50,9 +54,11 @@ def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | Non
             events,
         ],
         dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx)},
+        before_request=strict_body,
     )
     return Litestar(
-        route_handlers=[api, *routes_ops.ROUTES],
+        route_handlers=[api, *routes_ops.ROUTES, pages, static],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -241,6 +241,9 @@ class Presence(Struct):
     agent_id: int
     presence: Literal["online", "away", "offline"]
     status: Status
+    name: str
+    username: str
+    team: str
 
 
 class Health(Struct):

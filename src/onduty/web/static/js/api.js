@@ -1,0 +1,33 @@
+// Calls to /api/v1 with the signed-in user's token. Errors carry the API's
+// {code, message, field} so forms can point at the field that was wrong.
+import { session } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `request failed (${status})`);
+    this.status = status;
+    this.code = error.code || "error";
+    this.field = error.field || null;
+  }
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const token = session.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401 && session.token()) {
+    session.clear();
+    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}

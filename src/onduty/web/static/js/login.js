@@ -1,0 +1,39 @@
+// Sign in with username and password; each role goes on to its own page.
+import { api } from "./api.js";
+import { $ } from "./dom.js";
+import { HOME, session } from "./session.js";
+
+function next(user) {
+  const wanted = new URLSearchParams(location.search).get("next");
+  return wanted && wanted.startsWith("/") && !wanted.startsWith("//") ? wanted : HOME[user.role] || "/login";
+}
+
+const existing = session.user();
+if (existing && HOME[existing.role]) location.replace(next(existing));
+
+$("#sign-in").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = $("#sign-in-error");
+  error.hidden = true;
+  const username = $("#username").value.trim();
+  const password = $("#password").value;
+  if (!username || !password) {
+    error.textContent = "Enter your username and password.";
+    error.hidden = false;
+    return;
+  }
+  try {
+    const { token, user } = await api("POST", "/auth/token", { username, password });
+    if (!HOME[user.role]) {
+      error.textContent = "This account is for programs (the API), not for the web pages.";
+      error.hidden = false;
+      return;
+    }
+    session.save(token, user);
+    location.assign(next(user));
+  } catch (failure) {
+    error.textContent = failure.message;
+    error.hidden = false;
+    $("#password").select();
+  }
+});

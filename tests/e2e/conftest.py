@@ -1,0 +1,187 @@
+"""Browser tests: Debian's chromium, driven by Playwright, against a real `onduty serve`.
+
+No browser is ever downloaded: Playwright launches /usr/bin/chromium
+(ONDUTY_CHROMIUM to point elsewhere). Without it these tests skip with the
+reason; under CI=true they fail instead (.ci/run installs chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = os.environ.get("ONDUTY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+# Flags for a closed network: no background calls home, no first-run screens.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    username: str
+    password: str
+    role: str
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Site:
+    """A running `onduty serve` on a SQLite file, and people made through its API."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.database = f"sqlite:///{workdir / 'onduty.db'}"
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "serve.log"
+        admin = subprocess.run(
+            [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--password", "root-password"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "ONDUTY_DATABASE_URL": self.database},
+        )
+        created = json.loads(admin.stdout)
+        self.admin = Person(created["id"], "root", "root-password", "admin", created["token"])
+        self._count = 0
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "onduty", "serve", "--port", str(self.port), "--database", self.database],
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.process.poll() is None, self.log.read_text()
+            time.sleep(0.1)
+        raise AssertionError(f"onduty serve did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def api(self, who: Person, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+        response = httpx.request(
+            method,
+            f"{self.base}/api/v1{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {who.token}"},
+            timeout=10,
+        )
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        else:
+            assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def person(self, role: str, name: str, *, team: str | None = None, capacity: int | None = None) -> Person:
+        self._count += 1
+        username = name.lower().split()[0]
+        password = f"{username}-password"
+        body: dict[str, Any] = {"username": username, "role": role, "name": name, "password": password}
+        if role in ("agent", "supervisor"):
+            body["team"] = team or "support"
+        if capacity is not None:
+            body["capacity"] = capacity
+        created = self.api(self.admin, "POST", "/users", body)
+        return Person(created["id"], username, password, role, created["token"])
+
+    def ready(self, agent: Person) -> None:
+        self.api(agent, "POST", "/me/login")
+        self.api(agent, "PUT", "/me/status", {"state": "active"})
+
+    def client_writes(self, client_id: str, text: str) -> dict[str, Any]:
+        integration = getattr(self, "_integration", None)
+        if integration is None:
+            integration = self.person("integration", "Webchat")
+            self._integration = integration
+        thread: dict[str, Any] = self.api(integration, "POST", "/threads", {"client_id": client_id, "text": text})
+        return thread
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI=true: the browser tests must run")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    running = Site(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def sign_in(browser: Browser, site: Site, person: Person, *, width: int = 1280, height: int = 860) -> Page:
+    """A fresh browser context, signed in through the sign-in page."""
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=site.base)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Username").fill(person.username)
+    page.get_by_label("Password").fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep a picture of a page for the README (docs/screenshots/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
