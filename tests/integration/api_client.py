@@ -166,8 +166,13 @@ class Api:
         return (await self.call(who, method, path, body, **kw)).json()
 
     async def advance(self, seconds: float) -> None:
-        """Move the clock and let the service fire what fell due (S6, R4 timers)."""
-        self.clock.advance(seconds)
+        """Move the clock as time would pass: stopping at every deadline on the way, so each
+        timer fires at its moment (S6, R4), then at the target."""
+        target = self.clock.now() + seconds
+        while (deadline := self.service.engine.next_deadline()) is not None and deadline <= target:
+            self.clock.set(deadline)
+            await self.service.settle()
+        self.clock.set(target)
         await self.service.settle()
 
     def error(self, response: httpx.Response) -> dict[str, Any]:

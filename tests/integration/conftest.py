@@ -75,6 +75,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TABLES = (
+    "agent_activity",
     "events",
     "status_log",
     "clients",

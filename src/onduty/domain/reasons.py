@@ -28,7 +28,16 @@ class Reason:
     built_in: bool = False
 
 
+# Status filters (W2) take a state, `active_free` or a reason code: a reason may not take
+# one of the other two's names.
+RESERVED_CODES = frozenset(
+    ("offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free")
+)
+
+
 def validate_code(code: str) -> None:
+    if code in RESERVED_CODES:
+        raise DomainError(f"{code!r} names a status; choose another reason code", field="code")
     if not _CODE.match(code):
         raise DomainError(
             "reason code must be 1-40 characters: a lowercase letter, then lowercase letters, digits or _",

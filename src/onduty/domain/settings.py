@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from onduty.domain.types import OnLogout, Seconds, Strategy
 # Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
 _TIMEOUT_MAX: Seconds = 30 * 24 * 3600
 MAX_CAPACITY = 1000
+_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,9 @@ class Settings:
     strategy: Strategy = Strategy.LEAST_BUSY
     on_logout: OnLogout = OnLogout.REQUEUE
     default_capacity: int = 3
+    # Where the reports' days and weeks begin. Only its form is checked here (the domain
+    # reads no tz database); the web layer checks that the zone exists.
+    time_zone: str = "UTC"
 
     def changed(self, changes: dict[str, Any]) -> Settings:
         """A copy with `changes` applied, after checking every one of them."""
@@ -47,6 +52,10 @@ def _check(name: str, value: Any) -> Any:
         return _enum(Strategy, name, value)
     if name == "on_logout":
         return _enum(OnLogout, name, value)
+    if name == "time_zone":
+        if not isinstance(value, str) or not _ZONE.match(value):
+            raise DomainError("time_zone must be an IANA time zone name, like Europe/Paris or UTC", field=name)
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise DomainError(f"{name} must be a number", field=name)
     if name == "default_capacity":

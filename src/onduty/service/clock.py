@@ -26,3 +26,7 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self._now += seconds
+
+    def set(self, instant: float) -> None:
+        """Jump to `instant`; time never runs backwards."""
+        self._now = max(self._now, instant)

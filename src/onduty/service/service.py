@@ -32,6 +32,7 @@ from onduty.domain.workspace import Workspace
 from onduty.service.clock import Clock, RealClock
 from onduty.service.fanout import FanOut, InProcessFanOut
 from onduty.service.metrics import Metrics
+from onduty.storage.activity import ActivityTracker
 from onduty.storage.projection import Rows
 from onduty.storage.store import Store, StoredEvent
 
@@ -63,6 +64,7 @@ class Service:
         self.clock = clock or RealClock()
         self.metrics = Metrics()
         self.engine = Engine()
+        self.activity = ActivityTracker()
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -100,6 +102,7 @@ class Service:
     async def _reload(self) -> None:
         snapshot = await self.store.load_snapshot(self.clock.now())
         self.engine = restore(snapshot)
+        self.activity = await self.store.last_activity()
         self.metrics.queue_length.set(len(self.workspace.queue))
 
     # -- commands ------------------------------------------------------------------
@@ -143,37 +146,12 @@ class Service:
         return batch
 
     async def _commit_batch(self, batch: list[_Pending], *, tick: bool) -> None:
-        engine, ws = self.engine, self.workspace
-        now = self.clock.now()
-        rows = Rows()
-        applied: list[tuple[_Pending, list[Event], int]] = []
         try:
-            if tick:
-                events = engine.tick(now)
-                rows.add(events, ws)
-                self._count(events)
-            for pending in batch:
-                if pending.future.cancelled():
-                    continue
-                if pending.command is None:
-                    applied.append((pending, [], len(rows.journal)))
-                    continue
-                try:
-                    events = engine.handle(pending.command, now)
-                except DomainError as error:
-                    self.metrics.commands.labels("refused").inc()
-                    pending.future.set_exception(error)
-                    continue
-                first = len(rows.journal)
-                rows.add(events, ws)
-                applied.append((pending, events, first))
-                self._count(events)
-            if isinstance(ws.picker, RoundRobin):
-                rows.meta["round_robin_last"] = ws.picker.last
+            rows, applied = self._apply(batch, tick=tick)
             stored: list[StoredEvent] = []
             if rows:
                 started = time.perf_counter()
-                stored = await self.store.commit(rows, rows.agent_rows(ws))
+                stored = await self.store.commit(rows, rows.agent_rows(self.workspace))
                 self.metrics.commit_seconds.observe(time.perf_counter() - started)
         except BaseException:
             # Not durable, so not done: nobody is told otherwise, and the engine goes back
@@ -187,23 +165,53 @@ class Service:
                         pending.future.set_exception(failure)
             raise
         self.metrics.batch_size.observe(max(1, len(batch)))
-        self.metrics.queue_length.set(len(ws.queue))
-        for index, (pending, events, first) in enumerate(applied):
-            end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
-            if pending.command is not None:
-                self.metrics.commands.labels("applied").inc()
-            if not pending.future.done():
-                pending.future.set_result(Outcome(events, self._own_events(stored, first, end)))
+        self.metrics.queue_length.set(len(self.workspace.queue))
+        self._acknowledge(applied, stored)
         if stored:
             self.last_event_id = stored[-1].id
             await self.fanout.publish(stored)
             for hook in self.on_commit:
                 await hook(stored)
 
-    @staticmethod
-    def _own_events(stored: list[StoredEvent], first: int, end: int) -> list[StoredEvent]:
-        # A command's journal entries sit between its start and the next command's start.
-        return stored[first:end] if stored else []
+    def _apply(self, batch: list[_Pending], *, tick: bool) -> tuple[Rows, list[tuple[_Pending, list[Event], int]]]:
+        """Run the due timers and the batch's commands through the engine, one at a time.
+        A refused command is answered at once; it changed nothing."""
+        engine, ws = self.engine, self.workspace
+        now = self.clock.now()
+        rows = Rows(tracker=self.activity)
+        applied: list[tuple[_Pending, list[Event], int]] = []
+        if tick:
+            events = engine.tick(now)
+            rows.add(events, ws)
+            self._count(events)
+        for pending in batch:
+            if pending.future.cancelled():
+                continue
+            first = len(rows.journal)
+            if pending.command is None:
+                applied.append((pending, [], first))
+                continue
+            try:
+                events = engine.handle(pending.command, now)
+            except DomainError as error:
+                self.metrics.commands.labels("refused").inc()
+                pending.future.set_exception(error)
+                continue
+            rows.add(events, ws)
+            applied.append((pending, events, first))
+            self._count(events)
+        if isinstance(ws.picker, RoundRobin):
+            rows.meta["round_robin_last"] = ws.picker.last
+        return rows, applied
+
+    def _acknowledge(self, applied: list[tuple[_Pending, list[Event], int]], stored: list[StoredEvent]) -> None:
+        for index, (pending, events, first) in enumerate(applied):
+            # A command's journal entries run from its own start to the next command's.
+            end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
+            if pending.command is not None:
+                self.metrics.commands.labels("applied").inc()
+            if not pending.future.done():
+                pending.future.set_result(Outcome(events, stored[first:end]))
 
     def _count(self, events: list[Event]) -> None:
         for event in events:

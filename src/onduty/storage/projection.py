@@ -19,6 +19,7 @@ from onduty.domain.types import Actor, ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.service.timefmt import iso
 from onduty.service.views import agent_view
+from onduty.storage.activity import ActivityTracker, activity_rows
 
 # Events every signed-in user may see: presence is public (W4), and so is the catalogue.
 _PUBLIC = (ev.StatusChanged, ev.AgentRegistered, ev.AgentChanged, ev.ReasonSaved, ev.SettingsChanged)
@@ -50,6 +51,8 @@ class Rows:
     thread_closes: dict[int, dict[str, Any]] = field(default_factory=dict)  # threads written earlier
     agent_ids: set[int] = field(default_factory=set)
     meta: dict[str, Any] = field(default_factory=dict)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    tracker: ActivityTracker = field(default_factory=ActivityTracker)
 
     def __bool__(self) -> bool:
         return bool(self.journal)
@@ -58,6 +61,19 @@ class Rows:
         touched_agents: dict[int, None] = {}
         for event in events:
             self._project(event, ws, touched_agents)
+        self.activity.extend(activity_rows(events, ws, self.tracker))
+        if any(_moves_queue(e) for e in events):
+            # Every supervisor watches the shared queue, but not other teams' agents: the
+            # queue's counts go to all of them, who took a thread stays with its team.
+            waiting_for_owner = sum(len(ws.agents[a].reserved) for a in ws.reserving)
+            self.journal.append(
+                JournalEntry(
+                    "queue.changed",
+                    ws.clock,
+                    {"length": len(ws.queue), "waiting_for_owner": waiting_for_owner},
+                    {"agents": [], "teams": [], "public": False, "queue": True},
+                )
+            )
         # One `agent.updated` per agent a command touched: the widget's row, whatever changed (W1).
         for agent_id in touched_agents:
             agent = ws.agents.get(agent_id)
@@ -76,18 +92,22 @@ class Rows:
         data = event_data(event)
         agents = [a for a in (_agents_of(event)) if a is not None]
         thread_id: int | None = getattr(event, "thread_id", None)
+        audience: list[int] = []
         if thread_id is not None:
             self._thread(thread_id, event, ws)
             thread = ws.threads.get(thread_id)
             if thread is not None and thread.agent_id is not None:
                 agents.append(thread.agent_id)
+            elif thread is not None and thread.reserved_for is not None:
+                audience.append(thread.reserved_for)  # R4: waiting for its owner, their team's business
         for agent_id in agents:
             touched[agent_id] = None
-        teams = sorted({ws.agents[a].team for a in agents if a in ws.agents})
-        scope: dict[str, Any] = {"agents": sorted(set(agents)), "teams": teams, "public": isinstance(event, _PUBLIC)}
+        audience = sorted({*agents, *audience})
+        teams = sorted({ws.agents[a].team for a in audience if a in ws.agents})
+        scope: dict[str, Any] = {"agents": audience, "teams": teams, "public": isinstance(event, _PUBLIC)}
         if thread_id is not None:
             scope["thread"] = thread_id
-            scope["queue"] = not agents  # a queued thread: every supervisor watches the queue
+            scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
         self.journal.append(JournalEntry(event.name, event.at, data, scope))
 
         if isinstance(event, ev.StatusChanged):
@@ -157,6 +177,15 @@ class Rows:
 
     def agent_rows(self, ws: Workspace) -> list[dict[str, Any]]:
         return [agent_row(ws.agents[a]) for a in sorted(self.agent_ids) if a in ws.agents]
+
+
+def _moves_queue(event: ev.Event) -> bool:
+    """Did this event put a thread into the queue or take one out of it (R4 waits included)?"""
+    if isinstance(event, ev.ThreadCreated | ev.ThreadRequeued | ev.ThreadAssigned):
+        return True
+    if isinstance(event, ev.ThreadTransferred):
+        return event.from_agent_id is None
+    return isinstance(event, ev.ThreadClosed) and event.agent_id is None
 
 
 def event_data(event: ev.Event) -> dict[str, Any]:

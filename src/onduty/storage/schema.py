@@ -184,6 +184,32 @@ status_log = Table(
     Index("ix_status_log_agent_at", "agent_id", "at"),
 )
 
+# One row whenever a command changed an agent's status or the threads they hold:
+# the agent's condition after that command (state, reason, threads held), what
+# happened (a status change, or a thread received, answered, closed, transferred
+# in or out, requeued), and the condition it ended (prev_*, held since prev_at).
+# Each row thus describes a whole span of time, so the workload report (P2) sums
+# spans in one scan of the period, without sorting the timeline.
+agent_activity = Table(
+    "agent_activity",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agent_id", Integer, nullable=False),
+    Column("team", String(80), nullable=False),
+    Column("at", Float, nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(30), nullable=False),
+    Column("reason", String(40), nullable=True),
+    Column("held", Integer, nullable=False),
+    Column("thread_id", BigId, nullable=True),
+    Column("seconds", Float, nullable=True),  # answered: since the thread was given to this agent
+    Column("prev_at", Float, nullable=True),  # None for an agent's first row
+    Column("prev_state", String(30), nullable=True),
+    Column("prev_reason", String(40), nullable=True),
+    Column("prev_held", Integer, nullable=True),
+    Index("ix_agent_activity_agent_at", "agent_id", "at"),
+)
+
 events = Table(
     "events",
     metadata,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -20,8 +20,18 @@ from onduty.domain.restore import Snapshot
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State, ThreadState
 from onduty.storage import schema as t
+from onduty.storage.activity import ActivityTracker
 from onduty.storage.database import Database, create_engine
 from onduty.storage.projection import Rows
+
+# The widest values the id columns hold (Integer and BigId on PostgreSQL). An id from
+# outside cannot name a row beyond them; asking the database would be an error, not "none".
+MAX_INT = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
+
+def fits(value: int, limit: int = MAX_INT) -> bool:
+    return -limit - 1 <= value <= limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ class Store:
             await self._owners(conn, rows.owners)
             if rows.status_log:
                 await conn.execute(t.status_log.insert(), rows.status_log)
+            if rows.activity:
+                await conn.execute(t.agent_activity.insert(), rows.activity)
             return await self._journal(conn, rows)
 
     async def _journal(self, conn: AsyncConnection, rows: Rows) -> list[StoredEvent]:
@@ -169,6 +181,21 @@ class Store:
             round_robin_last=int(meta.get("round_robin_last", -1)),
         )
 
+    async def last_activity(self) -> ActivityTracker:
+        """Each agent's last activity row: where their report timeline goes on from."""
+        query = text(
+            """
+            SELECT a.agent_id, a.at, a.state, a.reason, a.held
+            FROM agents ag
+            JOIN agent_activity a ON a.id = (
+                SELECT b.id FROM agent_activity b WHERE b.agent_id = ag.id ORDER BY b.at DESC, b.id DESC LIMIT 1
+            )
+            """
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return ActivityTracker({r.agent_id: (r.at, r.state, r.reason, r.held) for r in rows})
+
     # -- reads for the API ------------------------------------------------------------
 
     async def fetch(self, query: Select[Any]) -> Sequence[Any]:
@@ -199,6 +226,10 @@ class Store:
     ) -> tuple[list[Any], dict[int, list[Any]]]:
         """Threads (with messages) a caller may see: held by `agent_ids` (or anyone when
         None), plus queued ones when `include_queue`."""
+        if (thread_id is not None and not fits(thread_id, MAX_BIGINT)) or not fits(after, MAX_BIGINT):
+            return [], {}
+        if agent_ids is not None:
+            agent_ids = [a for a in agent_ids if fits(a)]
         query = select(t.threads).where(t.threads.c.id > after).order_by(t.threads.c.id).limit(limit)
         if thread_id is not None:
             query = query.where(t.threads.c.id == thread_id)
@@ -207,7 +238,11 @@ class Store:
         if agent_ids is not None:
             visible: list[ColumnElement[bool]] = [t.threads.c.agent_id.in_(agent_ids)]
             if include_queue:
-                visible.append(t.threads.c.state == ThreadState.QUEUED.value)
+                # The general queue, and threads waiting for one of these agents (R4); a thread
+                # waiting for another team's agent is that team's.
+                queued = t.threads.c.state == ThreadState.QUEUED.value
+                waiting_for = t.threads.c.reserved_for
+                visible.append(and_(queued, or_(waiting_for.is_(None), waiting_for.in_(agent_ids))))
             query = query.where(or_(*visible))
         threads = list(await self.fetch(query))
         messages: dict[int, list[Any]] = {r.id: [] for r in threads}
@@ -228,6 +263,8 @@ class Store:
         return list(await self.fetch(query))
 
     async def approval(self, request_id: int) -> Any:
+        if not fits(request_id):
+            return None
         return await self.fetch_one(select(t.approval_requests).where(t.approval_requests.c.id == request_id))
 
     async def message_in_thread(self, thread_id: int, message_id: int) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from onduty.storage import schema as t
-from onduty.storage.store import Store
+from onduty.storage.store import Store, fits
 
 ROLES = ("agent", "supervisor", "admin", "integration")
 
@@ -66,6 +66,8 @@ class UserStore:
         return User(int(user_id), username, name, role, team, True)
 
     async def by_id(self, user_id: int) -> User | None:
+        if not fits(user_id):
+            return None
         row = await self.store.fetch_one(select(t.users).where(t.users.c.id == user_id))
         return _user(row) if row else None
 

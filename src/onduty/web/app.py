@@ -19,7 +19,7 @@ from onduty.service.service import Service
 from onduty.storage.database import Database
 from onduty.storage.store import Store
 from onduty.storage.users import UserStore
-from onduty.web import routes_admin, routes_agents, routes_me, routes_ops, routes_threads
+from onduty.web import routes_admin, routes_agents, routes_me, routes_ops, routes_reports, routes_threads
 from onduty.web.context import AppContext, provide_caller, provide_ctx
 from onduty.web.errors import EXCEPTION_HANDLERS
 from onduty.web.events_ws import events
@@ -51,6 +51,7 @@ def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | Non
             *routes_agents.ROUTES,
             *routes_threads.ROUTES,
             *routes_admin.ROUTES,
+            *routes_reports.ROUTES,
             events,
         ],
         dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx)},

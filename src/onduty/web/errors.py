@@ -35,6 +35,7 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (403, "Not allowed for this role or team"),
         (404, "No such thing, or not visible to the caller"),
         (409, "Not possible in the current state"),
+        (413, "The body is larger than the service takes (1 MiB)"),
         (503, "The change could not be made durable; nothing changed"),
     )
 }
@@ -76,6 +77,8 @@ def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[Any
 
 def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
     status = next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+    if error.code == "not_found":  # an unknown id refused by a plain DomainError (a pin's message_id)
+        status = 404
     return body(status, error.code, error.message, error.field)
 
 

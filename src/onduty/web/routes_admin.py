@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from litestar.params import FromPath, JSONBody
 
 from onduty.domain import commands as c
+from onduty.domain.types import State
 from onduty.service.auth import hash_password, new_token, token_hash
 from onduty.storage.users import UsernameTaken
 from onduty.web import schemas as s
@@ -13,6 +16,15 @@ from onduty.web.errors import ApiError, invalid
 from onduty.web.routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
 
 TEAM_ROLES = ("agent", "supervisor")
+_STATUS_WORDS = {state.value for state in State} | {"active_free"}
+
+
+def zone_exists(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _reason(ctx: Ctx, code: str) -> s.Reason:
@@ -28,6 +40,8 @@ async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
 async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) -> s.Reason:
     require(caller, "admin")
+    if data.code in _STATUS_WORDS:  # W2: `status=` takes a state, active_free or a reason code
+        raise invalid(f"reason code {data.code!r} is the name of a status; choose another", "code")
     await ctx.service.execute(c.AddReason(data.code, data.label, data.requires_approval))
     return _reason(ctx, data.code)
 
@@ -61,6 +75,8 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
     changes = data.changes()
     if not changes:
         raise invalid("nothing to change: send at least one setting", None)
+    if "time_zone" in changes and not zone_exists(changes["time_zone"]):
+        raise invalid(f"time_zone {changes['time_zone']!r} is not a known IANA time zone", "time_zone")
     await ctx.service.execute(c.ChangeSettings(changes))
     return _settings(ctx)
 

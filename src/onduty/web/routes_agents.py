@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from onduty.domain import commands as c
-from onduty.domain.model import Agent
+from onduty.domain.model import Agent, Thread
 from onduty.domain.types import State
 from onduty.service.timefmt import iso
 from onduty.service.views import agent_view, presence_view, status_view
@@ -105,9 +105,10 @@ async def list_approvals(
 async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s.ApprovalRequest:
     require(caller, "supervisor", "admin")
     row = await ctx.service.store.approval(request_id)
-    if row is None:
+    agent = ctx.service.workspace.agents.get(row.agent_id) if row is not None else None
+    if row is None or agent is None or (caller.role == "supervisor" and agent.team != caller.team):
+        # Another team's request reads as no request at all: nothing about it leaks.
         raise not_found(f"no approval request with id {request_id}", "request_id")
-    visible_agent(ctx, caller, row.agent_id, "request_id")
     if row.state != "pending":
         raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
     await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)))
@@ -139,21 +140,30 @@ async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queu
         raise invalid("limit must be from 1 to 1000", "limit")
     ws = ctx.service.workspace
     now = ctx.service.now()
-    items = [
-        {
+
+    def entry(thread: Thread) -> dict[str, Any]:
+        return {
             "id": thread.id,
             "client_id": thread.client_id,
             "priority": thread.priority,
             "created_at": iso(thread.created_at),
             "waiting_seconds": max(0.0, now - thread.created_at),
-            "reserved_for": None,
+            "reserved_for": thread.reserved_for,
         }
-        for thread in ws.queue.first(limit)
-    ]
+
+    items = [entry(thread) for thread in ws.queue.first(limit)]
+    # R4: own clients' threads waiting for their agent, after the general queue. They are
+    # on their way to that agent, so they belong to the agent's team, like the agent's threads.
+    owners = [a for a in ws.reserving if caller.role == "admin" or ws.agents[a].team == caller.team]
+    reserved = sorted(
+        (ws.threads[t] for a in owners for t in ws.agents[a].reserved), key=lambda t: (t.created_at, t.id)
+    )
+    items += [entry(thread) for thread in reserved[: max(0, limit - len(items))]]
     oldest = ws.queue.oldest_arrival()
     return as_struct(
         {
             "length": len(ws.queue),
+            "waiting_for_owner": len(reserved),
             "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
             "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
             "items": items,

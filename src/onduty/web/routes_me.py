@@ -32,7 +32,8 @@ async def sign_in(data: JSONBody[s.TokenRequest], ctx: Ctx) -> s.TokenResponse:
 
 
 @api_post("/auth/logout", status_code=204, summary="Sign out: revoke this token", tags=["auth"])
-async def sign_out(request: Request[Any, Any, Any], ctx: Ctx) -> None:
+async def sign_out(request: Request[Any, Any, Any], caller: Caller, ctx: Ctx) -> None:
+    # Like every call but sign-in, this one needs a valid token (`caller`): 401 without one.
     token = bearer(request)
     if token is not None:
         await ctx.users.revoke_token(token_hash(token))

@@ -65,12 +65,13 @@ def _check_acts_on(ctx: Ctx, caller: Caller, thread_id: int) -> None:
     thread = ctx.service.workspace.threads.get(thread_id)
     if thread is None:
         raise not_found(f"no open thread with id {thread_id}", "thread_id")
-    if caller.role == "supervisor" and thread.agent_id is not None:
-        holder = ctx.service.workspace.agents[thread.agent_id]
-        if holder.team != caller.team:
+    if caller.role == "supervisor":
+        # Held, or waiting for its own agent (R4): it belongs to that agent's team.
+        owner = thread.agent_id if thread.agent_id is not None else thread.reserved_for
+        if owner is not None and ctx.service.workspace.agents[owner].team != caller.team:
             raise not_found(f"no open thread with id {thread_id}", "thread_id")
     if caller.role == "agent" and thread.agent_id != caller.id:
-        raise not_found(f"no open thread with id {thread_id} among yours", "thread_id")
+        raise not_found(f"no open thread with id {thread_id}", "thread_id")  # as if there were none
 
 
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
@@ -121,6 +122,7 @@ async def answer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONB
 
 @api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
 async def close(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
+    require(caller, "agent", "supervisor")  # API.md: the holding agent, supervisor
     _check_acts_on(ctx, caller, thread_id)
     await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)))
     return await _read_after_leaving(ctx, caller, thread_id)
@@ -128,11 +130,12 @@ async def close(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
 
 @api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
 async def transfer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.TransferRequest]) -> s.Thread:
+    require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     _check_acts_on(ctx, caller, thread_id)
     if data.agent_id not in ctx.service.workspace.agents:
         user = await ctx.users.by_id(data.agent_id)
-        if user is None or user.role != "agent":
-            raise invalid(f"user {data.agent_id} is not an agent; threads go only to agents", "agent_id")
+        if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
+            raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
         await ctx.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
     await ctx.service.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)))
     return await _read_after_leaving(ctx, caller, thread_id)

@@ -71,6 +71,7 @@ class SettingsPatch(_In):
     strategy: Literal["least_busy", "longest_idle", "round_robin"] | None = None
     on_logout: Literal["requeue", "keep"] | None = None
     default_capacity: int | None = None
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
@@ -213,7 +214,8 @@ class QueueEntry(Struct):
 
 
 class Queue(Struct):
-    length: int
+    length: int  # threads in the general queue
+    waiting_for_owner: int  # R4: threads waiting for their own agent, listed after the queue
     oldest_wait_seconds: float | None
     routing_halted: bool  # R6: threads wait and nobody is eligible
     items: list[QueueEntry]
@@ -235,6 +237,7 @@ class Settings(Struct):
     strategy: Literal["least_busy", "longest_idle", "round_robin"]
     on_logout: Literal["requeue", "keep"]
     default_capacity: int
+    time_zone: str
 
 
 class Presence(Struct):
@@ -249,3 +252,69 @@ class Presence(Struct):
 class Health(Struct):
     status: Literal["ok"]
     database: str
+
+
+class StatusRef(Struct):
+    state: StateName
+    reason: str | None
+    label: str
+
+
+class LogActor(Struct):
+    kind: Literal["agent", "supervisor", "admin", "system"]
+    id: int | None
+    name: str | None
+    why: str | None
+
+
+class StatusLogEntry(Struct):
+    id: int
+    at: str | None
+    agent_id: int
+    username: str
+    name: str
+    team: str
+    from_: StatusRef = msgspec.field(name="from")
+    to: StatusRef
+    caused_by: str
+    actor: LogActor
+
+
+class StatusLogPage(Struct):
+    from_: str | None = msgspec.field(name="from")
+    to: str | None
+    items: list[StatusLogEntry]
+    next: int | None
+
+
+class WorkloadTotals(Struct):
+    time_in_status: dict[str, float]
+    threads_received: int
+    threads_answered: int
+    threads_closed: int
+    transferred_in: int
+    transferred_out: int
+    requeued: int
+    mean_first_answer_seconds: float | None
+    occupancy: float | None
+
+
+class WorkloadAgent(WorkloadTotals):
+    agent_id: int
+    username: str
+    name: str
+    team: str
+
+
+class WorkloadTeam(WorkloadTotals):
+    team: str
+
+
+class WorkloadReport(Struct):
+    from_: str | None = msgspec.field(name="from")
+    to: str | None
+    until: str | None  # where open statuses were counted up to: the end, or now
+    time_zone: str
+    labels: dict[str, str]
+    agents: list[WorkloadAgent]
+    teams: list[WorkloadTeam]

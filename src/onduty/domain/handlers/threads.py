@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from onduty.domain import commands as c
 from onduty.domain import validate
-from onduty.domain.errors import Conflict, DomainError, Forbidden
+from onduty.domain.errors import Conflict, Forbidden, NotFound
 from onduty.domain.events import (
     MessageAdded,
     MessagePinned,
@@ -111,9 +111,7 @@ def pin_message(ws: Workspace, cmd: c.PinMessage, now: Instant, out: Out) -> Non
     if thread.agent_id != cmd.agent_id:
         raise Forbidden("only the agent holding the thread pins its messages", field="thread_id")
     if cmd.message_id not in thread.message_ids:
-        raise DomainError(
-            f"message {cmd.message_id} is not in thread {thread.id}", field="message_id", code="not_found"
-        )
+        raise NotFound(f"message {cmd.message_id} is not in thread {thread.id}", field="message_id")
     if (cmd.message_id in thread.pinned) == cmd.pinned:
         return
     agent = ws.agents[cmd.agent_id]

@@ -1,0 +1,73 @@
+"""Report periods: a day or a week in the workspace's time zone, or a free from-to.
+
+Days and weeks start at local midnight (weeks on Monday), so a day across a
+daylight-saving change lasts 23 or 25 hours, as the team lived it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from onduty.service.timefmt import parse_iso
+
+MAX_SPAN = 400 * 24 * 3600.0
+
+
+class PeriodError(ValueError):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: float
+    end: float  # exclusive
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> float:
+    return datetime.combine(day, time(0), zone).timestamp()
+
+
+def resolve_period(
+    *,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    day: str | None,
+    zone: ZoneInfo,
+    now: float,
+) -> Period:
+    """`period=day|week` with `date=YYYY-MM-DD` (default: today, local), or `from`/`to` in ISO 8601."""
+    if period is not None:
+        if start is not None or end is not None:
+            raise PeriodError("give either period (with date) or from/to, not both", "period")
+        if period not in ("day", "week"):
+            raise PeriodError("period must be day or week", "period")
+        try:
+            anchor = date.fromisoformat(day) if day else datetime.fromtimestamp(now, zone).date()
+        except ValueError:
+            raise PeriodError("date must be YYYY-MM-DD", "date") from None
+        if period == "week":
+            anchor -= timedelta(days=anchor.weekday())
+        length = 7 if period == "week" else 1
+        return Period(local_midnight(anchor, zone), local_midnight(anchor + timedelta(days=length), zone))
+    if day is not None:
+        raise PeriodError("date goes with period=day or period=week", "date")
+    if start is None or end is None:
+        raise PeriodError("give from and to (ISO 8601), or period=day|week", "from" if start is None else "to")
+    begin, finish = _instant(start, "from"), _instant(end, "to")
+    if finish <= begin:
+        raise PeriodError("to must be after from", "to")
+    if finish - begin > MAX_SPAN:
+        raise PeriodError("a report covers at most 400 days", "to")
+    return Period(begin, finish)
+
+
+def _instant(text: str, field: str) -> float:
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise PeriodError(f"{field} must be an ISO 8601 time, like 2026-03-01T00:00:00Z", field) from None

@@ -1,0 +1,155 @@
+"""The agent status log (P1): every status change in a period, who caused it, why.
+
+Read page by page on the log's id, so a month of a large team streams as CSV
+without ever being held in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import aliased
+
+from onduty.domain.reasons import BUILT_IN
+from onduty.domain.statuses import STATE_LABELS
+from onduty.domain.types import State
+from onduty.service.timefmt import iso
+from onduty.storage import schema as t
+from onduty.storage.store import Store
+
+PAGE = 2000
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "agent_id",
+    "username",
+    "name",
+    "team",
+    "from_state",
+    "from_reason",
+    "from_label",
+    "to_state",
+    "to_reason",
+    "to_label",
+    "caused_by",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "why",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    start: float
+    end: float
+    agent_id: int | None = None
+    teams: list[str] | None = None  # None: every team
+    status: str | None = None  # a state, or a reason code (the status changed to)
+
+
+def label(state: str, reason: str | None, reasons: dict[str, str]) -> str:
+    if state == State.INACTIVE.value:
+        return reasons.get(reason or "", reason or "Inactive")
+    return STATE_LABELS.get(State(state), state)
+
+
+def _query(f: LogFilter, after: int, limit: int) -> Select[Any]:
+    agent = aliased(t.users)
+    actor = aliased(t.users)
+    query = (
+        select(
+            t.status_log,
+            agent.c.username.label("username"),
+            agent.c.name.label("agent_name"),
+            actor.c.name.label("actor_name"),
+        )
+        .join(agent, agent.c.id == t.status_log.c.agent_id, isouter=True)
+        .join(actor, actor.c.id == t.status_log.c.actor_id, isouter=True)
+        .where(and_(t.status_log.c.at >= f.start, t.status_log.c.at < f.end, t.status_log.c.id > after))
+        .order_by(t.status_log.c.id)
+        .limit(limit)
+    )
+    if f.agent_id is not None:
+        query = query.where(t.status_log.c.agent_id == f.agent_id)
+    if f.teams is not None:
+        query = query.where(t.status_log.c.team.in_(f.teams))
+    if f.status is not None:
+        states = {s.value for s in State}
+        if f.status in states:
+            query = query.where(t.status_log.c.to_state == f.status)
+        else:
+            query = query.where(and_(t.status_log.c.to_state == "inactive", t.status_log.c.to_reason == f.status))
+    return query
+
+
+def row_view(row: Any, reasons: dict[str, str]) -> dict[str, Any]:
+    kind, why = row.actor_kind, row.actor_why
+    if kind == "system":
+        caused_by = f"system: {(why or '').replace('_', ' ')}".rstrip(": ")
+    elif kind == "agent":
+        caused_by = "the agent"
+    else:
+        caused_by = f"{kind} {row.actor_name or row.actor_id}"
+    return {
+        "id": row.id,
+        "at": iso(row.at),
+        "agent_id": row.agent_id,
+        "username": row.username or "",
+        "name": row.agent_name or row.username or "",
+        "team": row.team,
+        "from": {
+            "state": row.from_state,
+            "reason": row.from_reason,
+            "label": label(row.from_state, row.from_reason, reasons),
+        },
+        "to": {"state": row.to_state, "reason": row.to_reason, "label": label(row.to_state, row.to_reason, reasons)},
+        "caused_by": caused_by,
+        "actor": {"kind": kind, "id": row.actor_id, "name": row.actor_name, "why": why},
+    }
+
+
+async def reason_labels(store: Store) -> dict[str, str]:
+    """Every reason ever defined, retired ones included, by code (S1: history stays readable)."""
+    saved = {r.code: r.label for r in await store.fetch(select(t.reasons.c.code, t.reasons.c.label))}
+    return dict(BUILT_IN) | saved  # built-ins have a row only once an admin changed them
+
+
+async def page(store: Store, f: LogFilter, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    reasons = await reason_labels(store)
+    rows = await store.fetch(_query(f, after, limit))
+    items = [row_view(r, reasons) for r in rows]
+    return items, (rows[-1].id if len(rows) == limit else None)
+
+
+async def csv_lines(store: Store, f: LogFilter) -> AsyncIterator[str]:
+    reasons = await reason_labels(store)
+    yield _csv_row(CSV_COLUMNS)
+    after = 0
+    while True:
+        rows = await store.fetch(_query(f, after, PAGE))
+        for row in rows:
+            v = row_view(row, reasons)
+            yield _csv_row(
+                (
+                    v["id"], v["at"], v["agent_id"], v["username"], v["name"], v["team"],
+                    v["from"]["state"], v["from"]["reason"] or "", v["from"]["label"],
+                    v["to"]["state"], v["to"]["reason"] or "", v["to"]["label"],
+                    v["caused_by"], v["actor"]["kind"], v["actor"]["id"] or "", v["actor"]["name"] or "",
+                    v["actor"]["why"] or "",
+                )
+            )  # fmt: skip
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].id
+
+
+def _csv_row(values: tuple[Any, ...]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()

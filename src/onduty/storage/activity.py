@@ -1,0 +1,86 @@
+"""Agent activity rows (the workload report's timeline) from one command's events.
+
+Each row carries the agent's condition after the command and the condition it
+ended (held since `prev_at`): the tracker remembers each agent's last row, so
+a row describes a whole span and the report needs no window over the timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from onduty.domain import events as ev
+from onduty.domain.workspace import Workspace
+
+# Kinds of activity; `status` and `registered` change no count.
+RECEIVED = "received"
+ANSWERED = "answered"
+CLOSED = "closed"
+TRANSFERRED_IN = "transferred_in"
+TRANSFERRED_OUT = "transferred_out"
+REQUEUED = "requeued"
+STATUS = "status"
+REGISTERED = "registered"
+COUNTED = (RECEIVED, ANSWERED, CLOSED, TRANSFERRED_IN, TRANSFERRED_OUT, REQUEUED)
+
+Condition = tuple[float, str, str | None, int]  # since, state, reason, threads held
+
+
+@dataclass(slots=True)
+class ActivityTracker:
+    """Each agent's last written condition. Rebuilt from the table at start and after a
+    failed commit, so it never runs ahead of what the database holds."""
+
+    last: dict[int, Condition] = field(default_factory=dict)
+
+
+def activity_rows(events: list[ev.Event], ws: Workspace, tracker: ActivityTracker) -> list[dict[str, Any]]:
+    """Within one instant only the last condition lasts, so every row of a command carries
+    the condition after the whole command; the first row of each agent ends the span
+    that began at their previous row."""
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        for agent_id, kind, seconds in _activities(event, ws):
+            rows.append(
+                {"agent_id": agent_id, "at": event.at, "kind": kind, "thread_id": _thread(event), "seconds": seconds}
+            )
+    for row in rows:
+        agent = ws.agents[row["agent_id"]]
+        now: Condition = (row["at"], agent.state.value, agent.reason, len(agent.threads))
+        before = tracker.last.get(agent.id)
+        row.update(team=agent.team, state=now[1], reason=now[2], held=now[3])
+        if before is None:
+            row.update(prev_at=None, prev_state=None, prev_reason=None, prev_held=None)
+        else:
+            row.update(prev_at=before[0], prev_state=before[1], prev_reason=before[2], prev_held=before[3])
+        tracker.last[agent.id] = now
+    return rows
+
+
+def _thread(event: ev.Event) -> int | None:
+    thread_id: int | None = getattr(event, "thread_id", None)
+    return thread_id
+
+
+def _activities(event: ev.Event, ws: Workspace) -> list[tuple[int, str, float | None]]:
+    if isinstance(event, ev.StatusChanged):
+        return [(event.agent_id, STATUS, None)]
+    if isinstance(event, ev.AgentRegistered):
+        return [(event.agent_id, REGISTERED, None)]
+    if isinstance(event, ev.ThreadAssigned):
+        return [(event.agent_id, RECEIVED, None)]
+    if isinstance(event, ev.ThreadAnswered):
+        thread = ws.threads.get(event.thread_id)
+        given = thread.assigned_at if thread is not None else None
+        return [(event.agent_id, ANSWERED, None if given is None else event.at - given)]
+    if isinstance(event, ev.ThreadTransferred):
+        moves: list[tuple[int, str, float | None]] = [(event.to_agent_id, TRANSFERRED_IN, None)]
+        if event.from_agent_id is not None:
+            moves.insert(0, (event.from_agent_id, TRANSFERRED_OUT, None))
+        return moves
+    if isinstance(event, ev.ThreadClosed) and event.agent_id is not None:
+        return [(event.agent_id, CLOSED, None)]
+    if isinstance(event, ev.ThreadRequeued) and event.agent_id is not None and event.why != "affinity_wait_over":
+        return [(event.agent_id, REQUEUED, None)]
+    return []

@@ -1,0 +1,204 @@
+"""Reports over HTTP: the status log (P1) and the workload (P2), as JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Response
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
+from sqlalchemy import select
+
+from onduty.reports import status_log, workload
+from onduty.reports.periods import Period, PeriodError, resolve_period
+from onduty.service.timefmt import iso
+from onduty.storage import schema as t
+from onduty.storage.users import User
+from onduty.web import schemas as s
+from onduty.web.context import Caller, Ctx, require
+from onduty.web.errors import forbidden, invalid
+from onduty.web.routing_helpers import api_get, as_struct
+
+From = Annotated[str | None, QueryParameter(name="from")]
+To = Annotated[str | None, QueryParameter(name="to")]
+Format = Annotated[str, QueryParameter(name="format")]
+
+
+def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
+    zone = ZoneInfo(ctx.service.workspace.settings.time_zone)
+    try:
+        return resolve_period(start=start, end=end, period=period, day=day, zone=zone, now=ctx.service.now())
+    except PeriodError as error:
+        raise invalid(str(error), error.field) from None
+
+
+def _teams(caller: User, team: str | None) -> list[str] | None:
+    """Supervisors report on their own team; admins on any or all."""
+    require(caller, "supervisor", "admin")
+    if caller.role == "supervisor":
+        if team is not None and team != caller.team:
+            raise forbidden("a supervisor sees only their own team's reports", "team")
+        return [caller.team or ""]
+    return [team] if team is not None else None
+
+
+def _format(value: str) -> str:
+    if value not in ("json", "csv"):
+        raise invalid("format must be json or csv", "format")
+    return value
+
+
+class CsvStream(Stream):
+    """A streamed CSV. Litestar 2 lets the handler's media type (JSON, from its return
+    annotation) override the response's own, contrary to its docs; keep ours."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
+def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
+    return CsvStream(
+        lines,
+        media_type="text/csv",  # Litestar adds the charset
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@api_get("/reports/status-log", summary="Agent status log (P1)", tags=["reports"])
+async def status_log_report(
+    caller: Caller,
+    ctx: Ctx,
+    start: From = None,
+    end: To = None,
+    period: FromQuery[str | None] = None,
+    date: FromQuery[str | None] = None,
+    agent_id: FromQuery[int | None] = None,
+    team: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    fmt: Format = "json",
+    after: FromQuery[int] = 0,
+    limit: FromQuery[int] = 500,
+) -> s.StatusLogPage:
+    teams = _teams(caller, team)
+    fmt = _format(fmt)
+    if not 1 <= limit <= 5000:
+        raise invalid("limit must be from 1 to 5000", "limit")
+    window = _period(ctx, start, end, period, date)
+    if status is not None and status not in STATUS_VALUES and ctx.service.workspace.reasons.get(status) is None:
+        raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
+    if agent_id is not None and caller.role == "supervisor":
+        agent = ctx.service.workspace.agents.get(agent_id)
+        if agent is None or agent.team != caller.team:
+            raise forbidden("that agent is not in your team", "agent_id")
+    selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
+    if fmt == "csv":
+        return _csv_download(status_log.csv_lines(ctx.service.store, selection), "status-log")  # type: ignore[return-value]
+    items, following = await status_log.page(ctx.service.store, selection, after=after, limit=limit)
+    return as_struct(
+        {"from": iso(window.start), "to": iso(window.end), "items": items, "next": following}, s.StatusLogPage
+    )
+
+
+STATUS_VALUES = frozenset(
+    ("offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out")
+)
+
+
+@api_get("/reports/workload", summary="Workload per agent and team (P2)", tags=["reports"])
+async def workload_report(
+    caller: Caller,
+    ctx: Ctx,
+    start: From = None,
+    end: To = None,
+    period: FromQuery[str | None] = None,
+    date: FromQuery[str | None] = None,
+    team: FromQuery[str | None] = None,
+    fmt: Format = "json",
+) -> s.WorkloadReport:
+    teams = _teams(caller, team)
+    fmt = _format(fmt)
+    window = _period(ctx, start, end, period, date)
+    report = await build_workload(ctx, window, teams)
+    if fmt == "csv":
+        return Response(  # type: ignore[return-value]
+            workload_csv(report),
+            media_type="text/csv",  # Litestar adds the charset
+            headers={"Content-Disposition": 'attachment; filename="workload.csv"'},
+        )
+    return as_struct(report, s.WorkloadReport)
+
+
+async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> dict[str, Any]:
+    end = min(window.end, max(window.start, ctx.service.now()))  # open statuses count up to now
+    per_agent = await workload.workload(ctx.service.store, start=window.start, end=end)
+    people = {
+        r.id: r
+        for r in await ctx.service.store.fetch(
+            select(t.agents.c.id, t.agents.c.team, t.users.c.username, t.users.c.name).join(
+                t.users, t.users.c.id == t.agents.c.id
+            )
+        )
+    }
+    agents: list[dict[str, Any]] = []
+    by_team: dict[str, workload.Totals] = defaultdict(workload.Totals)
+    for agent_id in sorted(per_agent, key=lambda a: (people[a].name.lower() if a in people else "", a)):
+        person = people.get(agent_id)
+        if person is None or (teams is not None and person.team not in teams):
+            continue
+        totals = per_agent[agent_id]
+        by_team[person.team].add(totals)
+        agents.append(
+            {"agent_id": agent_id, "username": person.username, "name": person.name, "team": person.team}
+            | totals.view()
+        )
+    return {
+        "from": iso(window.start),
+        "to": iso(window.end),
+        "until": iso(end),
+        "time_zone": ctx.service.workspace.settings.time_zone,
+        "labels": await status_labels(ctx),
+        "agents": agents,
+        "teams": [{"team": team} | totals.view() for team, totals in sorted(by_team.items())],
+    }
+
+
+async def status_labels(ctx: Ctx) -> dict[str, str]:
+    """What each time_in_status key reads as, retired reasons included (S1)."""
+    reasons = await status_log.reason_labels(ctx.service.store)
+    labels = {state: status_log.label(state, None, reasons) for state in STATUS_VALUES if state != "inactive"}
+    return labels | {f"inactive:{code}": text for code, text in reasons.items()}
+
+
+def workload_csv(report: dict[str, Any]) -> str:
+    keys = sorted({k for row in report["agents"] for k in row["time_in_status"]})
+    counts = (
+        "threads_received",
+        "threads_answered",
+        "threads_closed",
+        "transferred_in",
+        "transferred_out",
+        "requeued",
+        "mean_first_answer_seconds",
+        "occupancy",
+    )
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(
+        ["agent_id", "username", "name", "team", *(f"seconds {report['labels'].get(k, k)}" for k in keys), *counts]
+    )
+    for row in report["agents"]:
+        times = [row["time_in_status"].get(k, 0) for k in keys]
+        out.writerow([row["agent_id"], row["username"], row["name"], row["team"], *times, *(row[c] for c in counts)])
+    for row in report["teams"]:
+        times = [row["time_in_status"].get(k, 0) for k in keys]
+        out.writerow(["", "", f"team total: {row['team']}", row["team"], *times, *(row[c] for c in counts)])
+    return buffer.getvalue()
+
+
+ROUTES = [status_log_report, workload_report]

@@ -1,0 +1,232 @@
+"""Reports (P1, P2) with hand-computed expectations, built through the real service on a
+virtual clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.integration.api_client import Api, Person
+
+DAY = datetime(2027, 2, 1, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC
+H, M = 3600.0, 60.0
+
+
+async def at(api: Api, seconds_into_day: float) -> None:
+    """Move the virtual clock to a time of DAY and let due timers fire on the way."""
+    target = DAY + seconds_into_day
+    assert target >= api.clock.now(), "scenarios run forward"
+    await api.advance(target - api.clock.now())
+
+
+async def status(api: Api, agent: Person, state: str, reason: str | None = None) -> None:
+    body: dict[str, Any] = {"state": state} | ({"reason": reason} if reason else {})
+    await api.call(agent, "PUT", "/me/status", body, expect=200)
+
+
+def only(report: dict[str, Any], agent: Person) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = [a for a in report["agents"] if a["agent_id"] == agent.id]
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def an_agents_day(api: Api) -> tuple[Person, Person, Person]:
+    """07:00 created; lunch, a kick-out, a finishing period, logged out overnight."""
+    api.clock.set(DAY + 7 * H)
+    supervisor = await api.person("supervisor")
+    agent = await api.person("agent")
+    chat = await api.person("integration")
+
+    async def client(name: str) -> int:
+        thread = await api.json(chat, "POST", "/threads", {"client_id": name, "text": "hello"}, expect=201)
+        return int(thread["id"])
+
+    await at(api, 8 * H)
+    await api.call(agent, "POST", "/me/login", expect=200)  # S5 first login: not_ready
+    await at(api, 8 * H + 10 * M)
+    await status(api, agent, "active")
+    await at(api, 8 * H + 20 * M)
+    first = await client("c1")  # received 1
+    await at(api, 8 * H + 20 * M + 30)
+    await api.call(agent, "POST", f"/threads/{first}/messages", {"text": "hi"}, expect=201)  # answered in 30 s
+    await at(api, 8 * H + 30 * M)
+    await api.call(agent, "POST", f"/threads/{first}/close", expect=200)
+    await at(api, 12 * H)
+    await status(api, agent, "inactive", "lunch")
+    await at(api, 13 * H)
+    await status(api, agent, "active")
+    await at(api, 13 * H + 5 * M)
+    ignored = await client("c2")  # received 2; never answered
+    # S6: prompted at 13:06:00, kicked out at 13:06:30; the thread goes back (requeued 1).
+    await at(api, 13 * H + 10 * M)
+    await status(api, agent, "active")  # the queued thread comes back to them: received 3
+    await at(api, 13 * H + 10 * M + 30)
+    await api.call(agent, "POST", f"/threads/{ignored}/messages", {"text": "sorry"}, expect=201)
+    await at(api, 13 * H + 20 * M)
+    await api.call(agent, "POST", f"/threads/{ignored}/close", expect=200)
+    await at(api, 15 * H)
+    last = await client("c3")  # received 4
+    await at(api, 15 * H + 30)
+    await api.call(agent, "POST", f"/threads/{last}/messages", {"text": "yes"}, expect=201)
+    await at(api, 15 * H + 5 * M)
+    await status(api, agent, "inactive", "lunch")  # S3: finishing, one thread held
+    await at(api, 15 * H + 20 * M)
+    await api.call(agent, "POST", f"/threads/{last}/close", expect=200)  # -> inactive:lunch
+    await at(api, 15 * H + 30 * M)
+    await api.call(agent, "POST", "/me/logout", expect=200)  # offline overnight
+    await at(api, 24 * H + 8 * H)
+    await api.call(agent, "POST", "/me/login", expect=200)  # S5: back to lunch
+    return supervisor, agent, chat
+
+
+async def test_p2_an_agents_day_hand_computed(api: Api) -> None:
+    supervisor, agent, _ = await an_agents_day(api)
+    report = await api.json(supervisor, "GET", "/reports/workload", params={"period": "day", "date": "2027-02-01"})
+    assert report["from"] == "2027-02-01T00:00:00.000Z"
+    assert report["to"] == "2027-02-02T00:00:00.000Z"
+    row = only(report, agent)
+    assert row["time_in_status"] == {
+        "offline": 1 * H + 8 * H + 30 * M,  # 07:00-08:00 after creation, 15:30-24:00
+        "not_ready": 10 * M,
+        "active": (3 * H + 50 * M) + (6 * M + 30) + (1 * H + 55 * M),
+        "inactive:lunch": 1 * H + 10 * M,
+        "kicked_out": 3 * M + 30,
+        "finishing": 15 * M,
+    }
+    # It existed from 07:00: the times add up to exactly 17 hours.
+    assert sum(row["time_in_status"].values()) == 17 * H
+    assert row["threads_received"] == 4
+    assert row["threads_answered"] == 3
+    assert row["threads_closed"] == 3
+    assert row["requeued"] == 1
+    assert row["transferred_in"] == row["transferred_out"] == 0
+    assert row["mean_first_answer_seconds"] == 30
+    holding = 10 * M + 90 + 10 * M + 20 * M  # with a thread, while active or finishing
+    working = (3 * H + 50 * M) + (6 * M + 30) + (1 * H + 55 * M) + 15 * M
+    assert row["occupancy"] == round(holding / working, 4)
+    [team] = report["teams"]
+    assert team["team"] == "support"
+    assert team["time_in_status"] == row["time_in_status"]
+    assert team["threads_received"] == 4
+
+
+async def test_p2_a_period_cutting_through_open_statuses(api: Api) -> None:
+    supervisor, agent, _ = await an_agents_day(api)
+    start, end = "2027-02-01T15:00:00Z", "2027-02-01T15:10:00Z"
+    report = await api.json(supervisor, "GET", "/reports/workload", params={"from": start, "to": end})
+    row = only(report, agent)
+    # active since 13:10 counts from 15:00; finishing since 15:05 counts up to the end.
+    assert row["time_in_status"] == {"active": 5 * M, "finishing": 5 * M}
+    assert row["threads_received"] == 1
+    assert row["occupancy"] == 1.0
+
+
+async def test_p2_open_status_counts_up_to_now(api: Api) -> None:
+    supervisor = await api.person("supervisor")
+    api.clock.set(DAY + 9 * H)
+    agent = await api.ready_agent()
+    await at(api, 9 * H + 20 * M)
+    report = await api.json(supervisor, "GET", "/reports/workload", params={"period": "day", "date": "2027-02-01"})
+    assert report["until"] == "2027-02-01T09:20:00.000Z"
+    assert only(report, agent)["time_in_status"] == {"active": 20 * M}
+
+
+async def test_p1_p2_a_custom_reason_retired_mid_period_keeps_its_label(api: Api) -> None:
+    api.clock.set(DAY + 9 * H)
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    await api.call(api.admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching"}, expect=201)
+    await status(api, agent, "inactive", "coaching")
+    await at(api, 9 * H + 15 * M)
+    await api.call(api.admin, "DELETE", "/reasons/coaching", expect=200)  # S1: retired, still in use
+    await at(api, 9 * H + 30 * M)
+    await status(api, agent, "active")
+    await at(api, 10 * H)
+    params = {"from": "2027-02-01T09:00:00Z", "to": "2027-02-01T10:00:00Z"}
+    report = await api.json(supervisor, "GET", "/reports/workload", params=params)
+    assert only(report, agent)["time_in_status"] == {"active": 30 * M, "inactive:coaching": 30 * M}
+    assert report["labels"]["inactive:coaching"] == "Coaching"
+    log = await api.json(supervisor, "GET", "/reports/status-log", params=params)
+    assert [(e["to"]["label"], e["caused_by"]) for e in log["items"] if e["agent_id"] == agent.id][-2:] == [
+        ("Coaching", "the agent"),
+        ("Active", "the agent"),
+    ]
+
+
+async def test_p2_a_day_across_the_dst_change_lasts_23_hours(api: Api) -> None:
+    await api.call(api.admin, "PATCH", "/settings", {"time_zone": "Europe/Paris"}, expect=200)
+    sunday = datetime(2027, 3, 27, 12, tzinfo=UTC).timestamp()  # the day before the clocks go forward
+    api.clock.set(sunday)
+    supervisor = await api.person("supervisor")
+    agent = await api.person("agent")  # created, and offline the whole next day
+    api.clock.set(datetime(2027, 3, 29, 12, tzinfo=UTC).timestamp())
+    day = await api.json(supervisor, "GET", "/reports/workload", params={"period": "day", "date": "2027-03-28"})
+    assert day["from"] == "2027-03-27T23:00:00.000Z"  # local midnight, UTC+1
+    assert day["to"] == "2027-03-28T22:00:00.000Z"  # next local midnight, UTC+2
+    assert only(day, agent)["time_in_status"] == {"offline": 23 * H}
+    week = await api.json(supervisor, "GET", "/reports/workload", params={"period": "week", "date": "2027-03-25"})
+    assert week["from"] == "2027-03-21T23:00:00.000Z"  # Monday 22 March, local midnight
+    assert only(week, agent)["time_in_status"]["offline"] == (
+        datetime(2027, 3, 28, 22, tzinfo=UTC).timestamp() - sunday
+    )
+
+
+async def test_p1_the_status_log_names_who_caused_each_change_and_filters(api: Api) -> None:
+    supervisor, agent, _ = await an_agents_day(api)
+    params = {"period": "day", "date": "2027-02-01", "agent_id": str(agent.id)}
+    log = await api.json(supervisor, "GET", "/reports/status-log", params=params)
+    causes = [(e["from"]["state"], e["to"]["state"], e["caused_by"]) for e in log["items"]]
+    assert ("offline", "not_ready", "system: login restore") in causes
+    assert ("active", "kicked_out", "system: kicked out") in causes
+    assert ("finishing", "inactive", "system: finishing completed") in causes
+    assert ("active", "finishing", "the agent") in causes
+    lunches = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "status": "lunch"})
+    assert {e["to"]["label"] for e in lunches["items"]} == {"Lunch break"}
+    paged = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "limit": "2"})
+    assert len(paged["items"]) == 2
+    assert paged["next"] is not None
+    rest = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "after": str(paged["next"])})
+    assert [e["id"] for e in paged["items"] + rest["items"]] == [e["id"] for e in log["items"]]
+
+
+async def test_p1_p2_csv_downloads(api: Api) -> None:
+    supervisor, agent, _ = await an_agents_day(api)
+    params = {"period": "day", "date": "2027-02-01", "format": "csv"}
+    response = await api.call(supervisor, "GET", "/reports/status-log", params=params, expect=200)
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {r["to_label"] for r in rows} >= {"Lunch break", "Inactive (kicked out)", "Active (finishing)"}
+    assert all(r["team"] == "support" for r in rows)
+    response = await api.call(supervisor, "GET", "/reports/workload", params=params, expect=200)
+    table = list(csv.DictReader(io.StringIO(response.text)))
+    mine = next(r for r in table if r["agent_id"] == str(agent.id))
+    assert float(mine["seconds Lunch break"]) == 1 * H + 10 * M
+    assert table[-1]["name"] == "team total: support"
+
+
+async def test_p1_p2_supervisors_see_only_their_team(api: Api) -> None:
+    await an_agents_day(api)
+    other = await api.person("supervisor", team="billing")
+    report = await api.json(other, "GET", "/reports/workload", params={"period": "day", "date": "2027-02-01"})
+    assert report["agents"] == []
+    log = await api.json(other, "GET", "/reports/status-log", params={"period": "day", "date": "2027-02-01"})
+    assert log["items"] == []
+    refused = await api.call(other, "GET", "/reports/workload", params={"period": "day", "team": "support"}, expect=403)
+    assert api.error(refused)["field"] == "team"
+
+
+async def test_p1_p2_bad_periods_are_refused_with_the_field(api: Api) -> None:
+    supervisor = await api.person("supervisor")
+    for params, field in (
+        ({"period": "month"}, "period"),
+        ({"period": "day", "date": "2027-13-40"}, "date"),
+        ({"from": "yesterday", "to": "2027-02-01T00:00:00Z"}, "from"),
+        ({"from": "2027-02-02T00:00:00Z", "to": "2027-02-01T00:00:00Z"}, "to"),
+        ({"from": "2027-02-01T00:00:00Z"}, "to"),
+        ({"period": "day", "format": "xml"}, "format"),
+    ):
+        response = await api.call(supervisor, "GET", "/reports/workload", params=params, expect=400)
+        assert api.error(response)["field"] == field, params
