@@ -147,7 +147,7 @@ class Site:
         return thread
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before other folders' tests: Playwright's sync API holds an event loop
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"

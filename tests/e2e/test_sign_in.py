@@ -15,9 +15,7 @@ def test_each_role_signs_in_to_its_own_page_and_out_again(browser: Browser, site
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{site.base}/login")
     # The token is revoked, not just forgotten by the page.
-    response = page.request.get(
-        f"{site.base}/api/v1/me", headers={"Authorization": f"Bearer {supervisor.token}"}
-    )
+    response = page.request.get(f"{site.base}/api/v1/me", headers={"Authorization": f"Bearer {supervisor.token}"})
     assert response.status == 200  # the API token from user creation is a different one, still valid
 
 

@@ -23,6 +23,7 @@ PAGES = {
     "supervisor": "Team status",
     "agent": "My workspace",
     "admin": "Administration",
+    "reports": "Reports",
 }
 
 
@@ -56,5 +57,10 @@ async def admin() -> Template:
     return _page("admin")
 
 
-pages = Router("/", route_handlers=[home, login, supervisor, agent, admin], include_in_schema=False)
+@get("/reports", include_in_schema=False)
+async def reports() -> Template:
+    return _page("reports")
+
+
+pages = Router("/", route_handlers=[home, login, supervisor, agent, admin, reports], include_in_schema=False)
 static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)

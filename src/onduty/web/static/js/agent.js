@@ -1,1 +1,606 @@
-import { requireRole } from './session.js'; import { chrome } from './chrome.js'; const user = requireRole('agent'); if (user) chrome(user);
+// The agent's workspace: own status (S2-S6), own threads, transfer with presence (R3, W4).
+//
+// One live stream: connect first, load over REST when it is ready (again after
+// every reconnect), then apply events. Our own `agent.updated` carries the whole
+// agent object (status, prompt, pending request), so it is rendered as it comes;
+// thread events reload the open threads; colleagues' status changes refresh the
+// presence dots in the transfer picker.
+import { api } from "./api.js";
+import { chrome } from "./chrome.js";
+import { $, h, duration, initials, since, toast } from "./dom.js";
+import { EventStream } from "./events.js";
+import { requireRole } from "./session.js";
+import { PRESENCE_LABEL, STATE_LABELS, statusClass } from "./status.js";
+
+const user = requireRole("agent");
+
+const state = {
+  me: null, // the API's agent object
+  reasons: [],
+  people: new Map(), // agent id -> presence entry (name, presence, status)
+  threads: new Map(), // thread id -> {thread, el, parts}
+  clockSkew: 0, // server time minus browser time (ms), from the stream's ready message
+  transferring: null, // the thread being transferred
+  lastStatusKey: null,
+  lastPending: null,
+};
+
+// Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
+const OWN_STATES = ["active", "active_own_clients", "not_ready"];
+
+function start() {
+  const stream = new EventStream(onEvent, { onReady });
+  stream.start();
+  setInterval(tick, 500);
+  $("#status-form").addEventListener("submit", setStatus);
+  $("#continue").addEventListener("click", continueWorking);
+  $("#choose-status").addEventListener("click", () => {
+    const choice = $("#status-choice");
+    choice.value = "active";
+    choice.focus();
+  });
+  $("#log-out").addEventListener("click", () => presence("logout"));
+  $("#log-in").addEventListener("click", () => presence("login"));
+  setUpTransferDialog();
+}
+
+// -- loading and live events ----------------------------------------------------
+
+async function onReady({ first, at }) {
+  if (at) state.clockSkew = Date.parse(at) - Date.now();
+  try {
+    const [me, reasons] = await Promise.all([api("GET", "/me"), api("GET", "/reasons")]);
+    state.reasons = reasons;
+    let agent = me.agent;
+    // Opening the workspace is the presence login (S5): it restores the last status.
+    if (first && agent.status.state === "offline") agent = await api("POST", "/me/login");
+    renderReasons();
+    renderMe(agent);
+  } catch (failure) {
+    toast(`Could not load your status: ${failure.message}`);
+  }
+  refresh.threads();
+  refresh.people();
+}
+
+function onEvent(event) {
+  const { name, data } = event;
+  if (name === "agent.updated" && data.agent && data.agent.id === user.id) {
+    renderMe(data.agent);
+  } else if (name === "approval.decided" && data.agent_id === user.id) {
+    const what = requestedLabel(state.lastPending);
+    toast(`Your request${what ? ` for ${what}` : ""} was ${data.approved ? "approved" : "rejected"}.`);
+  } else if (name === "approval.cancelled" && data.agent_id === user.id) {
+    const why = { replaced: "replaced by a newer one", logged_out: "you logged out", reason_retired: "the reason was retired" };
+    toast(`Your approval request was cancelled: ${why[data.why] || data.why}.`);
+  } else if (name === "agent.prompted" && data.agent_id === user.id) {
+    if (state.me) renderPrompt({ ...state.me, prompt_deadline: data.deadline });
+  } else if (name === "agent.prompt_cleared" && data.agent_id === user.id) {
+    if (state.me) renderPrompt({ ...state.me, prompt_deadline: null });
+  } else if (name.startsWith("thread.")) {
+    refresh.threads();
+  } else if (name === "reason.saved") {
+    refresh.reasons();
+  } else if (name === "agent.status_changed") {
+    colleagueChanged(data);
+  } else if (name === "agent.registered" || name === "agent.changed") {
+    refresh.people(); // a new colleague, or a new team: names and teams come from the API
+  }
+}
+
+// Coalesced reloads: one request at a time, once more if asked while it ran.
+function coalesced(load) {
+  let running = false;
+  let again = false;
+  return async function run() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await load();
+    } catch (failure) {
+      toast(failure.message);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        run();
+      }
+    }
+  };
+}
+
+const refresh = {
+  threads: coalesced(async () => {
+    // Only what is open: closed threads stay out of the way (and out of the request).
+    const [waiting, going] = await Promise.all([
+      api("GET", `/threads?agent_id=${user.id}&state=assigned&limit=500`),
+      api("GET", `/threads?agent_id=${user.id}&state=in_progress&limit=500`),
+    ]);
+    renderThreads([...waiting.items, ...going.items].sort((a, b) => a.id - b.id));
+  }),
+  people: coalesced(async () => {
+    const entries = await api("GET", "/presence");
+    state.people = new Map(entries.map((p) => [p.agent_id, p]));
+    if (state.transferring) renderColleagues();
+  }),
+  reasons: coalesced(async () => {
+    state.reasons = await api("GET", "/reasons");
+    renderReasons();
+  }),
+};
+
+// -- my status --------------------------------------------------------------------
+
+function reasonOf(code) {
+  return state.reasons.find((r) => r.code === code) || null;
+}
+
+function requestedLabel(request) {
+  if (!request) return "";
+  const { state: wanted, reason } = request.requested;
+  if (wanted === "inactive") return (reasonOf(reason) || { label: reason }).label;
+  return STATE_LABELS[wanted] || wanted;
+}
+
+function renderReasons() {
+  const select = $("#status-choice");
+  const kept = select.value;
+  select.replaceChildren(
+    ...OWN_STATES.map((s) => h("option", { value: s }, STATE_LABELS[s])),
+    h(
+      "optgroup",
+      { label: "Inactive" },
+      state.reasons
+        .filter((r) => !r.retired)
+        .map((r) =>
+          h("option", { value: `inactive:${r.code}` }, r.requires_approval ? `${r.label} — needs approval` : r.label),
+        ),
+    ),
+  );
+  if (kept && [...select.options].some((o) => o.value === kept)) select.value = kept;
+  else if (state.me) selectCurrent(state.me.status);
+}
+
+function statusValue(status) {
+  if (status.state === "inactive" || status.state === "finishing") return `inactive:${status.reason}`;
+  return status.state;
+}
+
+function selectCurrent(status) {
+  const select = $("#status-choice");
+  const value = statusValue(status);
+  if ([...select.options].some((o) => o.value === value)) select.value = value;
+}
+
+function renderMe(agent) {
+  state.me = agent;
+  const { status } = agent;
+  const chip = $("#my-status");
+  chip.className = `status ${statusClass(status, agent.threads)}`;
+  chip.textContent = status.label;
+  document.body.dataset.agentState = status.state;
+
+  // The select follows the status when the status changes, unless the agent is choosing.
+  const key = `${status.state}:${status.reason}`;
+  const select = $("#status-choice");
+  if (key !== state.lastStatusKey && document.activeElement !== select) selectCurrent(status);
+  state.lastStatusKey = key;
+
+  $("#my-load").textContent = `${agent.threads} of ${agent.capacity}`;
+  $("#my-pins").textContent = String(agent.pinned_messages);
+  $("#kicked").hidden = status.state !== "kicked_out";
+  $("#logged-out").hidden = status.state !== "offline";
+  $("#log-out").disabled = status.state === "offline";
+  renderPending(agent.pending_request);
+  renderPrompt(agent);
+  tick();
+}
+
+function renderPending(request) {
+  const box = $("#pending");
+  if (request) state.lastPending = request;
+  box.hidden = !request;
+  if (!request) return box.replaceChildren();
+  const at = request.created_at ? new Date(request.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  box.replaceChildren(
+    h("strong", {}, "Waiting for approval: "),
+    h("span", { class: "pending-what" }, requestedLabel(request)),
+    h("span", { class: "hint" }, ` — asked at ${at}. You keep your current status until a supervisor decides.`),
+  );
+}
+
+const TITLE = document.title;
+
+function renderPrompt(agent) {
+  const prompt = $("#prompt");
+  const show = Boolean(agent.prompt_deadline);
+  const wasHidden = prompt.hidden;
+  prompt.hidden = !show;
+  document.title = show ? `Continue working? · ${TITLE}` : TITLE; // seen from another tab too
+  prompt.dataset.deadline = agent.prompt_deadline || "";
+  if (show && wasHidden) {
+    $("#continue").disabled = false;
+    tick();
+  }
+}
+
+function tick() {
+  if (!state.me) return;
+  const { status } = state.me;
+  const more = $("#my-status-more");
+  const parts = [];
+  if (status.state === "finishing") {
+    const next = reasonOf(status.reason);
+    parts.push(`Finishing your threads, then ${next ? next.label : "inactive"}.`);
+  }
+  if (status.since) parts.push(`For ${duration(since(status.since, Date.now() + state.clockSkew))}.`);
+  more.textContent = parts.join(" ");
+
+  const deadline = $("#prompt").dataset.deadline;
+  if (deadline) {
+    const left = (Date.parse(deadline) - (Date.now() + state.clockSkew)) / 1000;
+    // Whole seconds, truncated: the skew estimate runs a little low (delivery takes time),
+    // and a countdown must never show more time than the rule gives.
+    $("#prompt-left").textContent = left > 0 ? `${Math.floor(left)} s` : "0 s";
+  }
+}
+
+async function setStatus(event) {
+  event.preventDefault();
+  const error = $("#status-error");
+  error.hidden = true;
+  const [wanted, reason] = $("#status-choice").value.split(":");
+  const body = reason ? { state: wanted, reason } : { state: wanted };
+  const button = event.submitter || $("#status-form button");
+  button.disabled = true;
+  try {
+    const answer = await api("PUT", "/me/status", body);
+    if (answer && answer.requested) toast(`Asked for ${requestedLabel(answer)}: a supervisor decides.`);
+    renderMe(await api("GET", `/agents/${user.id}`));
+  } catch (failure) {
+    error.textContent = failure.message;
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function continueWorking() {
+  const button = $("#continue");
+  button.disabled = true;
+  try {
+    renderMe(await api("POST", "/me/continue"));
+  } catch (failure) {
+    button.disabled = false;
+    toast(failure.message);
+  }
+}
+
+async function presence(action) {
+  try {
+    renderMe(await api("POST", `/me/${action}`));
+    refresh.threads();
+  } catch (failure) {
+    toast(failure.message);
+  }
+}
+
+// -- threads ----------------------------------------------------------------------
+
+// Put `elements` under `parent` in this order, moving only what is out of place:
+// moving a node would take the focus (and the caret) from a field inside it.
+function placeInOrder(parent, elements) {
+  elements.forEach((el, i) => {
+    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
+  });
+}
+
+const THREAD_STATE = { assigned: "Waiting for your answer", in_progress: "In progress" };
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+}
+
+function renderThreads(threads) {
+  const list = $("#threads");
+  const keep = new Set(threads.map((t) => t.id));
+  for (const [id, entry] of state.threads) {
+    if (!keep.has(id)) {
+      entry.el.remove();
+      state.threads.delete(id);
+    }
+  }
+  for (const thread of threads) {
+    let entry = state.threads.get(thread.id);
+    if (!entry) {
+      entry = buildThread(thread);
+      state.threads.set(thread.id, entry);
+    }
+    updateThread(entry, thread);
+  }
+  placeInOrder(list, threads.map((t) => state.threads.get(t.id).el));
+  $("#thread-count").textContent = String(threads.length);
+  $("#no-threads").hidden = threads.length > 0;
+  if (state.transferring && !keep.has(state.transferring.id)) $("#transfer-dialog").close();
+}
+
+function buildThread(thread) {
+  const id = thread.id;
+  const parts = {
+    state: h("span", { class: "pill" }),
+    pins: h("span", { class: "pill pinned-count" }),
+    messages: h("ol", { class: "messages", "aria-label": `Messages with ${thread.client_id}` }),
+    error: h("p", { class: "error", role: "alert", hidden: true }),
+    reply: h("textarea", { id: `reply-${id}`, name: "text", rows: 2, required: true }),
+    messageEls: new Map(),
+  };
+  const form = h(
+    "form",
+    { class: "reply", novalidate: true },
+    h("label", { for: `reply-${id}` }, `Answer ${thread.client_id}`),
+    parts.reply,
+    parts.error,
+    h(
+      "div",
+      { class: "row" },
+      h("button", { type: "submit", class: "primary" }, "Send"),
+      h("button", { type: "button", class: "transfer", onclick: () => openTransfer(id) }, "Transfer…"),
+      h("button", { type: "button", class: "close-thread", onclick: () => closeThread(id, parts) }, "Close thread"),
+      h("span", { class: "hint hide-narrow" }, "Ctrl+Enter sends"),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    answer(id, parts);
+  });
+  parts.reply.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      answer(id, parts);
+    }
+  });
+  const el = h(
+    "article",
+    { class: "thread", dataset: { threadId: String(id) }, "aria-labelledby": `thread-${id}-title` },
+    h(
+      "header",
+      { class: "thread-head" },
+      h("h3", { id: `thread-${id}-title` }, thread.client_id),
+      parts.state,
+      parts.pins,
+      h("span", { class: "muted small" }, `#${id} · since ${clock(thread.created_at)}`),
+    ),
+    parts.messages,
+    form,
+  );
+  return { el, parts, thread };
+}
+
+function updateThread(entry, thread) {
+  entry.thread = thread;
+  const { parts } = entry;
+  entry.el.dataset.state = thread.state;
+  parts.state.textContent = THREAD_STATE[thread.state] || thread.state;
+  parts.state.className = `pill state-${thread.state}`;
+  const pinned = thread.messages.filter((m) => m.pinned).length;
+  parts.pins.hidden = pinned === 0;
+  parts.pins.textContent = `${pinned} pinned`;
+  let added = false;
+  for (const message of thread.messages) {
+    let el = parts.messageEls.get(message.id);
+    if (!el) {
+      el = buildMessage(thread.id, message);
+      parts.messageEls.set(message.id, el);
+      parts.messages.append(el);
+      added = true;
+    }
+    updateMessage(el, message);
+  }
+  if (added) parts.messages.scrollTop = parts.messages.scrollHeight;
+}
+
+function authorOf(message) {
+  if (message.author === "client") return "Client";
+  if (message.agent_id === user.id) return "You";
+  const colleague = state.people.get(message.agent_id);
+  return colleague ? colleague.name : `Agent ${message.agent_id}`;
+}
+
+function buildMessage(threadId, message) {
+  const pin = h("button", { type: "button", class: "pin", "aria-pressed": "false" }, "Pin");
+  pin.addEventListener("click", () => togglePin(threadId, message.id, pin));
+  return h(
+    "li",
+    { class: `message ${message.author}`, dataset: { messageId: String(message.id) } },
+    h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "author" }, authorOf(message)),
+      h("time", { datetime: message.at || "" }, clock(message.at)),
+      h("span", { class: "pin-badge" }, "Pinned"),
+      pin,
+    ),
+    h("p", { class: "text" }, message.text),
+  );
+}
+
+function updateMessage(el, message) {
+  el.classList.toggle("pinned", message.pinned);
+  const pin = $(".pin", el);
+  pin.setAttribute("aria-pressed", String(message.pinned));
+  pin.textContent = message.pinned ? "Unpin" : "Pin";
+  pin.setAttribute("aria-label", `${message.pinned ? "Unpin" : "Pin"} this message`);
+}
+
+async function act(parts, work) {
+  parts.error.hidden = true;
+  try {
+    const thread = await work();
+    return thread;
+  } catch (failure) {
+    parts.error.textContent = failure.message;
+    parts.error.hidden = false;
+    return null;
+  }
+}
+
+function applyThread(thread) {
+  const entry = state.threads.get(thread.id);
+  if (entry && thread.agent_id === user.id && thread.state !== "closed") updateThread(entry, thread);
+}
+
+async function answer(id, parts) {
+  const text = parts.reply.value.trim();
+  if (!text) {
+    parts.error.textContent = "Write an answer first.";
+    parts.error.hidden = false;
+    parts.reply.focus();
+    return;
+  }
+  const thread = await act(parts, () => api("POST", `/threads/${id}/messages`, { text }));
+  if (thread) {
+    parts.reply.value = "";
+    applyThread(thread);
+  }
+}
+
+async function closeThread(id, parts) {
+  if ((await act(parts, () => api("POST", `/threads/${id}/close`))) !== null) {
+    toast("Thread closed.");
+    refresh.threads();
+  }
+}
+
+async function togglePin(threadId, messageId, button) {
+  const entry = state.threads.get(threadId);
+  const pinned = button.getAttribute("aria-pressed") === "true";
+  const thread = await act(entry.parts, () =>
+    api(pinned ? "DELETE" : "POST", `/threads/${threadId}/messages/${messageId}/pin`),
+  );
+  if (thread) applyThread(thread);
+}
+
+// -- transfer (R3) with presence (W4) ---------------------------------------------------
+
+function setUpTransferDialog() {
+  const dialog = $("#transfer-dialog");
+  for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    const thread = state.transferring;
+    state.transferring = null;
+    const entry = thread && state.threads.get(thread.id);
+    if (entry) $(".transfer", entry.el).focus();
+  });
+  $("#colleague-filter").addEventListener("input", renderColleagues);
+  $("#transfer-form").addEventListener("submit", transfer);
+}
+
+async function openTransfer(id) {
+  const entry = state.threads.get(id);
+  if (!entry) return;
+  state.transferring = entry.thread;
+  $("#transfer-what").textContent = `Thread #${id} with ${entry.thread.client_id}. Pins go with it.`;
+  $("#transfer-error").hidden = true;
+  $("#colleague-filter").value = "";
+  renderColleagues();
+  $("#transfer-dialog").showModal();
+  $("#colleague-filter").focus();
+  refresh.people();
+}
+
+const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };
+// W4: online while working, away while logged in but not working, offline when logged out.
+const PRESENCE_OF = {
+  active: "online",
+  active_own_clients: "online",
+  finishing: "online",
+  not_ready: "away",
+  inactive: "away",
+  kicked_out: "away",
+  offline: "offline",
+};
+
+// A colleague's status change (public, W4) updates their dot in place: no request
+// per change, however many colleagues there are.
+function colleagueChanged(data) {
+  const person = state.people.get(data.agent_id);
+  if (!person) return refresh.people();
+  const reason = data.to_state === "inactive" ? reasonOf(data.to_reason) : null;
+  person.presence = PRESENCE_OF[data.to_state] || "offline";
+  person.status = {
+    ...person.status,
+    state: data.to_state,
+    reason: data.to_reason,
+    label: reason ? reason.label : STATE_LABELS[data.to_state] || data.to_state,
+  };
+  if (state.transferring) renderColleagues();
+}
+
+function renderColleagues() {
+  const list = $("#colleague-list");
+  const chosen = (list.querySelector("input:checked") || {}).value;
+  const filter = $("#colleague-filter").value.trim().toLowerCase();
+  const colleagues = [...state.people.values()]
+    .filter((p) => p.agent_id !== user.id)
+    .filter((p) => !filter || `${p.name} ${p.username} ${p.team}`.toLowerCase().includes(filter))
+    .sort(
+      (a, b) =>
+        (a.team === user.team ? 0 : 1) - (b.team === user.team ? 0 : 1) ||
+        PRESENCE_ORDER[a.presence] - PRESENCE_ORDER[b.presence] ||
+        a.name.localeCompare(b.name),
+    );
+  if (!colleagues.length) {
+    list.replaceChildren(h("p", { class: "muted" }, filter ? "Nobody matches." : "No colleagues yet."));
+    return;
+  }
+  list.replaceChildren(
+    ...colleagues.map((p) => {
+      const id = `colleague-${p.agent_id}`;
+      return h(
+        "div",
+        { class: "colleague", dataset: { agentId: String(p.agent_id), presence: p.presence } },
+        h("input", { type: "radio", name: "colleague", id, value: String(p.agent_id), checked: chosen === String(p.agent_id) }),
+        h(
+          "label",
+          { for: id },
+          h("span", { class: "avatar", "aria-hidden": "true" }, initials(p.name)),
+          h("span", { class: "who" }, h("span", { class: "name" }, p.name), h("span", { class: "muted small" }, ` ${p.team}`)),
+          h("span", { class: `presence ${p.presence}` }, PRESENCE_LABEL[p.presence]),
+          h("span", { class: "muted small colleague-status" }, p.status.label),
+        ),
+      );
+    }),
+  );
+}
+
+async function transfer(event) {
+  event.preventDefault();
+  const thread = state.transferring;
+  const chosen = $("#colleague-list input:checked");
+  const error = $("#transfer-error");
+  error.hidden = true;
+  if (!thread) return;
+  if (!chosen) {
+    error.textContent = "Choose a colleague.";
+    error.hidden = false;
+    return;
+  }
+  const to = state.people.get(Number(chosen.value));
+  try {
+    await api("POST", `/threads/${thread.id}/transfer`, { agent_id: Number(chosen.value) });
+    $("#transfer-dialog").close();
+    toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
+    refresh.threads();
+  } catch (failure) {
+    error.textContent = failure.message;
+    error.hidden = false;
+  }
+}
+
+if (user) {
+  chrome(user);
+  start();
+}

@@ -5,9 +5,13 @@ import { session } from "./session.js";
 
 const LINKS = {
   agent: [["/agent", "My workspace"]],
-  supervisor: [["/supervisor", "Team status"]],
+  supervisor: [
+    ["/supervisor", "Team status"],
+    ["/reports", "Reports"],
+  ],
   admin: [
     ["/supervisor", "Team status"],
+    ["/reports", "Reports"],
     ["/admin", "Administration"],
   ],
 };

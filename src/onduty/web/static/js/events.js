@@ -42,7 +42,7 @@ export class EventStream {
         this.lastId = Math.max(this.lastId ?? 0, event.data.last_id);
         this.pause = 500;
         this.setState("live");
-        this.onReady({ first });
+        this.onReady({ first, at: event.at }); // `at`: the server's clock, for client-side timers
         return;
       }
       if (this.lastId !== null && event.id <= this.lastId) return; // seen already

@@ -1,0 +1,126 @@
+"""Administration (/admin) in a real browser: reasons (S1), settings, users and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Site, screenshot, sign_in
+
+
+def reasons_by_code(site: Site) -> dict[str, dict[str, Any]]:
+    return {r["code"]: r for r in site.api(site.admin, "GET", "/reasons")}
+
+
+def test_admin_edits_reasons_settings_and_users_and_agents_see_the_catalogue_S1(browser: Browser, site: Site) -> None:
+    ann = site.person("agent", "Ann Agent")
+    site.person("supervisor", "Sam Super")
+    page = sign_in(browser, site, site.admin)
+    expect(page).to_have_url(f"{site.base}/admin")
+    reasons = page.locator("#reasons")
+    expect(reasons.locator('tr[data-code="lunch"]').get_by_label("Label of lunch")).to_have_value("Lunch break")
+
+    # S1: add a custom reason; a bad code is refused next to the code field.
+    add = page.locator("#reason-add")
+    add.get_by_label("Code").fill("Coaching!")
+    add.get_by_label("Label").fill("Coaching")
+    add.get_by_role("button", name="Add reason").click()
+    code_error = add.locator('[data-error-for="code"]')
+    expect(code_error).to_contain_text("reason code must be")
+    expect(add.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    add.get_by_label("Code").fill("coaching")
+    add.get_by_role("button", name="Add reason").click()
+    coaching = reasons.locator('tr[data-code="coaching"]')
+    expect(coaching.get_by_label("Label of coaching")).to_have_value("Coaching")
+    expect(coaching).to_contain_text("Custom")
+    expect(code_error).to_be_hidden()
+
+    # Mark one as requiring approval, relabel another, retire a third (after a second click).
+    meeting = reasons.locator('tr[data-code="meeting"]')
+    meeting.get_by_label("meeting needs approval").check()
+    meeting.get_by_role("button", name="Save meeting").click()
+    expect(page.locator("#toast")).to_contain_text("Saved “Meeting”")
+    short = reasons.locator('tr[data-code="short_break"]')
+    short.get_by_label("Label of short_break").fill("Coffee break")
+    short.get_by_label("Label of short_break").press("Enter")
+    expect(page.locator("#toast")).to_contain_text("Saved “Coffee break”")
+    technical = reasons.locator('tr[data-code="technical_break"]')
+    technical.get_by_role("button", name="Retire technical_break").click()
+    technical.get_by_role("button", name="Retire", exact=True).click()
+    expect(technical).to_contain_text("Retired")
+    expect(technical.get_by_label("Label of technical_break")).to_be_disabled()
+    catalogue = reasons_by_code(site)
+    assert catalogue["coaching"]["label"] == "Coaching" and not catalogue["coaching"]["retired"]
+    assert catalogue["meeting"]["requires_approval"] is True
+    assert catalogue["short_break"]["label"] == "Coffee break"
+    assert catalogue["technical_break"]["retired"] is True
+
+    # Settings: the API's refusal shows next to its field, and nothing changes.
+    settings = page.locator("#settings")
+    settings.get_by_label("Response timeout").fill("0")
+    settings.get_by_role("button", name="Save settings").click()
+    timeout_error = page.locator("#setting-response_timeout-error")
+    expect(timeout_error).to_contain_text("response_timeout must be between 1")
+    expect(settings.get_by_label("Response timeout")).to_have_attribute("aria-invalid", "true")
+    assert site.api(site.admin, "GET", "/settings")["response_timeout"] == 60
+    settings.get_by_label("Response timeout").fill("45")
+    settings.get_by_label("Routing strategy").select_option("round_robin")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#settings-saved")).to_have_text("Saved.")
+    expect(timeout_error).to_be_hidden()
+    stored = site.api(site.admin, "GET", "/settings")
+    assert (stored["response_timeout"], stored["strategy"]) == (45, "round_robin")
+
+    # Users: a short password is refused next to its field; then the user is made and the token shown once.
+    create = page.locator("#user-add")
+    create.get_by_label("Username").fill("bob")
+    create.get_by_label("Full name").fill("Bob Builder")
+    create.get_by_label("Role").select_option("agent")
+    create.get_by_label("Password").fill("short")
+    create.get_by_label("Team").fill("billing")
+    create.get_by_label("Capacity").fill("2")
+    create.get_by_role("button", name="Create user").click()
+    expect(create.locator('[data-error-for="password"]')).to_contain_text("password")
+    create.get_by_label("Password").fill("bob-password")
+    create.get_by_role("button", name="Create user").click()
+    token_box = page.locator("#new-token")
+    expect(token_box).to_contain_text("Created bob (Agent)")
+    token = page.locator("#new-token-value").inner_text()
+    me = page.request.get(f"{site.base}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status == 200 and me.json()["team"] == "billing"
+    bob = page.locator("#users tr", has_text="Bob Builder")
+    expect(bob.get_by_label("Capacity of Bob Builder")).to_have_value("2")
+    expect(page.locator("#teams")).to_contain_text("billing")
+
+    # An agent's team and capacity.
+    row = page.locator("#users tr", has_text="Ann Agent")
+    row.get_by_label("Capacity of Ann Agent").fill("5")
+    row.get_by_label("Team of Ann Agent").fill("billing")
+    row.get_by_role("button", name="Save Ann Agent").click()
+    expect(page.locator("#toast")).to_contain_text("team billing, capacity 5")
+    expect(page.locator("#teams")).to_contain_text("billing · 2 agents")
+    agent = site.api(site.admin, "GET", f"/agents/{ann.id}")
+    assert (agent["team"], agent["capacity"]) == ("billing", 5)
+    page.evaluate("window.scrollTo(0, 0); document.querySelector('#toast').hidden = true")  # a clean picture
+    screenshot(page, "admin")
+
+    # Readable on a phone: tables stack, and the page does not run off the side.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert reasons.locator("thead").evaluate("e => e.getBoundingClientRect().height") <= 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    # S1: an agent's status picker shows the catalogue as the admin left it.
+    agent_page = sign_in(browser, site, ann)
+    choice = agent_page.get_by_label("Change my status")
+    expect(choice.locator("option", has_text="Coaching")).to_have_count(1)
+    expect(choice.locator("option", has_text="Coffee break")).to_have_count(1)
+    expect(choice.locator("option", has_text="Meeting")).to_have_text("Meeting — needs approval")
+    expect(choice.locator("option", has_text="Technical break")).to_have_count(0)
+
+    # A change made while the agent's page is open shows there at once.
+    page.locator("#reason-add").get_by_label("Code").fill("mentoring")
+    page.locator("#reason-add").get_by_label("Label").fill("Mentoring")
+    page.locator("#reason-add").get_by_role("button", name="Add reason").click()
+    expect(choice.locator("option", has_text="Mentoring")).to_have_count(1)

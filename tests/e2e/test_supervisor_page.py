@@ -1,0 +1,268 @@
+"""The supervisor's page: the live status widget (W1), its filter (W2), the agent card
+(W3) with the status picker (S2) and approvals (S4), the nobody-ready banner (R6), and
+a widget that keeps up through a server restart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.conftest import Person, Site, screenshot, sign_in
+
+STATE_OWN_CLIENTS = "Active (doesn't receive threads)"
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    supervisor: Person
+    ann: Person  # active, two threads, one pinned message
+    bob: Person  # active, free
+    cat: Person  # active, free (goes to lunch in the tests)
+    dan: Person  # inactive: a custom reason
+    eve: Person  # not ready, asks for a reason that requires approval (the bell)
+    finn: Person  # offline: never logged in
+    hana: Person  # active, own clients only
+    olga: Person  # another team's agent: never on this supervisor's page
+
+
+def _team(site: Site) -> Team:
+    """A realistic scene: several agents in different statuses, a custom reason, a
+    pending request, threads with a pinned message, and another team."""
+    admin = site.admin
+    site.api(admin, "POST", "/reasons", {"code": "email_backlog", "label": "Email backlog"})
+    site.api(admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching", "requires_approval": True})
+    team = Team(
+        supervisor=site.person("supervisor", "Sam Super"),
+        ann=site.person("agent", "Ann Agent"),
+        bob=site.person("agent", "Bob Brown"),
+        cat=site.person("agent", "Cat Cole"),
+        dan=site.person("agent", "Dan Dale"),
+        eve=site.person("agent", "Eve Evans"),
+        finn=site.person("agent", "Finn Ford"),
+        hana=site.person("agent", "Hana Hill"),
+        olga=site.person("agent", "Olga Other", team="other"),
+    )
+    site.ready(team.ann)  # alone ready: both threads go to Ann (R1, R2)
+    first = site.client_writes("alice", "Hello, my parcel has not arrived yet.")
+    site.client_writes("bruno", "Can I change the delivery address?")
+    answered = site.api(team.ann, "POST", f"/threads/{first['id']}/messages", {"text": "Let me check that for you."})
+    site.api(team.ann, "POST", f"/threads/{first['id']}/messages/{answered['messages'][0]['id']}/pin")
+    site.ready(team.bob)
+    site.ready(team.cat)
+    site.api(team.dan, "POST", "/me/login")
+    site.api(team.dan, "PUT", "/me/status", {"state": "inactive", "reason": "email_backlog"})
+    site.api(team.eve, "POST", "/me/login")
+    site.api(team.eve, "PUT", "/me/status", {"state": "inactive", "reason": "coaching"}, expect=202)
+    site.api(team.hana, "POST", "/me/login")
+    site.api(team.hana, "PUT", "/me/status", {"state": "active_own_clients"})
+    site.ready(team.olga)
+    return team
+
+
+def _row(page: Page, agent: Person) -> Locator:
+    return page.locator(f'#agents tbody tr[data-agent-id="{agent.id}"]')
+
+
+def _mark_page(page: Page) -> list[str]:
+    """A mark that a reload would wipe (the checks below prove nothing reloaded), and
+    from here on a list of the page's script errors, which should stay empty."""
+    page.evaluate("window.__stillTheSamePage = true")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def _same_page(page: Page) -> bool:
+    return bool(page.evaluate("window.__stillTheSamePage === true"))
+
+
+def test_W1_W2_rows_change_live_and_the_filter_narrows_them(browser: Browser, site: Site) -> None:
+    """W1: one row per agent of the team, changing the moment the agent's status
+    changes, without reload; W2: the filter by state, active_free and reason."""
+    team = _team(site)
+    page = sign_in(browser, site, team.supervisor)
+    expect(page).to_have_url(f"{site.base}/supervisor")
+    rows = page.locator("#agents tbody tr")
+    expect(rows).to_have_count(8 - 1)  # the team's seven agents; Olga is another team's
+    expect(page.locator("#agents")).not_to_contain_text("Olga Other")
+    expect(_row(page, team.ann)).to_contain_text("Active")
+    expect(_row(page, team.ann).locator("td").nth(2)).to_have_text("2 / 3")  # threads of capacity
+    expect(_row(page, team.ann).locator("td").nth(3)).to_have_text("1")  # pinned (R8)
+    expect(_row(page, team.bob)).to_contain_text("Active (free)")
+    expect(_row(page, team.dan)).to_contain_text("Email backlog")  # a custom reason (S1)
+    expect(_row(page, team.eve).locator(".bell")).to_contain_text("asks Coaching")
+    expect(_row(page, team.finn)).to_contain_text("Offline")
+    expect(_row(page, team.hana)).to_contain_text(STATE_OWN_CLIENTS)
+    # The time since the last change counts up, for the states that show it.
+    since = _row(page, team.finn).locator("td.since")
+    first = since.inner_text()
+    expect(since).not_to_have_text(first, timeout=3000)
+    expect(_row(page, team.bob).locator("td.since")).to_have_text("–")
+
+    # W1: Cat goes to lunch; the row says so without a reload.
+    errors = _mark_page(page)
+    site.api(team.cat, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})
+    expect(_row(page, team.cat).locator(".status")).to_have_text("Lunch break")
+    expect(_row(page, team.cat).locator("td.since")).to_have_text("0s", timeout=3000)
+    assert _same_page(page)
+    assert errors == []
+
+    # W2: the filter narrows the rows, and says how many it shows.
+    page.get_by_label("Show").select_option(label="Lunch break")
+    expect(page.locator("#agents tbody tr:visible")).to_have_count(1)
+    expect(_row(page, team.cat)).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("Showing 1 of 7")
+    page.get_by_label("Show").select_option(label="Active (free)")
+    expect(page.locator("#agents tbody tr:visible")).to_have_count(1)
+    expect(_row(page, team.bob)).to_be_visible()
+    page.get_by_label("Show").select_option(label="Email backlog")  # custom reasons too
+    expect(page.locator("#agents tbody tr:visible")).to_have_count(1)
+    expect(_row(page, team.dan)).to_be_visible()
+    # A row that starts to match while the filter is on appears by itself.
+    site.api(team.bob, "PUT", "/me/status", {"state": "inactive", "reason": "email_backlog"})
+    expect(page.locator("#agents tbody tr:visible")).to_have_count(2)
+    page.get_by_label("Show").select_option(label="All agents")
+    expect(page.locator("#agents tbody tr:visible")).to_have_count(7)
+    assert _same_page(page)
+    assert errors == []
+
+    site.api(team.bob, "PUT", "/me/status", {"state": "active"})
+    expect(_row(page, team.bob)).to_contain_text("Active (free)")
+    screenshot(page, "supervisor-widget")
+
+    # A narrow screen (a phone): every row still shows the name and the status in words.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for person, status in ((team.ann, "Active"), (team.cat, "Lunch break"), (team.hana, STATE_OWN_CLIENTS)):
+        row = _row(page, person)
+        expect(row.locator(".name")).to_be_visible()
+        expect(row.locator(".status")).to_have_text(status)
+        box = row.locator(".status").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the side
+    screenshot(page, "supervisor-narrow")
+
+
+def test_W3_S4_S2_the_agent_card_approves_and_changes_status(browser: Browser, site: Site) -> None:
+    """W3: the card opens from the keyboard; S4: approving from the card applies the
+    request (as S3, to finishing while Ann holds threads); S2: the status picker
+    changes a status, and is off, with the reason, for an offline agent."""
+    team = _team(site)
+    page = sign_in(browser, site, team.supervisor)
+    errors = _mark_page(page)
+    # Ann, holding two threads, asks for a reason that needs approval: the bell rings.
+    site.api(team.ann, "PUT", "/me/status", {"state": "inactive", "reason": "coaching"}, expect=202)
+    expect(_row(page, team.ann).locator(".bell")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("2 pending requests")
+
+    _row(page, team.ann).focus()
+    page.keyboard.press("Enter")
+    card = page.get_by_role("dialog")
+    expect(card).to_be_visible()
+    expect(card.locator("#card-name")).to_have_text("Ann Agent")
+    expect(card.locator("#card-request")).to_contain_text("Ann Agent asks for Coaching")
+    threads = card.locator("#card-threads li.thread")
+    expect(threads).to_have_count(2)
+    expect(threads.first).to_contain_text("alice")
+    expect(threads.first).to_contain_text("1 pinned")
+    expect(threads.nth(1)).to_contain_text("waiting for an answer")
+    screenshot(page, "agent-card")
+
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator("#card-request")).to_be_hidden()
+    expect(card.locator("#card-status .status")).to_have_text("Active (finishing)")  # S3: threads first
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
+    expect(_row(page, team.ann)).to_be_focused()  # back where the card was opened from
+    expect(_row(page, team.ann).locator(".status")).to_have_text("Active (finishing)")
+    expect(_row(page, team.ann).locator(".bell")).to_have_count(0)
+    decided = site.api(team.supervisor, "GET", "/approvals?state=approved")
+    assert [r["agent_id"] for r in decided] == [team.ann.id]
+
+    # Rejecting Eve's request leaves her status as it was.
+    _row(page, team.eve).click()
+    expect(card.locator("#card-name")).to_have_text("Eve Evans")
+    card.get_by_role("button", name="Reject").click()
+    expect(card.locator("#card-request")).to_be_hidden()
+    expect(_row(page, team.eve).locator(".bell")).to_have_count(0)
+    expect(_row(page, team.eve).locator(".status")).to_have_text("Not ready")
+
+    # S2: the picker sets Eve to lunch.
+    card.get_by_label("Change status").select_option(label="Lunch break")
+    card.get_by_role("button", name="Change").click()
+    expect(_row(page, team.eve).locator(".status")).to_have_text("Lunch break")
+    expect(card.locator("#card-status .status")).to_have_text("Lunch break")
+    status = site.api(team.eve, "GET", "/me")["status"]
+    assert status["reason"] == "lunch"
+    assert (status["set_by"]["kind"], status["set_by"]["id"]) == ("supervisor", team.supervisor.id)
+    card.get_by_role("button", name="Close the card").click()
+
+    # S2: not while the agent is offline; the card says why.
+    _row(page, team.finn).click()
+    expect(card.locator("#card-name")).to_have_text("Finn Ford")
+    expect(card.get_by_role("button", name="Change")).to_be_disabled()
+    expect(card.locator("#card-change-note")).to_contain_text("Finn Ford is offline")
+    expect(card.get_by_label("Change status")).to_be_disabled()
+    assert _same_page(page)
+    assert errors == []
+
+
+def test_R6_the_banner_shows_while_threads_wait_and_nobody_is_ready(browser: Browser, site: Site) -> None:
+    """R6: threads wait and nobody is eligible: a clear banner; it goes the moment an
+    agent becomes active (and routing takes the thread)."""
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent")
+    site.api(ann, "POST", "/me/login")  # not ready
+    page = sign_in(browser, site, supervisor)
+    errors = _mark_page(page)
+    banner = page.locator("#r6-banner")
+    expect(page.locator("#queue-length")).to_have_text("0")
+    expect(banner).to_be_hidden()
+
+    site.client_writes("alice", "Is anybody there?")
+    site.client_writes("bruno", "Hello?")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Nobody is ready")
+    expect(banner).to_contain_text("2 threads are waiting")
+    expect(page.locator("#queue-length")).to_have_text("2")
+    expect(page.locator("#queue-items li")).to_have_count(2)
+    oldest = page.locator("#queue-oldest")
+    before = oldest.inner_text()
+    expect(oldest).not_to_have_text(before, timeout=3000)  # the oldest wait counts up
+
+    site.api(ann, "PUT", "/me/status", {"state": "active"})
+    expect(banner).to_be_hidden()
+    expect(page.locator("#queue-length")).to_have_text("0")
+    expect(_row(page, ann).locator("td").nth(2)).to_have_text("2 / 3")
+    assert _same_page(page)
+    assert errors == []
+
+
+def test_W1_the_widget_keeps_up_through_a_server_restart(browser: Browser, site: Site) -> None:
+    """W1, live and resilient: while the server is away the page says it is
+    reconnecting; after, it has every change (one made before it reconnected, one
+    after) with no duplicate row, without a reload."""
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent")
+    bob = site.person("agent", "Bob Brown")
+    site.ready(ann)
+    site.ready(bob)
+    page = sign_in(browser, site, supervisor)
+    expect(_row(page, ann)).to_contain_text("Active (free)")
+    errors = _mark_page(page)
+    badge = page.locator("#connection")
+    expect(badge).to_be_hidden()
+
+    site.stop()
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("Reconnecting…")
+    site.start()
+    site.api(ann, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})  # maybe before the page is back
+    expect(badge).to_be_hidden(timeout=15_000)
+    expect(_row(page, ann).locator(".status")).to_have_text("Lunch break")
+
+    site.api(bob, "PUT", "/me/status", {"state": "inactive", "reason": "short_break"})
+    expect(_row(page, bob).locator(".status")).to_have_text("Short break")
+    expect(page.locator("#agents tbody tr")).to_have_count(2)
+    assert _same_page(page)
+    assert errors == []
