@@ -13,16 +13,14 @@ rules cost per thread over the bare bookkeeping.
 from __future__ import annotations
 
 import argparse
-import heapq
-import math
 import statistics
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from onduty.sim.bare import bare_mmn
 from onduty.sim.erlang import predict
-from onduty.sim.simulator import STRATEGIES, SimConfig, random_streams, simulate
+from onduty.sim.simulator import STRATEGIES, SimConfig, simulate
 
 AGENTS = 100
 UTILISATION = 0.9
@@ -37,51 +35,6 @@ class Run:
     mean_wait_seconds: float
     service_level: float
     occupancy: float
-
-
-def bare_mmn(servers: int, arrivals_per_hour: float, handle_time: float, hours: float, seed: int) -> Run:
-    """A plain M/M/N simulation folding in the simulator's figures."""
-    horizon = hours * 3600.0
-    arrivals, handling = random_streams(seed)  # the simulator's draws: the figures must come out the same
-    next_gap, next_handle = arrivals.expovariate, handling.expovariate
-    arrival_rate, handle_rate = arrivals_per_hour / 3600.0, 1.0 / handle_time
-    free = servers
-    queue: deque[float] = deque()  # arrival instants of waiting threads
-    closes: list[float] = []
-    threads = waited = within = 0
-    wait_sum = area = last = 0.0
-    next_arrival = next_gap(arrival_rate)
-    while True:
-        next_close = closes[0] if closes else math.inf
-        now = min(next_arrival, next_close)
-        if now > horizon and not queue:
-            break
-        clipped = min(now, horizon)
-        area += (servers - free) * (clipped - last)
-        last = clipped
-        if next_close <= next_arrival:
-            heapq.heappop(closes)
-            if queue:  # the freed server takes the oldest waiting thread
-                wait = now - queue.popleft()
-                wait_sum += wait
-                waited += 1
-                within += wait <= TARGET
-                heapq.heappush(closes, now + next_handle(handle_rate))
-            else:
-                free += 1
-        else:
-            threads += 1
-            if free:
-                free -= 1
-                within += 1
-                heapq.heappush(closes, now + next_handle(handle_rate))
-            else:
-                queue.append(now)
-            next_arrival = now + next_gap(arrival_rate)
-            if next_arrival > horizon:
-                next_arrival = math.inf
-    area += (servers - free) * (horizon - last)
-    return Run(threads, waited / threads, wait_sum / threads, within / threads, area / (horizon * servers))
 
 
 def measure(runs: list[Callable[[int], Run]], seeds: int) -> list[tuple[float, Run]]:
@@ -134,7 +87,18 @@ def main() -> None:
         )
 
     def bare_run(seed: int) -> Run:
-        return bare_mmn(AGENTS, arrivals_per_hour, HANDLE_TIME, hours, seed)
+        config = SimConfig(
+            agents=AGENTS,
+            arrivals_per_hour=arrivals_per_hour,
+            handle_time=HANDLE_TIME,
+            hours=hours,
+            target_seconds=TARGET,
+            seed=seed,
+        )
+        result = bare_mmn(config)
+        return Run(
+            result.threads, result.waited_fraction, result.mean_wait_seconds, result.service_level, result.occupancy
+        )
 
     print(
         f"{AGENTS} agents at {UTILISATION:.0%} utilisation ({arrivals_per_hour:g} threads/h, "

@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.serve_process import ServeProcess
 
 CHROMIUM = os.environ.get("ONDUTY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -48,23 +47,11 @@ class Person:
     token: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Site:
+class Site(ServeProcess):
     """A running `onduty serve` on a SQLite file, and people made through its API."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.database = f"sqlite:///{workdir / 'onduty.db'}"
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / "serve.log"
+        super().__init__(f"sqlite:///{workdir / 'onduty.db'}", workdir)
         admin = subprocess.run(
             [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--password", "root-password"],
             cwd=workdir,
@@ -76,33 +63,6 @@ class Site:
         created = json.loads(admin.stdout)
         self.admin = Person(created["id"], "root", "root-password", "admin", created["token"])
         self._count = 0
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "onduty", "serve", "--port", str(self.port), "--database", self.database],
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.log.read_text()
-            time.sleep(0.1)
-        raise AssertionError(f"onduty serve did not start: {self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
     def restart(self) -> None:
         self.stop()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,24 +21,15 @@ import pytest
 from websockets.sync.client import connect
 
 from onduty.storage.database import Database
+from tests.serve_process import ServeProcess
 
 PYTHON = sys.executable
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
+class Server(ServeProcess):
     def __init__(self, db: Database, workdir: Path) -> None:
-        self.db, self.workdir = db, workdir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / "serve.log"
+        super().__init__(db.url, workdir)
+        self.db = db
 
     def onduty(self, *args: str) -> str:
         done = subprocess.run(
@@ -53,38 +42,6 @@ class Server:
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [PYTHON, "-m", "onduty", "serve", "--port", str(self.port), "--database", self.db.url],
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.log.read_text()
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
     def call(self, token: str, method: str, path: str, body: Any = None) -> Any:
         response = httpx.request(

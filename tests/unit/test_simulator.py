@@ -3,69 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
-from collections import deque
 
 import pytest
 
-from onduty.sim.simulator import STRATEGIES, SimConfig, SimConfigError, SimResult, random_streams, simulate
+from onduty.sim.bare import bare_mmn
+from onduty.sim.simulator import STRATEGIES, SimConfig, SimConfigError, SimResult, simulate
 
 SMALL = SimConfig(agents=4, arrivals_per_hour=40, handle_time=300, hours=4)
-
-
-def reference_queue(config: SimConfig) -> SimResult:
-    """A textbook M/M/N queue, first come first served, on the simulator's random draws. No engine."""
-    servers, horizon = config.servers, config.horizon
-    arrivals, handling = random_streams(config.seed)
-    arrival_rate, handle_rate = config.arrivals_per_hour / 3600, 1 / config.handle_time
-    free, queue, closes = servers, deque[float](), list[float]()
-    threads = waited = within = 0
-    wait_sum = max_wait = area = last = 0.0
-
-    def start(now: float, wait: float) -> None:
-        nonlocal waited, within, wait_sum, max_wait
-        waited += wait > 0
-        within += wait <= config.target_seconds
-        wait_sum += wait
-        max_wait = max(max_wait, wait)
-        heapq.heappush(closes, now + handling.expovariate(handle_rate))
-
-    next_arrival = arrivals.expovariate(arrival_rate)
-    while True:
-        now = min(next_arrival if next_arrival <= horizon else math.inf, closes[0] if closes else math.inf)
-        if now > horizon and not queue:
-            break
-        area += (servers - free) * (min(now, horizon) - last)
-        last = min(now, horizon)
-        if closes and closes[0] == now:
-            heapq.heappop(closes)
-            if queue:
-                start(now, now - queue.popleft())
-            else:
-                free += 1
-        else:
-            threads += 1
-            if free:
-                free -= 1
-                start(now, 0.0)
-            else:
-                queue.append(now)
-            next_arrival = now + arrivals.expovariate(arrival_rate)
-    area += (servers - free) * (horizon - last)
-    return SimResult(
-        config=config,
-        threads=threads,
-        answered=threads,
-        closed=0,
-        waited_fraction=waited / threads,
-        mean_wait_seconds=wait_sum / threads,
-        max_wait_seconds=max_wait,
-        service_level=within / threads,
-        occupancy=area / (horizon * servers),
-        end_seconds=0.0,
-        erlang_c=config.erlang_c(),
-    )
 
 
 def figures(result: SimResult) -> tuple[float, ...]:
@@ -95,7 +40,7 @@ def test_r1_r7_the_engine_runs_the_textbook_queue_thread_for_thread(capacity: in
     config = SimConfig(agents=5, capacity=capacity, arrivals_per_hour=55 * capacity, handle_time=300, hours=30)
     result = simulate(config)
     assert result.threads > 1000
-    assert figures(result) == pytest.approx(figures(reference_queue(config)), rel=1e-9)
+    assert figures(result) == pytest.approx(figures(bare_mmn(config)), rel=1e-9)
 
 
 @pytest.mark.parametrize("capacity", [1, 2])

@@ -62,6 +62,20 @@ class CsvStream(Stream):
         return super().to_asgi_response(*args, **kwargs)
 
 
+def _selection(
+    caller: User,
+    ctx: Ctx,
+    team: str | None,
+    fmt: str,
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    day: str | None,
+) -> tuple[list[str] | None, str, Period]:
+    """What both reports check first: whose, in which format, over which period."""
+    return _teams(caller, team), _format(fmt), _period(ctx, start, end, period, day)
+
+
 def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
     return CsvStream(
         lines,
@@ -85,11 +99,9 @@ async def status_log_report(
     after: FromQuery[int] = 0,
     limit: FromQuery[int] = 500,
 ) -> s.StatusLogPage:
-    teams = _teams(caller, team)
-    fmt = _format(fmt)
+    teams, fmt, window = _selection(caller, ctx, team, fmt, start, end, period, date)
     if not 1 <= limit <= 5000:
         raise invalid("limit must be from 1 to 5000", "limit")
-    window = _period(ctx, start, end, period, date)
     if status is not None and status not in STATUS_VALUES and ctx.service.workspace.reasons.get(status) is None:
         raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
     if agent_id is not None and caller.role == "supervisor":
@@ -121,9 +133,7 @@ async def workload_report(
     team: FromQuery[str | None] = None,
     fmt: Format = "json",
 ) -> s.WorkloadReport:
-    teams = _teams(caller, team)
-    fmt = _format(fmt)
-    window = _period(ctx, start, end, period, date)
+    teams, fmt, window = _selection(caller, ctx, team, fmt, start, end, period, date)
     report = await build_workload(ctx, window, teams)
     if fmt == "csv":
         return Response(  # type: ignore[return-value]

@@ -183,22 +183,13 @@ function main(user) {
 
   function renderTimeChart(report) {
     const keys = keysOf(report);
-    const rows = report.agents;
-    const width = 900;
-    const left = 170;
-    const bar = 22;
-    const gap = 8;
-    const height = Math.max(1, rows.length) * (bar + gap) + 24;
-    const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", width: "100%" });
-    const longest = Math.max(1, ...rows.map((r) => total(r.time_in_status)));
-    rows.forEach((row, i) => {
-      const y = i * (bar + gap) + 4;
-      svg.append(svgEl("text", { x: left - 8, y: y + bar / 2 + 4, "text-anchor": "end" }, row.name));
-      let x = left;
+    const longest = Math.max(1, ...report.agents.map((r) => total(r.time_in_status)));
+    const svg = barChart(report.agents, 22, (svg, row, y, bar) => {
+      let x = LEFT;
       for (const key of keys) {
         const seconds = row.time_in_status[key] || 0;
         if (!seconds) continue;
-        const w = (seconds / longest) * (width - left - 10);
+        const w = (seconds / longest) * (WIDTH - LEFT - 10);
         const rect = svgEl("rect", { x, y, width: Math.max(0.5, w), height: bar, fill: colorOf(key, keys) });
         rect.append(svgEl("title", {}, `${row.name}: ${report.labels[key] || key} ${hours(seconds)}`));
         svg.append(rect);
@@ -214,24 +205,31 @@ function main(user) {
   }
 
   function renderOccupancy(report) {
-    const rows = report.agents;
-    const width = 900;
-    const left = 170;
-    const bar = 18;
-    const gap = 8;
-    const height = Math.max(1, rows.length) * (bar + gap) + 24;
-    const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", width: "100%" });
-    const span = width - left - 60;
-    rows.forEach((row, i) => {
-      const y = i * (bar + gap) + 4;
+    const span = WIDTH - LEFT - 60;
+    const svg = barChart(report.agents, 18, (svg, row, y, bar) => {
       const share = row.occupancy ?? 0;
-      svg.append(svgEl("text", { x: left - 8, y: y + bar / 2 + 4, "text-anchor": "end" }, row.name));
-      svg.append(svgEl("rect", { x: left, y, width: span, height: bar, fill: "#eef1f4" }));
-      svg.append(svgEl("rect", { x: left, y, width: Math.max(0, share * span), height: bar, fill: "#1f6feb" }));
-      svg.append(svgEl("text", { x: left + span + 6, y: y + bar / 2 + 4 }, percent(row.occupancy)));
+      svg.append(svgEl("rect", { x: LEFT, y, width: span, height: bar, fill: "#eef1f4" }));
+      svg.append(svgEl("rect", { x: LEFT, y, width: Math.max(0, share * span), height: bar, fill: "#1f6feb" }));
+      svg.append(svgEl("text", { x: LEFT + span + 6, y: y + bar / 2 + 4 }, percent(row.occupancy)));
     });
     $("#occupancy-chart").replaceChildren(svg);
   }
+}
+
+const WIDTH = 900;
+const LEFT = 170; // room for the agents' names
+
+// One horizontal bar per agent, named on the left; `draw(svg, row, y, bar)` fills it in.
+function barChart(rows, bar, draw) {
+  const gap = 8;
+  const height = Math.max(1, rows.length) * (bar + gap) + 24;
+  const svg = svgEl("svg", { viewBox: `0 0 ${WIDTH} ${height}`, class: "chart", width: "100%" });
+  rows.forEach((row, i) => {
+    const y = i * (bar + gap) + 4;
+    svg.append(svgEl("text", { x: LEFT - 8, y: y + bar / 2 + 4, "text-anchor": "end" }, row.name));
+    draw(svg, row, y, bar);
+  });
+  return svg;
 }
 
 function svgEl(tag, attrs, ...children) {
