@@ -1,7 +1,7 @@
 # `make` lists the targets. Everything runs from the project's own .venv.
 PY := .venv/bin/python
 
-.PHONY: help install run test check fmt bench
+.PHONY: help install run test check fmt bench screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ check: install ## lint, format check, mypy --strict
 fmt: install ## format and autofix
 	.venv/bin/ruff format src tests bench
 	.venv/bin/ruff check --fix src tests bench
+
+screenshots: install ## refresh docs/screenshots from the browser tests
+	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
 bench: install ## the benchmarks under bench/ (not part of the tests)
 	$(PY) bench/bench_routing.py

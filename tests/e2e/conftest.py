@@ -142,6 +142,10 @@ def sign_in(browser: Browser, site: Site, person: Person, *, width: int = 1280, 
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Keep a picture of a page for the README (docs/screenshots/)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    """A picture of the page. It refreshes the README's (docs/screenshots/) only when
+    ONDUTY_SCREENSHOTS=1 (`make screenshots`), so a test run leaves the checkout clean."""
+    png = page.screenshot(full_page=False)
+    assert png.startswith(b"\x89PNG")
+    if os.environ.get("ONDUTY_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / f"{name}.png").write_bytes(png)
