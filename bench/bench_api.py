@@ -7,8 +7,15 @@ answers, with a fixed number of requests in flight. Each request is a full
 durable command: parsed, applied by the single writer, committed (group
 commit), acknowledged.
 
+In the same run, the same server's bare no-op JSON endpoint (GET /ping: no
+database, no token) under the same load is the floor the status change is
+compared with. With --rate, the load is open-loop instead: status changes
+leave at that rate whatever the answers do, and latency counts from each
+request's scheduled moment (issue 6: 15,000 agents, 1,000 changes/s, p99).
+
 Run: .venv/bin/python bench/bench_api.py [--agents 200] [--concurrency 64] [--seconds 10]
                                          [--database postgresql://…]
+     .venv/bin/python bench/bench_api.py --agents 15000 --rate 1000 --seconds 20
 """
 
 from __future__ import annotations
@@ -68,19 +75,70 @@ def status_flips(tokens: list[str]) -> Callable[[int], loadgen.Request]:
     return make
 
 
-async def prepare(base: str, admin_token: str, agents: int) -> list[str]:
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    tokens: list[str] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for i in range(agents):
-            created = await client.post(
-                "/api/v1/users", json={"username": f"agent{i}", "role": "agent", "team": f"t{i % 10}"}, headers=headers
+async def prepare(port: int, admin_token: str, agents: int, workers: int = 32) -> list[str]:
+    """Agents created and logged in through the API, `workers` requests at a time."""
+    tokens = [""] * agents
+    todo = iter(range(agents))
+
+    async def worker(conn: loadgen.Connection) -> None:
+        for i in todo:
+            body = {"username": f"agent{i}", "role": "agent", "team": f"t{i % 10}"}
+            status, answer = await conn.request(
+                "POST", "/api/v1/users", {"Authorization": f"Bearer {admin_token}"}, body
             )
-            created.raise_for_status()
-            token = created.json()["token"]
-            tokens.append(token)
-            (await client.post("/api/v1/me/login", headers={"Authorization": f"Bearer {token}"})).raise_for_status()
+            assert status == 201, answer
+            tokens[i] = json.loads(answer)["token"]
+            status, answer = await conn.request("POST", "/api/v1/me/login", {"Authorization": f"Bearer {tokens[i]}"})
+            assert status == 200, answer
+
+    pool = [await loadgen.Connection.open("127.0.0.1", port) for _ in range(workers)]
+    await asyncio.gather(*(worker(conn) for conn in pool))
+    for conn in pool:
+        conn.close()
     return tokens
+
+
+def noop(_: int) -> loadgen.Request:
+    return ("GET", "/ping", {}, None)
+
+
+def closed_loop(port: int, tokens: list[str], args: argparse.Namespace, database: str) -> None:
+    """Rounds of the no-op endpoint and of status changes, taking turns under the same load."""
+    kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
+    changes: list[loadgen.Result] = []
+    pings: list[loadgen.Result] = []
+    for _ in range(args.rounds):
+        for results, make in ((pings, noop), (changes, status_flips(tokens))):
+            result = asyncio.run(
+                loadgen.run("127.0.0.1", port, make, connections=args.concurrency, seconds=args.seconds)
+            )
+            if set(result.statuses) != {200}:
+                print(f"  answers other than 200: {result.statuses}")
+            results.append(result)
+    rate = statistics.median(r.rate for r in changes)
+    floor = statistics.median(r.rate for r in pings)
+    print(
+        f"status changes over HTTP, {kind}, {args.agents} agents, {args.concurrency} in flight, {os.cpu_count()} cores"
+    )
+    print(f"  status changes: {', '.join(f'{r.rate:,.0f}' for r in changes)} requests/s; median {rate:,.0f}")
+    print(
+        f"  latency p50 {statistics.median(r.percentile(0.5) for r in changes) * 1000:.1f} ms, "
+        f"p99 {statistics.median(r.percentile(0.99) for r in changes) * 1000:.1f} ms (medians over rounds)"
+    )
+    print(f"  no-op GET /ping: {', '.join(f'{r.rate:,.0f}' for r in pings)} requests/s; median {floor:,.0f}")
+    print(f"  ratio status change / no-op: {rate / floor:.2f}")  # fmt: skip
+
+
+def open_loop(port: int, tokens: list[str], args: argparse.Namespace) -> None:
+    result = asyncio.run(
+        loadgen.run_rate(
+            "127.0.0.1", port, status_flips(tokens), rate=args.rate, seconds=args.seconds, connections=args.concurrency
+        )
+    )
+    print(f"open loop: {args.agents:,} agents online, {args.rate:,.0f} status changes/s offered for {args.seconds:g} s")
+    print(f"  answered {len(result.latencies):,} ({result.rate:,.0f}/s), statuses {result.statuses}")
+    print(f"  latency from the scheduled moment: p50 {result.percentile(0.5) * 1000:.1f} ms, "
+          f"p99 {result.percentile(0.99) * 1000:.1f} ms, max {max(result.latencies) * 1000:.1f} ms")  # fmt: skip
 
 
 def main() -> None:
@@ -90,6 +148,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3, help="repeat the load; medians are reported")
     parser.add_argument("--database", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--rate", type=float, default=0, help="open loop: status changes per second")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -108,19 +167,11 @@ def main() -> None:
         server = start_server(database, port, workdir)
         base = f"http://127.0.0.1:{port}"
         try:
-            tokens = asyncio.run(prepare(base, admin_token, args.agents))
-            rates, p50s, p99s = [], [], []
-            for _ in range(args.rounds):
-                result = asyncio.run(
-                    loadgen.run(
-                        "127.0.0.1", port, status_flips(tokens), connections=args.concurrency, seconds=args.seconds
-                    )
-                )
-                rates.append(int(result.rate))
-                p50s.append(result.percentile(0.5) * 1000)
-                p99s.append(result.percentile(0.99) * 1000)
-                if set(result.statuses) != {200}:
-                    print(f"  answers other than 200: {result.statuses}")
+            tokens = asyncio.run(prepare(port, admin_token, args.agents))
+            if args.rate:
+                open_loop(port, tokens, args)
+            else:
+                closed_loop(port, tokens, args, database)
             metrics = httpx.get(f"{base}/metrics").text
         finally:
             server.terminate()
@@ -128,12 +179,6 @@ def main() -> None:
     batches = [line for line in metrics.splitlines() if line.startswith("onduty_batch_commands_")]
     count = next(float(x.split()[-1]) for x in batches if x.startswith("onduty_batch_commands_count"))
     total = next(float(x.split()[-1]) for x in batches if x.startswith("onduty_batch_commands_sum"))
-    kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
-    print(f"status changes over HTTP, {kind}, {args.agents} agents, {args.concurrency} in flight, ", end="")
-    print(f"{os.cpu_count()} cores")
-    print(f"  rounds of {args.seconds:g} s: {', '.join(f'{r:,}' for r in rates)} requests/s")
-    print(f"  median {statistics.median(rates):,.0f} requests/s")
-    print(f"  latency p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms (medians over rounds)")
     print(f"  group commit: {total / count:.1f} commands per commit on average")
     commit_sum = next(float(x.split()[-1]) for x in metrics.splitlines() if x.startswith("onduty_commit_seconds_sum"))
     commit_n = next(float(x.split()[-1]) for x in metrics.splitlines() if x.startswith("onduty_commit_seconds_count"))

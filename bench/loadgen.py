@@ -101,3 +101,39 @@ async def run(
     for conn in pool:
         conn.close()
     return result
+
+
+async def run_rate(
+    host: str, port: int, make_request: Callable[[int], Request], *, rate: float, seconds: float, connections: int
+) -> Result:
+    """Open loop: requests leave at a fixed `rate`, whatever the answers do. Latency runs
+    from each request's scheduled moment, so a slow server is not hidden by a client that
+    waits for it (no coordinated omission)."""
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        idle.put_nowait(await Connection.open(host, port))
+    result = Result(seconds)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    total = int(rate * seconds)
+    pending: list[asyncio.Task[None]] = []
+
+    async def one(i: int, scheduled: float) -> None:
+        conn = await idle.get()
+        method, path, headers, body = make_request(i)
+        status, _ = await conn.request(method, path, headers, body)
+        result.latencies.append(loop.time() - scheduled)
+        result.statuses[status] = result.statuses.get(status, 0) + 1
+        idle.put_nowait(conn)
+
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*pending)
+    result.seconds = loop.time() - start
+    while not idle.empty():
+        idle.get_nowait().close()
+    return result

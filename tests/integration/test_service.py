@@ -78,3 +78,24 @@ async def test_a_failed_commit_is_not_acknowledged_and_changes_nothing(service: 
         await conn.execute(text("ALTER TABLE status_log_away RENAME TO status_log"))
     await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
     assert service.workspace.agents[agent].state is State.ACTIVE
+
+
+async def test_users_written_beside_the_services_commits_never_fail(service: Service) -> None:
+    """Users (and new teams) written while the service commits, some into the same new
+    team at once: nothing fails (on PostgreSQL two creations of one team collided)."""
+    users = UserStore(service.store)
+    ids = await agents(service, 4)
+
+    async def create(i: int) -> None:
+        user = await users.create(
+            username=f"late{i}", name=f"Late {i}", role="agent", team=f"team{i % 3}", password_hash=None, now=0
+        )
+        await users.add_token(user.id, f"{i:064d}", 0)
+
+    async def flip(i: int) -> None:
+        agent = ids[i % len(ids)]
+        state = State.ACTIVE if i % 2 else State.NOT_READY
+        await service.execute(c.SetStatus(agent, state, None, Actor.agent(agent)))
+
+    await asyncio.gather(*(create(i) for i in range(40)), *(flip(i) for i in range(40)))
+    assert len(await users.all()) == 44

@@ -67,12 +67,32 @@ def resolve(url: str | None = None) -> Database:
     raise DatabaseUrlError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
-def create_engine(db: Database, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(db: Database, *, pool_size: int = 10, writes: bool = False) -> AsyncEngine:
+    """An engine for reads, or with `writes` for write transactions.
+
+    On SQLite a write transaction takes the write lock when it begins (BEGIN
+    IMMEDIATE), so that it waits its turn (busy_timeout): a deferred one that
+    reads first and writes later fails at once, without waiting, if another
+    connection committed in between (SQLITE_BUSY_SNAPSHOT), and the users'
+    writes run beside the service's commits. Reads stay deferred.
+    """
     if db.is_sqlite:
         engine = create_async_engine(db.async_url, connect_args={"timeout": 30})
         _sqlite_pragmas(engine)
+        if writes:
+            _sqlite_begin_immediate(engine)
         return engine
     return create_async_engine(db.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_begin_immediate(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver emits no BEGIN of its own
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

@@ -6,6 +6,7 @@ writer); reads use the pool. The same code runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,10 +49,14 @@ class StoredEvent:
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.engine: AsyncEngine = create_engine(db)
+        self.engine: AsyncEngine = create_engine(db)  # reads
+        # Writes: the service's commits and the users' changes (one engine on PostgreSQL).
+        self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.writer is not self.engine:
+            await self.writer.dispose()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -61,7 +66,7 @@ class Store:
 
     async def commit(self, rows: Rows, agent_rows: list[dict[str, Any]]) -> list[StoredEvent]:
         """Everything one batch of commands did, in one transaction. Returns the journal."""
-        async with self.engine.begin() as conn:
+        async with self.writer.begin() as conn:
             if agent_rows:
                 await self._upsert(conn, t.agents, agent_rows, ["id"])
             if rows.threads:
@@ -114,11 +119,7 @@ class Store:
             await self._upsert(conn, t.clients, kept, ["client_id"])
 
     async def _upsert(self, conn: AsyncConnection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table)
-        columns = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=columns) if columns else stmt
-        await conn.execute(stmt, rows)
+        await conn.execute(_upsert_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys)), rows)
 
     # -- start: the engine's lasting state --------------------------------------------
 
@@ -272,6 +273,15 @@ class Store:
             select(t.messages.c.id).where(and_(t.messages.c.id == message_id, t.messages.c.thread_id == thread_id))
         )
         return row is not None
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str, table: Any, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE, built once per shape: every commit writes the same few."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    updates = {c: stmt.excluded[c] for c in columns if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates else stmt
 
 
 def _agent(row: Any, username: str) -> Agent:

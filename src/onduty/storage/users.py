@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onduty.storage import schema as t
 from onduty.storage.store import Store, fits
@@ -31,6 +33,12 @@ class UsernameTaken(ValueError):
     pass
 
 
+async def _ensure_team(conn: AsyncConnection, team: str, now: float) -> None:
+    """Create the team unless it exists; two creations at once must not collide."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(dialect.insert(t.teams).values(name=team, created_at=now).on_conflict_do_nothing())
+
+
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.name, row.role, row.team, row.active)
 
@@ -42,11 +50,9 @@ class UserStore:
     async def create(
         self, *, username: str, name: str, role: str, team: str | None, password_hash: str | None, now: float
     ) -> User:
-        async with self.store.engine.begin() as conn:
+        async with self.store.writer.begin() as conn:
             if team is not None:
-                exists = (await conn.execute(select(t.teams.c.name).where(t.teams.c.name == team))).first()
-                if exists is None:
-                    await conn.execute(t.teams.insert().values(name=team, created_at=now))
+                await _ensure_team(conn, team, now)
             try:
                 result = await conn.execute(
                     t.users.insert().values(
@@ -90,16 +96,14 @@ class UserStore:
         return [r.name for r in await self.store.fetch(select(t.teams).order_by(t.teams.c.name))]
 
     async def add_token(self, user_id: int, token_hash: str, now: float) -> None:
-        async with self.store.engine.begin() as conn:
+        async with self.store.writer.begin() as conn:
             await conn.execute(t.tokens.insert().values(token_hash=token_hash, user_id=user_id, created_at=now))
 
     async def revoke_token(self, token_hash: str) -> None:
-        async with self.store.engine.begin() as conn:
+        async with self.store.writer.begin() as conn:
             await conn.execute(delete(t.tokens).where(t.tokens.c.token_hash == token_hash))
 
     async def set_team(self, user_id: int, team: str, now: float) -> None:
-        async with self.store.engine.begin() as conn:
-            exists = (await conn.execute(select(t.teams.c.name).where(t.teams.c.name == team))).first()
-            if exists is None:
-                await conn.execute(t.teams.insert().values(name=team, created_at=now))
+        async with self.store.writer.begin() as conn:
+            await _ensure_team(conn, team, now)
             await conn.execute(update(t.users).where(t.users.c.id == user_id).values(team=team))

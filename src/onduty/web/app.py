@@ -54,7 +54,7 @@ def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | Non
             *routes_reports.ROUTES,
             events,
         ],
-        dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx)},
+        dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx, sync_to_thread=False)},
         before_request=strict_body,
     )
     return Litestar(

@@ -71,7 +71,9 @@ async def provide_caller(request: Request[Any, Any, Any]) -> User:
     return user
 
 
-async def provide_ctx(request: Request[Any, Any, Any]) -> AppContext:
+def provide_ctx(request: Request[Any, Any, Any]) -> AppContext:
+    # Synchronous on purpose: with a single async dependency (the caller) Litestar resolves
+    # dependencies without spawning an anyio task group per request (~12% of a request's CPU).
     return context_of(request)
 
 

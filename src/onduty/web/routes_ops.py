@@ -22,6 +22,14 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     return Response(s.Health(status="ok", database=ctx.service.store.db.dialect))
 
 
+@get("/ping", summary="Liveness: the process answers (no database, no token)", tags=["ops"])
+async def ping() -> s.Pong:
+    return PONG
+
+
+PONG = s.Pong(ok=True)
+
+
 @get("/metrics", summary="Prometheus metrics", tags=["ops"], media_type="text/plain")
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     registry = context_of(request).service.metrics.registry
@@ -34,4 +42,4 @@ async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return schema
 
 
-ROUTES = [healthz, metrics, openapi_json]
+ROUTES = [healthz, ping, metrics, openapi_json]

@@ -249,6 +249,10 @@ class Presence(Struct):
     team: str
 
 
+class Pong(Struct):
+    ok: bool
+
+
 class Health(Struct):
     status: Literal["ok"]
     database: str
