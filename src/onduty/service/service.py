@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
@@ -69,7 +67,6 @@ class Service:
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.last_event_id = 0
-        self.on_commit: list[Callable[[list[StoredEvent]], Awaitable[None]]] = []
 
     @property
     def workspace(self) -> Workspace:
@@ -170,8 +167,6 @@ class Service:
         if stored:
             self.last_event_id = stored[-1].id
             await self.fanout.publish(stored)
-            for hook in self.on_commit:
-                await hook(stored)
 
     def _apply(self, batch: list[_Pending], *, tick: bool) -> tuple[Rows, list[tuple[_Pending, list[Event], int]]]:
         """Run the due timers and the batch's commands through the engine, one at a time.
@@ -231,7 +226,3 @@ class Service:
 
     def now(self) -> float:
         return self.clock.now()
-
-    def describe(self) -> dict[str, Any]:
-        ws = self.workspace
-        return {"agents": len(ws.agents), "open_threads": len(ws.threads), "queued": len(ws.queue)}

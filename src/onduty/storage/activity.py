@@ -22,7 +22,6 @@ TRANSFERRED_OUT = "transferred_out"
 REQUEUED = "requeued"
 STATUS = "status"
 REGISTERED = "registered"
-COUNTED = (RECEIVED, ANSWERED, CLOSED, TRANSFERRED_IN, TRANSFERRED_OUT, REQUEUED)
 
 Condition = tuple[float, str, str | None, int]  # since, state, reason, threads held
 
