@@ -4,6 +4,12 @@ A client that reconnects with the last id it saw gets everything it missed
 from the journal, then live events, with no gap and no duplicate: we
 subscribe before reading the backlog and skip live events already sent. Each
 user receives only what their role and team may see.
+
+One status change may go to thousands of dashboards, so the live path is
+lean: each event is encoded to JSON once for all of them (`WireTexts`), and a
+client's task wakes once per published batch and sends what it may see (no
+task, queue or `asyncio.wait` per event). What remains per client and event
+is the WebSocket frame itself (compression, framing, one write).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.serialization import encode_json
 
+from onduty.service.fanout import Subscription
 from onduty.service.timefmt import iso
 from onduty.storage.store import StoredEvent
 from onduty.storage.users import User
@@ -24,6 +32,8 @@ BACKLOG_PAGE = 1000
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4408
+WIRE_CACHE_SIZE = 4096
+WIRE_CACHE_KEY = "onduty_event_texts"
 
 
 def may_see(user: User, event: StoredEvent) -> bool:
@@ -39,6 +49,35 @@ def may_see(user: User, event: StoredEvent) -> bool:
 
 def wire(event: StoredEvent) -> dict[str, Any]:
     return {"id": event.id, "name": event.name, "at": iso(event.at), "data": event.data}
+
+
+class WireTexts:
+    """Each event's JSON text, encoded once for all the clients it goes to (2,000
+    dashboards receive the same status change). A bounded memo by event id: ids are
+    unique within a database, and an app serves one database."""
+
+    def __init__(self, size: int = WIRE_CACHE_SIZE) -> None:
+        self._size = size
+        self._texts: dict[int, str] = {}
+
+    def text(self, event: StoredEvent) -> str:
+        text = self._texts.get(event.id)
+        if text is None:
+            text = encode_json(wire(event)).decode()
+            texts = self._texts
+            if len(texts) >= self._size:
+                del texts[next(iter(texts))]  # the oldest entry
+            texts[event.id] = text
+        return text
+
+
+def wire_texts(socket: WebSocket[Any, Any, Any]) -> WireTexts:
+    state = socket.app.state
+    texts: WireTexts | None = state.get(WIRE_CACHE_KEY)
+    if texts is None:
+        texts = WireTexts()
+        state[WIRE_CACHE_KEY] = texts
+    return texts
 
 
 @websocket("/events")
@@ -59,18 +98,19 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
     service.metrics.connected_clients.inc()
     try:
         last = int(after_raw) if after_raw is not None else service.last_event_id
+        texts = wire_texts(socket)
         while True:  # what the client missed
             page = await service.store.events_after(last, BACKLOG_PAGE)
             for event in page:
                 if may_see(user, event):
-                    await socket.send_json(wire(event))
+                    await socket.send_text(texts.text(event))
                 last = event.id
             if len(page) < BACKLOG_PAGE:
                 break
         await socket.send_json(
             {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
         )
-        await _live(socket, user, subscription, last)
+        await _live(socket, user, subscription, texts, last)
     except WebSocketDisconnect:
         pass
     finally:
@@ -78,23 +118,24 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         service.metrics.connected_clients.dec()
 
 
-async def _live(socket: WebSocket[Any, Any, Any], user: User, subscription: Any, last: int) -> None:
+async def _live(
+    socket: WebSocket[Any, Any, Any], user: User, subscription: Subscription, texts: WireTexts, last: int
+) -> None:
     listener = asyncio.create_task(_until_closed(socket))
+    listener.add_done_callback(lambda _: subscription.interrupt())  # a client that leaves wakes us
     try:
         while True:
-            getter = asyncio.create_task(subscription.get())
-            done, _ = await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
-            if listener in done:
-                getter.cancel()
+            events = await subscription.batch()
+            if subscription.interrupted:
                 return
-            event = getter.result()
-            if event is None:
+            if events is None:
                 await socket.close(CLOSE_TOO_SLOW, "fell too far behind; reconnect with ?after=<last id>")
                 return
-            if event.id > last:
-                if may_see(user, event):
-                    await socket.send_json(wire(event))
-                last = event.id
+            for event in events:
+                if event.id > last:
+                    if may_see(user, event):
+                        await socket.send_text(texts.text(event))
+                    last = event.id
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
