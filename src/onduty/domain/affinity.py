@@ -22,22 +22,27 @@ class ClientAffinity:
         self._last[client_id] = (agent_id, at)
         self._order.append((at, client_id))
 
-    def forget(self, client_id: ClientId) -> None:
-        self._last.pop(client_id, None)
+    def closed(self, client_id: ClientId, owner: AgentId | None, at: Instant, timeout: Seconds) -> None:
+        """A client's thread closed: `owner` owns the client from `at` (None: nobody does).
+        Entries older than `timeout` go at the same time, oldest first: one call for all of
+        it, as it runs at every close."""
+        order, last = self._order, self._last
+        if owner is None:
+            last.pop(client_id, None)
+        else:
+            last[client_id] = (owner, at)
+            order.append((at, client_id))
+        while order and at - order[0][0] > timeout:
+            since, old_client = order.popleft()
+            entry = last.get(old_client)
+            if entry is not None and entry[1] == since:
+                del last[old_client]
 
     def owner(self, client_id: ClientId, now: Instant, timeout: Seconds) -> AgentId | None:
         entry = self._last.get(client_id)
         if entry is None or now - entry[1] > timeout:
             return None
         return entry[0]
-
-    def prune(self, now: Instant, timeout: Seconds) -> None:
-        order, last = self._order, self._last
-        while order and now - order[0][0] > timeout:
-            at, client_id = order.popleft()
-            entry = last.get(client_id)
-            if entry is not None and entry[1] == at:
-                del last[client_id]
 
     def items(self) -> list[tuple[ClientId, AgentId, Instant]]:
         return [(c, a, t) for c, (a, t) in self._last.items()]

@@ -6,12 +6,27 @@ Times never travel inside a command: the engine takes `now` beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
 
 from onduty.domain.types import Actor, AgentId, ClientId, MessageId, RequestId, State, ThreadId
 
+_C = TypeVar("_C")
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def command(cls: type[_C]) -> type[_C]:
+    """A command class: a slotted dataclass, frozen for the type checker, plain at run time.
+
+    Commands are never changed after they are made, and `mypy --strict` (which reads this
+    decorator as `frozen=True`) rejects any assignment to a field. At run time a frozen
+    dataclass would set each field through `object.__setattr__` (~100 ns a field on CPython
+    3.11): building the three commands of a simulated thread cost ~1 µs, a tenth of the whole
+    simulator run (issue 6). Equality and the hash are those of a frozen dataclass.
+    """
+    return dataclass(slots=True, unsafe_hash=True)(cls)
+
+
+@command
 class RegisterAgent:
     agent_id: AgentId
     team: str
@@ -20,7 +35,7 @@ class RegisterAgent:
     username: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class ChangeAgent:
     """Change an agent's team and/or capacity. `capacity=None` with `reset_capacity` restores the default."""
 
@@ -30,18 +45,18 @@ class ChangeAgent:
     reset_capacity: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class Login:
     agent_id: AgentId
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class Logout:
     agent_id: AgentId
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class SetStatus:
     agent_id: AgentId
     state: State
@@ -49,19 +64,19 @@ class SetStatus:
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class DecideApproval:
     request_id: RequestId
     approve: bool
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class ContinueWorking:
     agent_id: AgentId
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class ReceiveClientMessage:
     """A client wrote: opens a thread, or adds to the client's open one."""
 
@@ -70,27 +85,27 @@ class ReceiveClientMessage:
     priority: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class Answer:
     thread_id: ThreadId
     agent_id: AgentId
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class CloseThread:
     thread_id: ThreadId
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class Transfer:
     thread_id: ThreadId
     to_agent_id: AgentId
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class PinMessage:
     thread_id: ThreadId
     message_id: MessageId
@@ -98,26 +113,26 @@ class PinMessage:
     pinned: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class AddReason:
     code: str
     label: str
     requires_approval: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class ChangeReason:
     code: str
     label: str | None = None
     requires_approval: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class RetireReason:
     code: str
 
 
-@dataclass(frozen=True, slots=True)
+@command
 class ChangeSettings:
     changes: dict[str, Any] = field(default_factory=dict)
 

@@ -20,30 +20,24 @@ class Picker(ABC):
     strategy: Strategy
 
     def __init__(self) -> None:
-        self._agents: dict[AgentId, Agent] = {}
+        # The eligible agents; read-only outside (the router counts them for each trace).
+        self.eligible: dict[AgentId, Agent] = {}
+        # The strategy's name as routing traces carry it; `Strategy.value` is slow on Python 3.11.
+        self.strategy_name: str = self.strategy.value
 
     def __len__(self) -> int:
-        return len(self._agents)
+        return len(self.eligible)
 
     def __contains__(self, agent: Agent) -> bool:
-        return agent.id in self._agents
+        return agent.id in self.eligible
 
+    @abstractmethod
     def update(self, agent: Agent, eligible: bool) -> None:
-        if eligible:
-            self._agents[agent.id] = agent
-            self._keyed(agent)
-        elif self._agents.pop(agent.id, None) is not None:
-            self._removed(agent)
+        """Told whenever the agent's eligibility or ordering key may have changed."""
 
     @abstractmethod
     def pick(self) -> Agent | None:
         """The agent the strategy prefers now, or None when nobody is eligible."""
-
-    @abstractmethod
-    def _keyed(self, agent: Agent) -> None: ...
-
-    def _removed(self, agent: Agent) -> None:  # noqa: B027 (optional hook)
-        pass
 
 
 class _HeapPicker(Picker):
@@ -55,26 +49,32 @@ class _HeapPicker(Picker):
         self._live: dict[AgentId, tuple[Any, ...]] = {}
 
     @abstractmethod
-    def _key(self, agent: Agent) -> tuple[Any, ...]: ...
+    def _entry(self, agent: Agent) -> tuple[Any, ...]:
+        """The agent's heap entry: their ordering key, then their id."""
 
-    def _keyed(self, agent: Agent) -> None:
-        entry = (*self._key(agent), agent.id)
-        if self._live.get(agent.id) != entry:
-            self._live[agent.id] = entry
-            heapq.heappush(self._heap, entry)
-            if len(self._heap) > 2 * len(self._live) + 1024:
-                self._heap = list(self._live.values())
-                heapq.heapify(self._heap)
-
-    def _removed(self, agent: Agent) -> None:
-        del self._live[agent.id]
+    def update(self, agent: Agent, eligible: bool) -> None:
+        # Runs at every assignment and release: kept to one call into the subclass.
+        agent_id = agent.id
+        if eligible:
+            entry = self._entry(agent)
+            live = self._live
+            if live.get(agent_id) != entry:
+                self.eligible[agent_id] = agent
+                live[agent_id] = entry
+                heap = self._heap
+                heapq.heappush(heap, entry)
+                if len(heap) > 2 * len(live) + 1024:
+                    self._heap = list(live.values())
+                    heapq.heapify(self._heap)
+        elif self.eligible.pop(agent_id, None) is not None:
+            del self._live[agent_id]
 
     def pick(self) -> Agent | None:
         heap, live = self._heap, self._live
         while heap:
             entry = heap[0]
             if live.get(entry[-1]) == entry:
-                return self._agents[entry[-1]]
+                return self.eligible[entry[-1]]
             heapq.heappop(heap)
         return None
 
@@ -84,8 +84,8 @@ class LeastBusy(_HeapPicker):
 
     strategy = Strategy.LEAST_BUSY
 
-    def _key(self, agent: Agent) -> tuple[Any, ...]:
-        return (len(agent.threads), agent.last_assigned_at)
+    def _entry(self, agent: Agent) -> tuple[Any, ...]:
+        return (len(agent.threads), agent.last_assigned_at, agent.id)
 
 
 class LongestIdle(_HeapPicker):
@@ -93,8 +93,8 @@ class LongestIdle(_HeapPicker):
 
     strategy = Strategy.LONGEST_IDLE
 
-    def _key(self, agent: Agent) -> tuple[Any, ...]:
-        return (agent.idle_since,)
+    def _entry(self, agent: Agent) -> tuple[Any, ...]:
+        return (agent.idle_since, agent.id)
 
 
 class RoundRobin(Picker):
@@ -107,14 +107,14 @@ class RoundRobin(Picker):
         self._ids: list[AgentId] = []
         self.last: AgentId = -1  # the agent picked last; kept across a restart
 
-    def _keyed(self, agent: Agent) -> None:
-        i = bisect.bisect_left(self._ids, agent.id)
-        if i == len(self._ids) or self._ids[i] != agent.id:
-            self._ids.insert(i, agent.id)
-
-    def _removed(self, agent: Agent) -> None:
-        i = bisect.bisect_left(self._ids, agent.id)
-        del self._ids[i]
+    def update(self, agent: Agent, eligible: bool) -> None:
+        agent_id = agent.id
+        if eligible:
+            if agent_id not in self.eligible:
+                bisect.insort(self._ids, agent_id)
+            self.eligible[agent_id] = agent
+        elif self.eligible.pop(agent_id, None) is not None:
+            del self._ids[bisect.bisect_left(self._ids, agent_id)]
 
     def pick(self) -> Agent | None:
         if not self._ids:
@@ -122,7 +122,7 @@ class RoundRobin(Picker):
         i = bisect.bisect_right(self._ids, self.last)
         agent_id = self._ids[i if i < len(self._ids) else 0]
         self.last = agent_id
-        return self._agents[agent_id]
+        return self.eligible[agent_id]
 
 
 _PICKERS: dict[Strategy, type[LeastBusy] | type[LongestIdle] | type[RoundRobin]] = {

@@ -19,6 +19,7 @@ from onduty.domain.timers import TimerHeap
 from onduty.domain.types import AgentId, ClientId, Instant, RequestId, State, ThreadId
 
 Out = list[Event]
+_ACTIVE = State.ACTIVE  # a global: enum member look-ups are slow on Python 3.11
 
 
 class WorkspaceState:
@@ -66,7 +67,9 @@ class WorkspaceState:
 
     def refresh(self, agent: Agent) -> None:
         """Re-index an agent after anything about them changed (R2 eligibility, S6)."""
-        self.picker.update(agent, agent.state is State.ACTIVE and len(agent.threads) < self.capacity_of(agent))
+        # capacity_of() inlined: this runs for every assignment and release.
+        capacity = self.settings.default_capacity if agent.capacity is None else agent.capacity
+        self.picker.update(agent, agent.state is _ACTIVE and len(agent.threads) < capacity)
         self._dirty.add(agent.id)
 
     # -- hooks the mixins provide to each other ---------------------------------

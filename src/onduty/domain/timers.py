@@ -21,24 +21,29 @@ class TimerHeap:
     """Deadlines in order. Entries are never removed early; the engine checks each
     popped one against the model (a rescheduled or cancelled timer is just stale)."""
 
+    __slots__ = ("_seq", "entries")
+
     def __init__(self) -> None:
-        self._heap: list[_Entry] = []
+        # The heap itself, read-only outside this class: `entries[0]` is the earliest
+        # deadline, live or stale. The engine peeks at it directly after every command
+        # (a method call there costs more than the check).
+        self.entries: list[_Entry] = []
         self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.entries)
 
     def push(self, deadline: Instant, kind: TimerKind, key: int) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (deadline, self._seq, kind, key))
+        heapq.heappush(self.entries, (deadline, self._seq, kind, key))
 
     def peek(self) -> _Entry | None:
-        return self._heap[0] if self._heap else None
+        return self.entries[0] if self.entries else None
 
     def pop(self) -> _Entry:
-        return heapq.heappop(self._heap)
+        return heapq.heappop(self.entries)
 
     def rebuild(self, live: list[tuple[Instant, TimerKind, int]]) -> None:
-        self._heap = []
+        self.entries = []
         for deadline, kind, key in live:
             self.push(deadline, kind, key)

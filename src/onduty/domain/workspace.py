@@ -12,11 +12,14 @@ class Workspace(PresenceMixin):
 
     def finish(self, now: Instant, out: Out) -> None:
         """End of every command and tick: route, then put S6 deadlines where they belong."""
-        self.route(now, out)
-        if self._dirty:
+        # The router's step has nothing to do without waiting work (most commands): skip the call.
+        if self.queue.size or self.reserving or self.reclaim_pending:
+            self.route(now, out)
+        dirty = self._dirty
+        if dirty:
             agents = self.agents
-            for agent_id in self._dirty:
+            for agent_id in dirty:  # a set: its order is the order deadlines are pushed (ties)
                 agent = agents.get(agent_id)
                 if agent is not None:
                     self.arm(agent)
-            self._dirty.clear()
+            dirty.clear()

@@ -20,6 +20,15 @@ from onduty.domain.statuses import TAKES_OWN_CLIENTS
 from onduty.domain.types import Actor, Instant, ThreadState
 from onduty.domain.workspace import Workspace
 
+# Enum members as module globals: on Python 3.11 `ThreadState.ASSIGNED` goes through
+# EnumType's __getattr__ hook (~100 ns a look-up), and these handlers run for every thread.
+_QUEUED, _ASSIGNED, _IN_PROGRESS, _CLOSED = (
+    ThreadState.QUEUED,
+    ThreadState.ASSIGNED,
+    ThreadState.IN_PROGRESS,
+    ThreadState.CLOSED,
+)
+
 
 def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Instant, out: Out) -> None:
     client_id = validate.client_id(cmd.client_id)
@@ -35,7 +44,7 @@ def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Inst
     ws.open_by_client[client_id] = thread.id
 
     settings = ws.settings
-    owner_id = ws.affinity.owner(client_id, now, settings.client_affinity_timeout) if ws.affinity else None
+    owner_id = ws.affinity.owner(client_id, now, settings.client_affinity_timeout)
     owner = ws.agents.get(owner_id) if owner_id is not None else None
     if owner is not None and owner.state in TAKES_OWN_CLIENTS and ws.has_room(owner):
         out.append(ThreadCreated(now, thread.id, client_id, priority, None))
@@ -46,49 +55,52 @@ def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Inst
         out.append(ThreadCreated(now, thread.id, client_id, priority, owner.id))
         _add_message(ws, thread, "client", None, text, now, out)
     else:
-        ws.queue.push(thread)  # R1
         out.append(ThreadCreated(now, thread.id, client_id, priority, None))
         _add_message(ws, thread, "client", None, text, now, out)
+        ws.enqueue(thread, now, out)  # R1
 
 
 def answer(ws: Workspace, cmd: c.Answer, now: Instant, out: Out) -> None:
-    thread = ws.thread(cmd.thread_id)
+    # The look-up inline, as this runs for every thread; ws.thread() raises NotFound.
+    thread = ws.threads.get(cmd.thread_id) or ws.thread(cmd.thread_id)
     text = validate.text(cmd.text)
-    if thread.agent_id != cmd.agent_id:
+    agent_id = cmd.agent_id
+    if thread.agent_id != agent_id:
         raise Forbidden("only the agent holding the thread answers it", field="thread_id")
-    agent = ws.agents[cmd.agent_id]
-    _add_message(ws, thread, "agent", agent.id, text, now, out)
-    if thread.state is ThreadState.ASSIGNED:
-        thread.state = ThreadState.IN_PROGRESS
+    agent = ws.agents[agent_id]
+    _add_message(ws, thread, "agent", agent_id, text, now, out)
+    if thread.state is _ASSIGNED:
+        thread_id = thread.id
+        thread.state = _IN_PROGRESS
         thread.answered_once = True
-        del agent.unanswered[thread.id]
+        del agent.unanswered[thread_id]
         if thread.reclaim_pending:  # answered: no longer R5's to reclaim
             thread.reclaim_pending = False
-            del ws.reclaim_pending[thread.id]
-        out.append(ThreadAnswered(now, thread.id, agent.id))
-        ws.refresh(agent)
-    ws.confirm_presence(agent, "answered", now, out)
+            del ws.reclaim_pending[thread_id]
+        out.append(ThreadAnswered(now, thread_id, agent_id))
+        # Only the S6 deadline can move: an answer changes neither the agent's eligibility
+        # nor their routing key (load, last assignment, idle time), so the picker is not told.
+        ws._dirty.add(agent_id)
+    if agent.prompt_deadline is not None:
+        ws.confirm_presence(agent, "answered", now, out)
 
 
 def close_thread(ws: Workspace, cmd: c.CloseThread, now: Instant, out: Out) -> None:
-    thread = ws.thread(cmd.thread_id)
+    thread = ws.threads.get(cmd.thread_id) or ws.thread(cmd.thread_id)  # as in answer()
     _check_thread_actor(thread, cmd.actor, "closes")
     holder = thread.agent_id
-    owner = holder if thread.state is ThreadState.IN_PROGRESS else None  # R4: answered by the holder
-    out.append(ThreadClosed(now, thread.id, holder, cmd.actor, thread.client_id, owner))
-    settings = ws.settings
-    if owner is not None:
-        ws.affinity.record(thread.client_id, owner, now)
-    else:
-        ws.affinity.forget(thread.client_id)
-    ws.affinity.prune(now, settings.client_affinity_timeout)
-    if thread.state is ThreadState.QUEUED:
+    state = thread.state
+    owner = holder if state is _IN_PROGRESS else None  # R4: answered by the holder
+    client_id = thread.client_id
+    out.append(ThreadClosed(now, thread.id, holder, cmd.actor, client_id, owner))
+    ws.affinity.closed(client_id, owner, now, ws.settings.client_affinity_timeout)
+    if state is _QUEUED:
         ws.unqueue(thread)
     else:
         ws.release(thread, now, out)
-    thread.state = ThreadState.CLOSED
+    thread.state = _CLOSED
     del ws.threads[thread.id]
-    del ws.open_by_client[thread.client_id]
+    del ws.open_by_client[client_id]
 
 
 def transfer(ws: Workspace, cmd: c.Transfer, now: Instant, out: Out) -> None:
@@ -99,7 +111,7 @@ def transfer(ws: Workspace, cmd: c.Transfer, now: Instant, out: Out) -> None:
     if thread.agent_id == target.id:
         raise Conflict("the agent already holds this thread", field="agent_id")
     out.append(ThreadTransferred(now, thread.id, thread.agent_id, target.id, cmd.actor))
-    if thread.state is ThreadState.QUEUED:
+    if thread.state is _QUEUED:
         ws.unqueue(thread)
     else:
         ws.release(thread, now, out)
