@@ -27,6 +27,11 @@ fmt: install ## format and autofix
 screenshots: install ## refresh docs/screenshots from the browser tests
 	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
-bench: install ## the benchmarks under bench/ (not part of the tests)
-	$(PY) bench/bench_routing.py
+bench: install ## every benchmark under bench/, with its floor (about 10 minutes; not part of the tests)
 	$(PY) bench/bench_simulator.py
+	$(PY) bench/bench_routing.py
+	$(PY) bench/bench_commit.py
+	$(PY) bench/bench_api.py --seconds 5 --rounds 3
+	$(PY) bench/bench_api.py --agents 15000 --rate 1000 --seconds 20 --concurrency 200
+	$(PY) bench/bench_fanout.py
+	$(PY) bench/bench_reports.py
