@@ -34,4 +34,5 @@ bench: install ## every benchmark under bench/, with its floor (about 10 minutes
 	$(PY) bench/bench_api.py --seconds 5 --rounds 3
 	$(PY) bench/bench_api.py --agents 15000 --rate 1000 --seconds 20 --concurrency 200
 	$(PY) bench/bench_fanout.py
+	$(PY) bench/bench_restart.py
 	$(PY) bench/bench_reports.py
