@@ -47,9 +47,6 @@ class GeneralQueue:
             if len(self._heap) > 64 and len(self._heap) > 4 * self.size:
                 self._compact()
 
-    def contains(self, thread: Thread) -> bool:
-        return self._is_live(thread)
-
     def peek(self) -> Thread | None:
         heap = self._heap
         while heap:

@@ -12,7 +12,7 @@ import copy
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
 from onduty.domain.engine import Engine
@@ -37,7 +37,6 @@ class Snapshot:
     next_request_id: int = 1
     clock: Instant = float("-inf")
     round_robin_last: AgentId = -1
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def take_snapshot(engine: Engine) -> Snapshot:

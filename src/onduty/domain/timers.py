@@ -42,8 +42,3 @@ class TimerHeap:
 
     def pop(self) -> _Entry:
         return heapq.heappop(self.entries)
-
-    def rebuild(self, live: list[tuple[Instant, TimerKind, int]]) -> None:
-        self.entries = []
-        for deadline, kind, key in live:
-            self.push(deadline, kind, key)

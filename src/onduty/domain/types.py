@@ -83,4 +83,3 @@ class Actor:
 WHY_KICKED_OUT = "kicked_out"
 WHY_FINISHING_COMPLETED = "finishing_completed"
 WHY_LOGIN_RESTORE = "login_restore"
-WHY_LOGOUT = "logout"

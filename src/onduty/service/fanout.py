@@ -63,14 +63,7 @@ class Subscription:
     async def batch(self) -> list[StoredEvent] | None:
         """Every event offered since the last call, in order, waiting for at least one.
         None once this subscription was cut off; [] once interrupted."""
-        while not self._pending and not self.overflowed and not self.interrupted:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
+        await self._wait(stop_on_interrupt=True)
         if self.overflowed:
             return None
         events = list(self._pending)
@@ -79,7 +72,14 @@ class Subscription:
 
     async def get(self) -> StoredEvent | None:
         """The next event, or None once this subscription was cut off."""
-        while not self._pending and not self.overflowed:
+        await self._wait(stop_on_interrupt=False)
+        if self.overflowed:
+            return None
+        return self._pending.popleft()
+
+    async def _wait(self, *, stop_on_interrupt: bool) -> None:
+        """Until something is pending, the subscription was cut off, or (if asked) interrupted."""
+        while not self._pending and not self.overflowed and not (stop_on_interrupt and self.interrupted):
             waiter = asyncio.get_running_loop().create_future()
             self._waiter = waiter
             try:
@@ -87,9 +87,6 @@ class Subscription:
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
-        if self.overflowed:
-            return None
-        return self._pending.popleft()
 
     def close(self) -> None:
         self._fanout.unsubscribe(self)

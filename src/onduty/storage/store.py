@@ -268,12 +268,6 @@ class Store:
             return None
         return await self.fetch_one(select(t.approval_requests).where(t.approval_requests.c.id == request_id))
 
-    async def message_in_thread(self, thread_id: int, message_id: int) -> bool:
-        row = await self.fetch_one(
-            select(t.messages.c.id).where(and_(t.messages.c.id == message_id, t.messages.c.thread_id == thread_id))
-        )
-        return row is not None
-
 
 @functools.cache
 def _upsert_statement(dialect_name: str, table: Any, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
