@@ -9,6 +9,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.commands = Counter("onduty_commands", "Commands applied, by outcome", ["outcome"], registry=self.registry)
+        # The labelled children, found once: `labels()` costs more than the increment.
+        self.applied = self.commands.labels("applied")
+        self.refused = self.commands.labels("refused")
         self.status_changes = Counter("onduty_status_changes", "Agent status changes (S7)", registry=self.registry)
         self.assignments = Counter("onduty_assignments", "Threads assigned by the router", registry=self.registry)
         self.queue_length = Gauge("onduty_queue_length", "Threads waiting in the general queue", registry=self.registry)

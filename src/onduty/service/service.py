@@ -189,7 +189,7 @@ class Service:
             try:
                 events = engine.handle(pending.command, now)
             except DomainError as error:
-                self.metrics.commands.labels("refused").inc()
+                self.metrics.refused.inc()
                 pending.future.set_exception(error)
                 continue
             rows.add(events, ws)
@@ -200,11 +200,10 @@ class Service:
         return rows, applied
 
     def _acknowledge(self, applied: list[tuple[_Pending, list[Event], int]], stored: list[StoredEvent]) -> None:
+        self.metrics.applied.inc(sum(1 for pending, _, _ in applied if pending.command is not None))
         for index, (pending, events, first) in enumerate(applied):
             # A command's journal entries run from its own start to the next command's.
             end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
-            if pending.command is not None:
-                self.metrics.commands.labels("applied").inc()
             if not pending.future.done():
                 pending.future.set_result(Outcome(events, stored[first:end]))
 

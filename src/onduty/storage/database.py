@@ -22,6 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 DEFAULT_FILE = "onduty.db"
 ENV_VAR = "ONDUTY_DATABASE_URL"
 
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for another's lock
+
+# Every SQLite connection, the service's committer's included.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+)
+
 
 class DatabaseUrlError(ValueError):
     pass
@@ -99,8 +109,6 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()

@@ -7,13 +7,11 @@ writer); reads use the pool. The same code runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onduty.domain.model import Agent, ApprovalRequest, Thread
@@ -23,8 +21,10 @@ from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State, ThreadState
 from onduty.storage import schema as t
 from onduty.storage.activity import ActivityTracker
+from onduty.storage.committer import Committer, PostgresCommitter, SqliteCommitter
 from onduty.storage.database import Database, create_engine
 from onduty.storage.projection import Rows
+from onduty.storage.write_plan import write_plan
 
 # The widest values the id columns hold (Integer and BigId on PostgreSQL). An id from
 # outside cannot name a row beyond them; asking the database would be an error, not "none".
@@ -53,8 +53,11 @@ class Store:
         self.engine: AsyncEngine = create_engine(db)  # reads
         # Writes: the service's commits and the users' changes (one engine on PostgreSQL).
         self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
+        # The service's commits (write_plan.py, committer.py).
+        self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(self.engine)
 
     async def close(self) -> None:
+        await self.committer.close()
         await self.engine.dispose()
         if self.writer is not self.engine:
             await self.writer.dispose()
@@ -67,60 +70,9 @@ class Store:
 
     async def commit(self, rows: Rows, agent_rows: list[dict[str, Any]]) -> list[StoredEvent]:
         """Everything one batch of commands did, in one transaction. Returns the journal."""
-        async with self.writer.begin() as conn:
-            if agent_rows:
-                await self._upsert(conn, t.agents, agent_rows, ["id"])
-            if rows.threads:
-                await self._upsert(conn, t.threads, list(rows.threads.values()), ["id"])
-            for thread_id, changes in rows.thread_closes.items():
-                await conn.execute(update(t.threads).where(t.threads.c.id == thread_id).values(**changes))
-            if rows.messages:
-                await conn.execute(t.messages.insert(), rows.messages)
-            for message_id, pinned in rows.pins.items():
-                await conn.execute(update(t.messages).where(t.messages.c.id == message_id).values(pinned=pinned))
-            if rows.requests_new:
-                await conn.execute(t.approval_requests.insert(), rows.requests_new)
-            for request_id, changes in rows.requests_done.items():
-                await conn.execute(
-                    update(t.approval_requests).where(t.approval_requests.c.id == request_id).values(**changes)
-                )
-            if rows.reasons:
-                await self._upsert(conn, t.reasons, list(rows.reasons.values()), ["code"])
-            if rows.settings:
-                await self._upsert(
-                    conn, t.settings, [{"name": k, "value": v} for k, v in rows.settings.items()], ["name"]
-                )
-            if rows.meta:
-                await self._upsert(conn, t.meta, [{"key": k, "value": v} for k, v in rows.meta.items()], ["key"])
-            await self._owners(conn, rows.owners)
-            if rows.status_log:
-                await conn.execute(t.status_log.insert(), rows.status_log)
-            if rows.activity:
-                await conn.execute(t.agent_activity.insert(), rows.activity)
-            return await self._journal(conn, rows)
-
-    async def _journal(self, conn: AsyncConnection, rows: Rows) -> list[StoredEvent]:
-        if not rows.journal:
-            return []
-        values = [{"at": j.at, "name": j.name, "data": j.data, "scope": j.scope} for j in rows.journal]
-        result = await conn.execute(t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), values)
-        ids = [row[0] for row in result]
+        plan = write_plan(self.db.dialect, rows, agent_rows)
+        ids = await self.committer.commit(plan)
         return [StoredEvent(i, j.name, j.at, j.data, j.scope) for i, j in zip(ids, rows.journal, strict=True)]
-
-    async def _owners(self, conn: AsyncConnection, owners: dict[str, tuple[int | None, float]]) -> None:
-        gone = [client for client, (owner, _) in owners.items() if owner is None]
-        kept = [
-            {"client_id": client, "owner_agent_id": owner, "owned_since": since}
-            for client, (owner, since) in owners.items()
-            if owner is not None
-        ]
-        if gone:
-            await conn.execute(delete(t.clients).where(t.clients.c.client_id.in_(gone)))
-        if kept:
-            await self._upsert(conn, t.clients, kept, ["client_id"])
-
-    async def _upsert(self, conn: AsyncConnection, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
-        await conn.execute(_upsert_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys)), rows)
 
     # -- start: the engine's lasting state --------------------------------------------
 
@@ -267,15 +219,6 @@ class Store:
         if not fits(request_id):
             return None
         return await self.fetch_one(select(t.approval_requests).where(t.approval_requests.c.id == request_id))
-
-
-@functools.cache
-def _upsert_statement(dialect_name: str, table: Any, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE, built once per shape: every commit writes the same few."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    updates = {c: stmt.excluded[c] for c in columns if c not in keys}
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates else stmt
 
 
 # -- reading the engine's state: the big reads -----------------------------------------

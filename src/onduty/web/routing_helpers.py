@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request, delete, get, patch, post, put
 
-from onduty.web.context import provide_caller
+from onduty.web.context import context_of, provide_caller
 from onduty.web.errors import ERROR_RESPONSES, invalid
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if not (isinstance(kind, type) and issubclass(kind, msgspec.Struct)):
         return
     if "caller" in parameters:
-        await provide_caller(request)
+        await provide_caller(request, context_of(request))
     try:
         decoded = msgspec.json.decode(await request.body(), type=kind)
     except msgspec.ValidationError as error:
