@@ -168,21 +168,31 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             tokens = asyncio.run(prepare(port, admin_token, args.agents))
+            before = metric_sums(httpx.get(f"{base}/metrics").text)
             if args.rate:
                 open_loop(port, tokens, args)
             else:
                 closed_loop(port, tokens, args, database)
-            metrics = httpx.get(f"{base}/metrics").text
+            after = metric_sums(httpx.get(f"{base}/metrics").text)
         finally:
             server.terminate()
             server.wait(timeout=10)
-    batches = [line for line in metrics.splitlines() if line.startswith("onduty_batch_commands_")]
-    count = next(float(x.split()[-1]) for x in batches if x.startswith("onduty_batch_commands_count"))
-    total = next(float(x.split()[-1]) for x in batches if x.startswith("onduty_batch_commands_sum"))
-    print(f"  group commit: {total / count:.1f} commands per commit on average")
-    commit_sum = next(float(x.split()[-1]) for x in metrics.splitlines() if x.startswith("onduty_commit_seconds_sum"))
-    commit_n = next(float(x.split()[-1]) for x in metrics.splitlines() if x.startswith("onduty_commit_seconds_count"))
-    print(f"  commit: {commit_n:,.0f} commits, {commit_sum / commit_n * 1000:.2f} ms each on average")
+    # The server's own figures for the load only (the set-up's commits left out).
+    delta = {name: after[name] - before.get(name, 0.0) for name in after}
+    batches, commands = delta["onduty_batch_commands_count"], delta["onduty_batch_commands_sum"]
+    commits, commit_seconds = delta["onduty_commit_seconds_count"], delta["onduty_commit_seconds_sum"]
+    print(f"  group commit: {commands / max(batches, 1):.1f} commands per commit on average")
+    print(f"  commit: {commits:,.0f} commits, {commit_seconds / max(commits, 1) * 1000:.2f} ms each on average")
+
+
+def metric_sums(text: str) -> dict[str, float]:
+    """The _count and _sum lines of the server's Prometheus histograms."""
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.endswith(("_count", "_sum")) and not name.startswith("#"):
+            sums[name] = float(value)
+    return sums
 
 
 if __name__ == "__main__":

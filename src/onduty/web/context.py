@@ -17,7 +17,12 @@ from onduty.service.service import Service
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, not_found, unauthorized
 
-TOKEN_CACHE_SECONDS = 30.0
+# Tokens recently seen, so that a request needs no database read to know its caller.
+# Revocations and team changes made through this server drop their entries at once;
+# the time limit bounds how long a change made by another process (a user's row edited
+# by hand, say) can go unseen. The size limit bounds memory: beyond it the oldest go.
+TOKEN_CACHE_SECONDS = 600.0
+TOKEN_CACHE_SIZE = 100_000
 _CALLER_KEY = "onduty.caller"
 
 
@@ -25,8 +30,7 @@ _CALLER_KEY = "onduty.caller"
 class AppContext:
     service: Service
     users: UserStore
-    # token hash -> (user, when cached). Revocations here drop the entry at once; a
-    # token revoked by another instance stops working within TOKEN_CACHE_SECONDS.
+    # token hash -> (user, when cached), oldest first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
 
     async def user_for_token(self, token: str) -> User | None:
@@ -40,8 +44,15 @@ class AppContext:
             return None
         if user.role == "agent":
             await self.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
-        self._tokens[digest] = (user, time.monotonic())
+        self.remember_token(digest, user)
         return user
+
+    def remember_token(self, digest: str, user: User) -> None:
+        tokens = self._tokens
+        tokens.pop(digest, None)  # re-inserted: now the newest
+        tokens[digest] = (user, time.monotonic())
+        if len(tokens) > TOKEN_CACHE_SIZE:
+            del tokens[next(iter(tokens))]
 
     def forget_token(self, token: str) -> None:
         self._tokens.pop(token_hash(token), None)
