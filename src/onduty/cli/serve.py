@@ -34,7 +34,7 @@ def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: 
             announce(db, tokens, f"http://{host}:{port}")
     click.echo(f"onduty on http://{host}:{port} with {db.shown()}")
     uvicorn.run(
-        create_app(db),
+        create_app(db, settle_heap=True),
         host=host,
         port=port,
         log_config=None,

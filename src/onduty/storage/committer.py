@@ -30,6 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
 from onduty.storage.write_plan import WritePlan, journal_inserts
 
+# The WAL file is cut back to this size when it starts over (it stays allocated otherwise).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
 
 class Committer(Protocol):
     async def commit(self, plan: WritePlan) -> list[int]:
@@ -55,9 +58,10 @@ class SqliteCommitter:
         if self._conn is None:
             self._conn = _connect(self._path)
             # Never wait for the write lock on the loop's thread (see _begin), and leave
-            # checkpoints to _checkpoint_later: SQLite would run them in COMMIT.
+            # checkpoints to _upkeep: SQLite would run them in COMMIT.
             self._conn.execute("PRAGMA busy_timeout=0")
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         return self._conn
 
     async def commit(self, plan: WritePlan) -> list[int]:
@@ -70,9 +74,7 @@ class SqliteCommitter:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self._commits += 1
-        if self._commits % self._checkpoint_every == 0:
-            self._checkpoint_later()
+        self._upkeep(conn)
         return ids
 
     async def _begin(self, conn: sqlite3.Connection) -> None:
@@ -80,10 +82,18 @@ class SqliteCommitter:
         another process), it is waited for on the thread, never on the loop's."""
         try:
             conn.execute("BEGIN IMMEDIATE")
+            return
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_RECOVERY, BUSY_SNAPSHOT…
                 raise
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._begin_waiting, conn)
+        waiting = asyncio.get_running_loop().run_in_executor(self._thread, self._begin_waiting, conn)
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread goes on waiting and will begin; end that transaction right after
+            # (the thread runs one thing at a time, in order), or the lock stays ours for good.
+            self._thread.submit(_rollback, conn)
+            raise
 
     @staticmethod
     def _begin_waiting(conn: sqlite3.Connection) -> None:
@@ -106,11 +116,20 @@ class SqliteCommitter:
             conn.executemany(statement.sql, statement.rows)
         return ids
 
-    def _checkpoint_later(self) -> None:
-        """Copy the WAL's pages into the database file, beside the loop. PASSIVE: it waits for
-        no one, and writers go on meanwhile; the WAL restarts from its beginning once a
-        checkpoint has caught up with it."""
-        if self._checkpoint is None or self._checkpoint.done():
+    def _upkeep(self, conn: sqlite3.Connection) -> None:
+        """Keep the WAL from growing: every `checkpoint_every` commits, a PASSIVE checkpoint
+        on the side thread copies the WAL's pages into the database file (it waits for no
+        one; commits go on meanwhile). It cannot catch up with commits made while it ran,
+        and SQLite starts the WAL over only when a transaction begins with every page
+        copied: so once it is done, the few pages committed since are copied here, between
+        two transactions, and the next transaction writes from the WAL's start again."""
+        self._commits += 1
+        running = self._checkpoint
+        if running is not None:
+            if running.done():
+                self._checkpoint = None
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        elif self._commits % self._checkpoint_every == 0:
             self._checkpoint = self._thread.submit(self._run_checkpoint)
 
     def _run_checkpoint(self) -> None:
@@ -118,11 +137,22 @@ class SqliteCommitter:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        if self._conn is not None:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            self._conn.close()
-            self._conn = None
+        # On the thread, after whatever it still has to do (a wait for the lock, a rollback).
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=False)
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _rollback(conn)
+            with contextlib.suppress(sqlite3.Error):  # another connection may be reading
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 from onduty import __version__
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
+from onduty.service.heap import settle_after_start
 from onduty.service.service import Service
 from onduty.storage.database import Database
 from onduty.storage.store import Store
@@ -29,8 +30,12 @@ from onduty.web.routing_helpers import strict_body
 MAX_BODY = 1024 * 1024
 
 
-def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | None = None) -> Litestar:
-    """The app for a database whose schema is current (run migrations first)."""
+def create_app(
+    db: Database, *, clock: Clock | None = None, fanout: FanOut | None = None, settle_heap: bool = False
+) -> Litestar:
+    """The app for a database whose schema is current (run migrations first). `settle_heap`:
+    tune the garbage collector for a long-running server once started (heap.py); for the
+    server process, not for tests that start many apps in one process."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -38,6 +43,8 @@ def create_app(db: Database, *, clock: Clock | None = None, fanout: FanOut | Non
         service = Service(store, clock=clock, fanout=fanout)
         await service.start()
         app.state.ctx = AppContext(service, UserStore(store))
+        if settle_heap:
+            settle_after_start()
         try:
             yield
         finally:
