@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 
 def iso(instant: float | None) -> str | None:
     if instant is None or instant == float("-inf"):
         return None
+    return _iso(instant)
+
+
+@functools.lru_cache(maxsize=64)
+def _iso(instant: float) -> str:
+    # Cached: one command's events, rows and answer show the same few instants again and again.
     return datetime.fromtimestamp(instant, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -190,12 +190,30 @@ def _moves_queue(event: ev.Event) -> bool:
 
 def event_data(event: ev.Event) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for f in dataclasses.fields(event):
-        if f.name == "at":
-            continue
-        value = getattr(event, f.name)
-        data[f.name] = iso(value) if f.name in _INSTANT_FIELDS else _plain(value)
+    kind = type(event)
+    fields = _DATA_FIELDS.get(kind) or _data_fields(kind)
+    for name, instant in fields:
+        value = getattr(event, name)
+        if instant:
+            data[name] = iso(value)
+        elif type(value) in _PLAIN_TYPES:
+            data[name] = value
+        else:
+            data[name] = _plain(value)
     return data
+
+
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
+_DATA_FIELDS: dict[type[ev.Event], tuple[tuple[str, bool], ...]] = {}
+
+
+def _data_fields(kind: type[ev.Event]) -> tuple[tuple[str, bool], ...]:
+    """An event class's fields but `at`, each with whether it is an instant: found once."""
+    fields = tuple((f.name, f.name in _INSTANT_FIELDS) for f in dataclasses.fields(kind) if f.name != "at")
+    _DATA_FIELDS[kind] = fields
+    return fields
 
 
 def _plain(value: Any) -> Any:
