@@ -16,20 +16,18 @@ alike):
   as onduty answers before it publishes). For each change and each
   dashboard: the delay from the request being sent to the dashboard
   receiving the `agent.status_changed` event. Also shown: the answer's
-  latency (onduty's includes the durable commit) and, for onduty, the
-  delay to `agent.updated` (the widget row, sent right after).
+  latency (onduty's includes the durable commit).
 - *burst*: `--agents` agents change status back to back, `--burst` changes in
   all; delivered messages per second: every frame the dashboards received,
   from the first request to the last frame; and the CPU time the server and
   this client spent per delivered message.
 
 The bare server broadcasts, per change, one ~300-byte JSON message shaped like
-onduty's `agent.status_changed` (with `--bare-messages 2`, also one shaped like
-`agent.updated`: the same job as onduty's). onduty sends both events with each
-change; every frame counts as a delivered message.
+onduty's `agent.status_changed`. onduty sends one event per change of status
+alone: `agent.status_changed`, carrying the widget row's new status (see
+docs/rules.md, W4); every frame counts as a delivered message.
 
-Run: .venv/bin/python bench/bench_fanout.py [--quick] [--clients 2000] [--rounds 3]
-                                            [--bare-messages 2] [--no-deflate]
+Run: .venv/bin/python bench/bench_fanout.py [--quick] [--clients 2000] [--rounds 3] [--no-deflate]
 """
 
 from __future__ import annotations
@@ -60,7 +58,6 @@ from bench_api import free_port, start_server
 
 TEAM = "t0"
 STATUS_CHANGED = b'"agent.status_changed"'
-AGENT_UPDATED = b'"agent.updated"'  # onduty's widget row, sent with each status change
 Trigger = Callable[[int], Awaitable[None]]  # agent index -> returns once the change is acknowledged
 
 
@@ -89,31 +86,7 @@ def bare_message(seq: int, agent: int) -> str:
     )
 
 
-def bare_row(seq: int, agent: int) -> str:
-    """Shaped like onduty's `agent.updated` (the widget row), for --bare-messages 2."""
-    return json.dumps(
-        {
-            "id": seq,
-            "name": "agent.updated",
-            "at": "2025-01-01T12:00:00.000000+00:00",
-            "data": {
-                "agent": {
-                    "id": agent,
-                    "username": f"agent{agent}",
-                    "name": f"agent{agent}",
-                    "team": TEAM,
-                    "capacity": 3,
-                    "status": {"state": ("active", "not_ready")[seq % 2], "reason": None, "since": "2025-01-01"},
-                    "load": 0,
-                    "threads": [],
-                    "padding": "x" * 120,
-                }
-            },
-        }
-    )
-
-
-async def bare_server(port: int, messages: int) -> None:
+async def bare_server(port: int) -> None:
     clients: set[ServerConnection] = set()
     seq = 0
 
@@ -124,8 +97,6 @@ async def bare_server(port: int, messages: int) -> None:
                 seq += 1
                 await ws.send("ok")  # answered first, as onduty answers before it publishes
                 broadcast(clients, bare_message(seq, int(raw)))
-                if messages > 1:
-                    broadcast(clients, bare_row(seq, int(raw)))
             return
         clients.add(ws)
         try:
@@ -139,9 +110,9 @@ async def bare_server(port: int, messages: int) -> None:
         await asyncio.Future()
 
 
-def start_bare(port: int, messages: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_bare(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     log = (workdir / "bare.log").open("wb")
-    command = [sys.executable, __file__, "--bare-server", str(port), "--bare-messages", str(messages)]
+    command = [sys.executable, __file__, "--bare-server", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log)
     assert process.stdout is not None
     if process.stdout.readline().strip() != b"ready":
@@ -156,7 +127,6 @@ def start_bare(port: int, messages: int, workdir: Path) -> subprocess.Popen[byte
 @dataclass(slots=True)
 class Dashboard:
     arrivals: dict[int, list[float]] = field(default_factory=dict)  # agent id -> receipt times
-    rows: dict[int, list[float]] = field(default_factory=dict)  # the same for `agent.updated`
     frames: int = 0
     last_frame: float = 0.0
 
@@ -177,7 +147,6 @@ class Fleet:
     def reset(self, expected: int) -> None:
         for board in self.boards:
             board.arrivals.clear()
-            board.rows.clear()
             board.frames = 0
             board.last_frame = 0.0
         self.expected, self.received = expected, 0
@@ -209,10 +178,6 @@ async def listen(fleet: Fleet, board: Dashboard, ws: ClientConnection) -> None:
                 fleet.received += 1
                 if fleet.received >= fleet.expected:
                     fleet.done.set()
-            elif AGENT_UPDATED in message:
-                fleet.sizes["agent.updated"] = len(message)
-                agent = json.loads(message)["data"]["agent"]["id"]
-                board.rows.setdefault(agent, []).append(now)
 
 
 async def open_fleet(name: str, urls: list[str], *, deflate: bool) -> Fleet:
@@ -246,7 +211,6 @@ class Figures:
     ack_p50_ms: float = 0.0  # request sent -> answer received (onduty: the commit is in there)
     ack_p99_ms: float = 0.0
     after_ack_p99_ms: float = 0.0  # answer received -> delivered: the fan-out's own part
-    row_p99_ms: float = float("nan")  # request sent -> `agent.updated` received (onduty only)
     messages_per_s: float = 0.0
     changes_per_s: float = 0.0
     burst_seconds: float = 0.0
@@ -260,13 +224,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def delays(fleet: Fleet, sent: dict[int, list[float]], *, rows: bool = False) -> tuple[list[float], int]:
+def delays(fleet: Fleet, sent: dict[int, list[float]]) -> tuple[list[float], int]:
     """For each dashboard and change: receipt time minus `sent` time; and how many never came."""
     out: list[float] = []
     missing = 0
     for board in fleet.boards:
         for agent, times in sent.items():
-            got = (board.rows if rows else board.arrivals).get(agent, [])
+            got = board.arrivals.get(agent, [])
             missing += max(0, len(times) - len(got))
             out.extend(g - s for g, s in zip(got, times, strict=False))
     return out, missing
@@ -301,8 +265,6 @@ async def steady(fleet: Fleet, trigger: Trigger, agent_ids: list[int], changes: 
         await asyncio.wait_for(fleet.done.wait(), 30)
     got, missing = delays(fleet, sent)
     after_ack, _ = delays(fleet, acked)
-    await settle(fleet)  # the `agent.updated` that follows the last change
-    row, _ = delays(fleet, sent, rows=True)
     acks = [a - s for a, s in zip(acked[agent_ids[0]], sent[agent_ids[0]], strict=True)]
     return Figures(
         percentile(got, 0.5) * 1e3,
@@ -313,7 +275,6 @@ async def steady(fleet: Fleet, trigger: Trigger, agent_ids: list[int], changes: 
         ack_p50_ms=percentile(acks, 0.5) * 1e3,
         ack_p99_ms=percentile(acks, 0.99) * 1e3,
         after_ack_p99_ms=percentile(after_ack, 0.99) * 1e3,
-        row_p99_ms=percentile(row, 0.99) * 1e3,
     )
 
 
@@ -333,7 +294,7 @@ async def burst(fleet: Fleet, trigger: Trigger, agent_ids: list[int], changes: i
     await asyncio.gather(*(one(i) for i in range(len(agent_ids))))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(fleet.done.wait(), 60)
-    await settle(fleet)  # the frames that follow the last status change (agent.updated)
+    await settle(fleet)  # any frame still on its way
     server_cpu, client_cpu = cpu_seconds(server_pid) - server_cpu, time.process_time() - client_cpu
     end = max(b.last_frame for b in fleet.boards)
     frames = fleet.frames
@@ -468,7 +429,7 @@ async def measure(args: argparse.Namespace, admin_token: str, ports: dict[str, i
             print(
                 f"  round {r + 1} {name:>6} steady: delivery p50 {s.p50_ms:5.1f} ms, p99 {s.p99_ms:6.1f} ms, "
                 f"max {s.max_ms:6.1f} ms | answer p50 {s.ack_p50_ms:5.1f} ms, p99 {s.ack_p99_ms:6.1f} ms | "
-                f"answer->delivery p99 {s.after_ack_p99_ms:6.1f} ms | agent.updated p99 {s.row_p99_ms:6.1f} ms "
+                f"answer->delivery p99 {s.after_ack_p99_ms:6.1f} ms "
                 f"({s.deliveries:,} deliveries, {s.missing} missing)\n"
                 f"  round {r + 1} {name:>6}  burst: {b.messages_per_s:7,.0f} msgs/s, {b.changes_per_s:7,.0f} "
                 f"status events/s over {b.burst_seconds:.2f} s ({b.missing} missing); CPU per delivered message: "
@@ -536,18 +497,10 @@ def main() -> None:
         help="dashboards do not offer permessage-deflate (browsers do; by default we do as they do)",
     )
     parser.add_argument("--quick", action="store_true", help="300 clients, 2 rounds of 10 changes, bursts of 16")
-    parser.add_argument(
-        "--bare-messages",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="messages the bare server broadcasts per change: 1 (the floor), or 2 as onduty sends "
-        "(agent.status_changed, then agent.updated)",
-    )
     parser.add_argument("--bare-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server is not None:
-        uvloop.run(bare_server(args.bare_server, args.bare_messages))
+        uvloop.run(bare_server(args.bare_server))
         return
     if args.quick:
         args.clients, args.supervisors, args.changes, args.burst, args.rounds = 300, 20, 10, 16, 2
@@ -566,7 +519,7 @@ def main() -> None:
         admin_token = json.loads(admin.stdout)["token"]
         port, bare_port = free_port(), free_port()
         server = start_server(database, port, workdir)
-        bare = start_bare(bare_port, args.bare_messages, workdir)
+        bare = start_bare(bare_port, workdir)
         print(f"  pids: onduty serve {server.pid}, bare server {bare.pid}, this client {os.getpid()}", flush=True)
         try:
             pids = {"onduty": server.pid, "bare": bare.pid}

@@ -22,12 +22,13 @@ import cProfile
 import pstats
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import uvloop
+from litestar import Litestar
 
 from onduty.domain import commands as c
 from onduty.storage.database import resolve
@@ -38,7 +39,6 @@ from onduty.web.context import AppContext
 from onduty.web.routes_admin import create
 
 Message = MutableMapping[str, Any]
-ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
 def http_scope(method: str, path: str, token: str | None, body: bytes) -> Message:
@@ -62,7 +62,7 @@ def http_scope(method: str, path: str, token: str | None, body: bytes) -> Messag
     }
 
 
-async def call(app: ASGIApp, method: str, path: str, token: str | None = None, body: bytes = b"") -> int:
+async def call(app: Litestar, method: str, path: str, token: str | None = None, body: bytes = b"") -> int:
     """One request through the app; returns the status code."""
     delivered = False
     status = 0
@@ -79,7 +79,8 @@ async def call(app: ASGIApp, method: str, path: str, token: str | None = None, b
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(http_scope(method, path, token, body), receive, send)
+    asgi: Any = app  # the ASGI call, with plain dicts for messages
+    await asgi(http_scope(method, path, token, body), receive, send)
     return status
 
 
@@ -93,7 +94,10 @@ async def agents(ctx: AppContext, count: int) -> list[str]:
     return tokens
 
 
-async def load(app: ASGIApp, make: Callable[[int], tuple[str, str, str | None, bytes]], tasks: int, seconds: float) -> int:
+Call = tuple[str, str, str | None, bytes]  # method, path, token, body
+
+
+async def load(app: Litestar, make: Callable[[int], Call], tasks: int, seconds: float) -> int:
     """`tasks` callers in a closed loop for `seconds`; returns the requests answered."""
     done = 0
     counter = iter(range(10**12))
@@ -121,10 +125,10 @@ async def main(args: argparse.Namespace) -> None:
             tokens = await agents(ctx, args.agents)
             states = (b'{"state": "active"}', b'{"state": "not_ready"}')
 
-            def flip(i: int) -> tuple[str, str, str | None, bytes]:
+            def flip(i: int) -> Call:
                 return "PUT", "/api/v1/me/status", tokens[i % len(tokens)], states[(i // len(tokens)) % 2]
 
-            def ping(_: int) -> tuple[str, str, str | None, bytes]:
+            def ping(_: int) -> Call:
                 return "GET", "/ping", None, b""
 
             for name, make in (("GET /ping", ping), ("PUT /api/v1/me/status", flip)):
@@ -141,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
                 if profiler is not None:
                     pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
             metrics = ctx.service.metrics
-            batches = metrics.batch_size.collect()[0].samples
+            batches = next(iter(metrics.batch_size.collect())).samples
             total = next(x.value for x in batches if x.name.endswith("_sum"))
             count_ = next(x.value for x in batches if x.name.endswith("_count"))
             print(f"group commit: {total / count_:.1f} commands per commit on average")

@@ -142,23 +142,49 @@ async def logged_in(api: Api, team: str) -> Person:
 
 
 async def test_w1_a_supervisor_sees_an_agent_go_to_lunch_live(api: Api) -> None:
+    """A change of status alone is one event: `agent.status_changed` carries the row's new
+    status and presence, and no `agent.updated` follows (the most frequent change goes to
+    every dashboard once, not twice)."""
     supervisor = await api.person("supervisor", team="a")
     agent = await ready_agent(api, "a")
     async with stream(api, supervisor) as sup:
         assert sup.backlog == []  # without `after`, only what happens from now on
         assert sup.ready_id == api.service.last_event_id > 0
         await api.call(agent, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"}, expect=200)
-        read = await sup.until("agent.updated", about(agent))
-    changed = next(e for e in read if e["name"] == "agent.status_changed")
+        code = await sentinel(api)
+        read = await sup.until("reason.saved", is_reason(code))
+    [changed] = [e for e in read if about(agent)(e)]
+    assert changed["name"] == "agent.status_changed"
     assert changed["data"]["agent_id"] == agent.id
     assert (changed["data"]["from_state"], changed["data"]["to_state"]) == ("active", "inactive")
     assert changed["data"]["to_reason"] == "lunch"
     assert changed["data"]["actor"] == {"kind": "agent", "id": agent.id, "why": None}
-    row = read[-1]["data"]["agent"]
-    assert (row["id"], row["status"]["state"], row["status"]["label"]) == (agent.id, "inactive", "Lunch break")
+    status = changed["data"]["status"]
+    assert (status["state"], status["reason"], status["label"]) == ("inactive", "lunch", "Lunch break")
+    assert status["set_by"] == {"kind": "agent", "id": agent.id}
+    assert changed["data"]["presence"] == "away"
+    row = await api.json(supervisor, "GET", f"/agents/{agent.id}", expect=200)
+    # The same as a full row says (an empty `why` is left out of the event's set_by).
+    assert {**row["status"], "set_by": {"kind": "agent", "id": agent.id}} == status
     assert row["presence"] == "away"
     ids = [e["id"] for e in read]
     assert ids == sorted(set(ids)) and ids[0] > sup.ready_id
+
+
+async def test_w1_a_status_change_with_other_effects_sends_the_whole_row(api: Api) -> None:
+    """Going active with a thread waiting gets the agent that thread: their row changed
+    beyond the status (threads held), so `agent.updated` follows with the whole row."""
+    supervisor = await api.person("supervisor", team="a")
+    integration = await api.person("integration")
+    agent = await api.person("agent", team="a")
+    await api.call(agent, "POST", "/me/login", expect=200)
+    await api.call(integration, "POST", "/threads", {"client_id": "c1", "text": "hi"}, expect=201)
+    async with stream(api, supervisor) as sup:
+        await api.call(agent, "PUT", "/me/status", {"state": "active"}, expect=200)
+        read = await sup.until("agent.updated", about(agent))
+    assert names(read, about(agent))[0] == "agent.status_changed"
+    row = read[-1]["data"]["agent"]
+    assert (row["status"]["state"], row["threads"]) == ("active", 1)
 
 
 async def test_an_events_effects_are_visible_through_the_api_when_it_arrives(api: Api) -> None:

@@ -41,4 +41,5 @@ def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: 
         access_log=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
+        ws_per_message_deflate=False,
     )

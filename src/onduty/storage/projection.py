@@ -15,10 +15,11 @@ from typing import Any
 
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
+from onduty.domain.statuses import presence_of
 from onduty.domain.types import Actor, ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.service.timefmt import iso
-from onduty.service.views import agent_view
+from onduty.service.views import agent_view, status_view
 from onduty.storage.activity import ActivityTracker, activity_rows
 
 # Events every signed-in user may see: presence is public (W4), and so is the catalogue.
@@ -58,9 +59,12 @@ class Rows:
         return bool(self.journal)
 
     def add(self, events: list[ev.Event], ws: Workspace) -> None:
-        touched_agents: dict[int, None] = {}
+        touched_agents: dict[int, bool] = {}  # agent -> touched by anything but a status change
+        status_entries: dict[int, JournalEntry] = {}  # each agent's last status change
         for event in events:
-            self._project(event, ws, touched_agents)
+            entry = self._project(event, ws, touched_agents)
+            if isinstance(event, ev.StatusChanged):
+                status_entries[event.agent_id] = entry
         self.activity.extend(activity_rows(events, ws, self.tracker))
         if any(_moves_queue(e) for e in events):
             # Every supervisor watches the shared queue, but not other teams' agents: the
@@ -74,10 +78,19 @@ class Rows:
                     {"agents": [], "teams": [], "public": False, "queue": True},
                 )
             )
-        # One `agent.updated` per agent a command touched: the widget's row, whatever changed (W1).
-        for agent_id in touched_agents:
+        # The widget's row (W1) for each agent a command touched. When all that happened to an
+        # agent was a change of status, the row's news rides on that `agent.status_changed`
+        # (its `status` and `presence` after the command): one event, one frame to every
+        # dashboard, where a separate `agent.updated` doubled the fan-out of the most
+        # frequent change. Anything else (threads, requests, prompts) sends the whole row.
+        for agent_id, entry in status_entries.items():
             agent = ws.agents.get(agent_id)
             if agent is not None:
+                entry.data["status"] = status_view(ws, agent)
+                entry.data["presence"] = presence_of(agent.state).value
+        for agent_id, other in touched_agents.items():
+            agent = ws.agents.get(agent_id)
+            if agent is not None and other:
                 self.journal.append(
                     JournalEntry(
                         "agent.updated",
@@ -88,7 +101,7 @@ class Rows:
                 )
         self.agent_ids.update(touched_agents)
 
-    def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, None]) -> None:
+    def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalEntry:
         data = event_data(event)
         agents = [a for a in (_agents_of(event)) if a is not None]
         thread_id: int | None = getattr(event, "thread_id", None)
@@ -100,15 +113,17 @@ class Rows:
                 agents.append(thread.agent_id)
             elif thread is not None and thread.reserved_for is not None:
                 audience.append(thread.reserved_for)  # R4: waiting for its owner, their team's business
+        other = not isinstance(event, ev.StatusChanged)
         for agent_id in agents:
-            touched[agent_id] = None
+            touched[agent_id] = touched.get(agent_id, False) or other
         audience = sorted({*agents, *audience})
         teams = sorted({ws.agents[a].team for a in audience if a in ws.agents})
         scope: dict[str, Any] = {"agents": audience, "teams": teams, "public": isinstance(event, _PUBLIC)}
         if thread_id is not None:
             scope["thread"] = thread_id
             scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
-        self.journal.append(JournalEntry(event.name, event.at, data, scope))
+        entry = JournalEntry(event.name, event.at, data, scope)
+        self.journal.append(entry)
 
         if isinstance(event, ev.StatusChanged):
             self.status_log.append(
@@ -162,6 +177,7 @@ class Rows:
             self.settings.update(event.changes)
         elif isinstance(event, ev.ThreadClosed):
             self.owners[event.client_id] = (event.client_owner, event.at)
+        return entry
 
     def _thread(self, thread_id: int, event: ev.Event, ws: Workspace) -> None:
         thread = ws.threads.get(thread_id)

@@ -2,7 +2,8 @@
 //
 // One live stream: connect first, load over REST when it is ready (again after
 // every reconnect), then apply events. Our own `agent.updated` carries the whole
-// agent object (status, prompt, pending request), so it is rendered as it comes;
+// agent object (status, prompt, pending request), so it is rendered as it comes
+// (a change of status alone comes as `agent.status_changed` with the new status);
 // thread events reload the open threads; colleagues' status changes refresh the
 // presence dots in the transfer picker.
 import { api } from "./api.js";
@@ -82,6 +83,10 @@ function onEvent(event) {
   } else if (name === "reason.saved") {
     refresh.reasons();
   } else if (name === "agent.status_changed") {
+    // A change of status alone carries the new status (no `agent.updated` then).
+    if (data.agent_id === user.id && data.status && state.me) {
+      renderMe({ ...state.me, status: data.status, presence: data.presence });
+    }
     colleagueChanged(data);
   } else if (name === "agent.registered" || name === "agent.changed") {
     refresh.people(); // a new colleague, or a new team: names and teams come from the API
@@ -528,14 +533,20 @@ const PRESENCE_OF = {
 function colleagueChanged(data) {
   const person = state.people.get(data.agent_id);
   if (!person) return refresh.people();
-  const reason = data.to_state === "inactive" ? reasonOf(data.to_reason) : null;
-  person.presence = PRESENCE_OF[data.to_state] || "offline";
-  person.status = {
-    ...person.status,
-    state: data.to_state,
-    reason: data.to_reason,
-    label: reason ? reason.label : STATE_LABELS[data.to_state] || data.to_state,
-  };
+  if (data.status) {
+    person.presence = data.presence;
+    person.status = data.status;
+  } else {
+    // Not the command's last change for them: the next event carries the status.
+    person.presence = PRESENCE_OF[data.to_state] || "offline";
+    const reason = data.to_state === "inactive" ? reasonOf(data.to_reason) : null;
+    person.status = {
+      ...person.status,
+      state: data.to_state,
+      reason: data.to_reason,
+      label: reason ? reason.label : STATE_LABELS[data.to_state] || data.to_state,
+    };
+  }
   if (state.transferring) renderColleagues();
 }
 

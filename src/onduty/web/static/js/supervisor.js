@@ -6,7 +6,8 @@
 // ready (first connect, and after every reconnect) the page reads the state
 // through the API, holding back the events that arrive meanwhile and applying
 // them after, in order. `agent.updated` carries the whole row, so a row is
-// replaced, never added twice. Timers ("in status for", the oldest wait) tick
+// replaced, never added twice; a change of status alone comes as
+// `agent.status_changed` with the row's new `status` and `presence`. Timers ("in status for", the oldest wait) tick
 // here every second, on the server's clock.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
@@ -149,6 +150,9 @@ function main(user) {
   function apply(event) {
     const { name, data } = event;
     if (name === "agent.updated") upsert(data.agent);
+    else if (name === "agent.status_changed" && data.status && agents.has(data.agent_id)) {
+      upsert({ ...agents.get(data.agent_id), status: data.status, presence: data.presence });
+    }
     else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
     if (name === "queue.changed" || name === "agent.status_changed") queueSoon();
     if (card && name.startsWith("thread.")) cardThreadsSoon();
