@@ -21,8 +21,8 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, database: str, workdir: Path) -> None:
-        self.database, self.workdir = database, workdir
+    def __init__(self, database: str, workdir: Path, *options: str) -> None:
+        self.database, self.workdir, self.options = database, workdir, options
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "serve.log"
@@ -31,7 +31,10 @@ class ServeProcess:
     def start(self, timeout: float = 30) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "onduty", "serve", "--port", str(self.port), "--database", self.database],
+                [
+                    *(sys.executable, "-m", "onduty", "serve", "--port", str(self.port)),
+                    *("--database", self.database, *self.options),
+                ],
                 cwd=self.workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -21,7 +21,12 @@ from onduty.web.app import create_app
 @database_option
 @click.option("--demo", is_flag=True, help="Add a sample team when the database is empty.")
 @click.option("--log-json", is_flag=True, help="Structured logs as JSON lines.")
-def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: bool) -> None:
+@click.option(
+    "--ws-deflate",
+    is_flag=True,
+    help="Compress the event stream (permessage-deflate): less bandwidth, more CPU per dashboard.",
+)
+def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: bool, ws_deflate: bool) -> None:
     """Run the service (creates or upgrades the database schema first)."""
     configure_logging(json=log_json)
     db = open_database(database_url)
@@ -41,5 +46,7 @@ def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: 
         access_log=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
-        ws_per_message_deflate=False,
+        # Off by default: events are small JSON frames, and compressing each one for each
+        # dashboard cost more CPU than the rest of its delivery (docs/performance.md).
+        ws_per_message_deflate=ws_deflate,
     )
