@@ -1,13 +1,14 @@
 """Running a write plan as one transaction: the service's durable commit.
 
-SQLite: the service's own stdlib `sqlite3` connection runs the transaction
-(BEGIN IMMEDIATE, the plan's statements, COMMIT with its fsync) right on the
-event loop's thread. Through aiosqlite every statement was a hop to a worker
-thread and back, and any work on another thread pays for the GIL: a thread
-that gave it up (around each SQLite step, around the fsync) waits for the busy
-loop to yield it, up to the interpreter's 5 ms switch interval, so a
-transaction of 1 ms took 6-9 ms. Checkpoints, the slow part of WAL upkeep,
-run on a thread of their own, where such waits delay nobody.
+SQLite: the service's own stdlib `sqlite3` connection. BEGIN IMMEDIATE and
+the plan's statements run right on the event loop's thread: they are CPU work
+that needs the GIL wherever it runs, and on another thread every statement
+gave the GIL up around its SQLite step and then waited for the busy loop to
+yield it back (up to the interpreter's 5 ms switch interval): through
+aiosqlite, a transaction of 1 ms took 6-9 ms. COMMIT, which is mostly the
+fsync and needs no GIL, runs on a thread of its own, so the loop serves
+requests while the disk syncs (one such wait per transaction, not one per
+statement). Checkpoints, the slow part of WAL upkeep, run on another thread.
 
 PostgreSQL: the same plan through the pooled asyncpg connection, one
 `executemany` (a prepared statement) per statement.
@@ -48,8 +49,10 @@ class SqliteCommitter:
         assert path is not None  # resolve() refuses a SQLite URL without a file
         self._path = path
         self._conn: sqlite3.Connection | None = None
-        # For what must not hold up the loop: checkpoints, and waiting for another's lock.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onduty-sqlite")
+        # What must not hold up the loop: the COMMIT's fsync, waiting for another's lock.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onduty-commit")
+        # Checkpoints, on their own connection: a long one must not hold up a COMMIT.
+        self._checkpoints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onduty-checkpoint")
         self._checkpoint_every = checkpoint_every
         self._commits = 0
         self._checkpoint: Future[None] | None = None
@@ -69,11 +72,13 @@ class SqliteCommitter:
         await self._begin(conn)
         try:
             ids = self._write(conn, plan)
-            conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
+        # Cancelled meanwhile (the service stopping), the thread still ends the transaction
+        # one way or the other, and the connection is not touched here until it has: the
+        # caller knows no more than a crash would have told it (nothing was acknowledged).
+        await asyncio.shield(asyncio.get_running_loop().run_in_executor(self._thread, _commit, conn))
         self._upkeep(conn)
         return ids
 
@@ -130,7 +135,7 @@ class SqliteCommitter:
                 self._checkpoint = None
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         elif self._commits % self._checkpoint_every == 0:
-            self._checkpoint = self._thread.submit(self._run_checkpoint)
+            self._checkpoint = self._checkpoints.submit(self._run_checkpoint)
 
     def _run_checkpoint(self) -> None:
         with contextlib.closing(_connect(self._path)) as conn:
@@ -140,6 +145,7 @@ class SqliteCommitter:
         # On the thread, after whatever it still has to do (a wait for the lock, a rollback).
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=False)
+        self._checkpoints.shutdown(wait=False)
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -148,6 +154,14 @@ class SqliteCommitter:
             with contextlib.suppress(sqlite3.Error):  # another connection may be reading
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             conn.close()
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)  # a COMMIT that failed (disk full, I/O error) may leave it open
+        raise
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
