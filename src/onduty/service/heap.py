@@ -19,7 +19,8 @@ YOUNG_THRESHOLD = 10_000
 
 
 def settle_after_start() -> None:
-    gc.collect()  # what start left behind, so that it is not frozen in
+    # No collection first: with a large state it would take a second, before the server is
+    # up; the little cyclic garbage start-up leaves is frozen with the rest.
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
