@@ -20,7 +20,8 @@ from onduty.web.errors import forbidden, not_found, unauthorized
 # Tokens recently seen, so that a request needs no database read to know its caller.
 # Revocations and team changes made through this server drop their entries at once;
 # the time limit bounds how long a change made by another process (a user's row edited
-# by hand, say) can go unseen. The size limit bounds memory: beyond it the oldest go.
+# by hand, say) can go unseen. The size limit bounds memory: beyond it the least
+# recently used go.
 TOKEN_CACHE_SECONDS = 600.0
 TOKEN_CACHE_SIZE = 100_000
 _CALLER_KEY = "onduty.caller"
@@ -30,13 +31,15 @@ _CALLER_KEY = "onduty.caller"
 class AppContext:
     service: Service
     users: UserStore
-    # token hash -> (user, when cached), oldest first
+    # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
 
     async def user_for_token(self, token: str) -> User | None:
         digest = token_hash(token)
-        cached = self._tokens.get(digest)
+        tokens = self._tokens
+        cached = tokens.get(digest)
         if cached is not None and time.monotonic() - cached[1] < TOKEN_CACHE_SECONDS:
+            tokens[digest] = tokens.pop(digest)  # now the most recently used; its age is kept
             return cached[0]
         user = await self.users.by_token_hash(digest)
         if user is None:
@@ -44,12 +47,12 @@ class AppContext:
             return None
         if user.role == "agent":
             await self.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
-        self.remember_token(digest, user)
+        self._remember_token(digest, user)
         return user
 
-    def remember_token(self, digest: str, user: User) -> None:
+    def _remember_token(self, digest: str, user: User) -> None:
         tokens = self._tokens
-        tokens.pop(digest, None)  # re-inserted: now the newest
+        tokens.pop(digest, None)  # re-inserted: now the most recently used
         tokens[digest] = (user, time.monotonic())
         if len(tokens) > TOKEN_CACHE_SIZE:
             del tokens[next(iter(tokens))]
