@@ -133,7 +133,9 @@ class SqliteCommitter:
         if running is not None:
             if running.done():
                 self._checkpoint = None
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                # Upkeep only: the commit before it stands whatever happens here.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         elif self._commits % self._checkpoint_every == 0:
             self._checkpoint = self._checkpoints.submit(self._run_checkpoint)
 
