@@ -63,6 +63,19 @@ def start_server(database: str, port: int, workdir: Path) -> subprocess.Popen[by
     raise SystemExit(f"server did not start; see {workdir / 'serve.log'}")
 
 
+def add_admin(database: str, workdir: Path) -> str:
+    """An admin made with `onduty users add`, as an operator would; returns their token."""
+    added = subprocess.run(
+        [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--database", database],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=workdir,
+    )
+    token: str = json.loads(added.stdout)["token"]
+    return token
+
+
 def status_flips(tokens: list[str]) -> Callable[[int], loadgen.Request]:
     """Request i: agent i mod n goes active, then not_ready on its next turn, and so on."""
     states = ("active", "not_ready")
@@ -154,15 +167,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         database = args.database or f"sqlite:///{workdir / 'bench.db'}"
-        env_db = {"--database": database}
-        admin = subprocess.run(
-            [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", *sum(env_db.items(), ())],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=workdir,
-        )
-        admin_token = json.loads(admin.stdout)["token"]
+        admin_token = add_admin(database, workdir)
         port = free_port()
         server = start_server(database, port, workdir)
         base = f"http://127.0.0.1:{port}"

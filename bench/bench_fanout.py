@@ -54,7 +54,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 import loadgen
-from bench_api import free_port, start_server
+from bench_api import add_admin, free_port, start_server
 
 TEAM = "t0"
 STATUS_CHANGED = b'"agent.status_changed"'
@@ -509,14 +509,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         database = f"sqlite:///{workdir / 'bench.db'}"
-        admin = subprocess.run(
-            [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--database", database],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=workdir,
-        )
-        admin_token = json.loads(admin.stdout)["token"]
+        admin_token = add_admin(database, workdir)
         port, bare_port = free_port(), free_port()
         server = start_server(database, port, workdir)
         bare = start_bare(bare_port, workdir)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from onduty.sim.bare import bare_mmn
 from onduty.sim.erlang import predict
-from onduty.sim.simulator import STRATEGIES, SimConfig, simulate
+from onduty.sim.simulator import STRATEGIES, SimConfig, SimResult, simulate
 
 AGENTS = 100
 UTILISATION = 0.9
@@ -71,34 +71,27 @@ def main() -> None:
     hours, runs = (10.0, 3) if args.quick else (100.0, 5)
     arrivals_per_hour = UTILISATION * AGENTS * 3600.0 / HANDLE_TIME
 
-    def engine_run(seed: int) -> Run:
-        config = SimConfig(
+    def config(seed: int) -> SimConfig:
+        return SimConfig(
             agents=AGENTS,
             arrivals_per_hour=arrivals_per_hour,
             handle_time=HANDLE_TIME,
             hours=hours,
             target_seconds=TARGET,
-            strategy=args.strategy,
+            strategy=args.strategy,  # the floor has no strategy: it takes any free agent
             seed=seed,
         )
-        result = simulate(config)
+
+    def as_run(result: SimResult) -> Run:
         return Run(
             result.threads, result.waited_fraction, result.mean_wait_seconds, result.service_level, result.occupancy
         )
 
+    def engine_run(seed: int) -> Run:
+        return as_run(simulate(config(seed)))
+
     def bare_run(seed: int) -> Run:
-        config = SimConfig(
-            agents=AGENTS,
-            arrivals_per_hour=arrivals_per_hour,
-            handle_time=HANDLE_TIME,
-            hours=hours,
-            target_seconds=TARGET,
-            seed=seed,
-        )
-        result = bare_mmn(config)
-        return Run(
-            result.threads, result.waited_fraction, result.mean_wait_seconds, result.service_level, result.occupancy
-        )
+        return as_run(bare_mmn(config(seed)))
 
     print(
         f"{AGENTS} agents at {UTILISATION:.0%} utilisation ({arrivals_per_hour:g} threads/h, "

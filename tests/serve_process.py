@@ -50,6 +50,19 @@ class ServeProcess:
             time.sleep(0.1)
         raise AssertionError(f"onduty serve did not start: {self.log.read_text()}")
 
+    def onduty(self, *args: str) -> str:
+        """Another `onduty` command on the same database (as an operator runs one beside it)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "onduty", *args, "--database", self.database],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def stop(self) -> None:
         """A clean stop (SIGTERM), as an operator would."""
         if self.process is not None and self.process.poll() is None:

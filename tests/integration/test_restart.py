@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -30,18 +29,6 @@ class Server(ServeProcess):
     def __init__(self, db: Database, workdir: Path) -> None:
         super().__init__(db.url, workdir)
         self.db = db
-
-    def onduty(self, *args: str) -> str:
-        done = subprocess.run(
-            [PYTHON, "-m", "onduty", *args, "--database", self.db.url],
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
     def call(self, token: str, method: str, path: str, body: Any = None) -> Any:
         response = httpx.request(

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
 from tests.serve_process import ServeProcess
-
-
-def admin_token(database: str, workdir: Path) -> str:
-    added = subprocess.run(
-        [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--database", database],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=workdir,
-    )
-    token: str = json.loads(added.stdout)["token"]
-    return token
 
 
 @pytest.mark.parametrize(("options", "compressed"), [((), False), (("--ws-deflate",), True)])
@@ -33,8 +19,8 @@ async def test_the_event_stream_is_compressed_only_when_asked(
     frames: compressing each for each dashboard costs more CPU than it saves);
     `--ws-deflate` accepts it. Either way the stream works."""
     database = f"sqlite:///{tmp_path / 'onduty.db'}"
-    token = admin_token(database, tmp_path)
     server = ServeProcess(database, tmp_path, *options)
+    token = json.loads(server.onduty("users", "add", "root", "--role", "admin"))["token"]
     server.start()
     try:
         url = f"ws://127.0.0.1:{server.port}/api/v1/events?token={token}"

@@ -14,6 +14,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
 
+from onduty.domain.types import State
 from onduty.reports import status_log, workload
 from onduty.reports.periods import Period, PeriodError, resolve_period
 from onduty.service.timefmt import iso
@@ -117,9 +118,7 @@ async def status_log_report(
     )
 
 
-STATUS_VALUES = frozenset(
-    ("offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out")
-)
+STATUS_VALUES = frozenset(state.value for state in State)
 
 
 @api_get("/reports/workload", summary="Workload per agent and team (P2)", tags=["reports"])
