@@ -150,6 +150,14 @@ class Service:
                 started = time.perf_counter()
                 stored = await self.store.commit(rows, rows.agent_rows(self.workspace))
                 self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        except asyncio.CancelledError:
+            # The service is stopping mid-commit: the committer let the transaction end, but
+            # nobody waits for its outcome here; those waiting are told it is unknown.
+            stopping = ServiceUnavailable("the service stopped while saving this change; it may have been saved")
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(stopping)
+            raise
         except BaseException:
             # Not durable, so not done: nobody is told otherwise, and the engine goes back
             # to what the database holds (a bug mid-command is handled the same way).

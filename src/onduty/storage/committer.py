@@ -22,14 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
 from onduty.storage.write_plan import WritePlan, journal_inserts
+
+log = structlog.get_logger("onduty.storage")
+
+STATEMENT_CACHE = 256
 
 # The WAL file is cut back to this size when it starts over (it stays allocated otherwise).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -56,6 +62,7 @@ class SqliteCommitter:
         self._checkpoint_every = checkpoint_every
         self._commits = 0
         self._checkpoint: Future[None] | None = None
+        self._busy: asyncio.Future[None] | None = None  # the commit thread's last step on the connection
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -69,18 +76,37 @@ class SqliteCommitter:
 
     async def commit(self, plan: WritePlan) -> list[int]:
         conn = self._connection()
+        await self._settled()
         await self._begin(conn)
         try:
             ids = self._write(conn, plan)
         except BaseException:
             _rollback(conn)
             raise
-        # Cancelled meanwhile (the service stopping), the thread still ends the transaction
-        # one way or the other, and the connection is not touched here until it has: the
-        # caller knows no more than a crash would have told it (nothing was acknowledged).
-        await asyncio.shield(asyncio.get_running_loop().run_in_executor(self._thread, _commit, conn))
-        self._upkeep(conn)
+        catch_up = self._checkpoint is not None and self._checkpoint.done()
+        await self._on_thread(_commit, conn, catch_up)
+        self._upkeep(catch_up)
         return ids
+
+    async def _on_thread(self, work: Callable[..., None], *args: Any) -> None:
+        """Run `work` on the commit thread, which then owns the connection until it is done.
+        Cancelled meanwhile (the service stopping), the caller still waits for the work to
+        end (a COMMIT is made or not, never in doubt for the next step), then is cancelled;
+        and nothing here touches the connection before the thread is through with it."""
+        running = asyncio.wrap_future(self._thread.submit(work, *args))
+        self._busy = running
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await running
+            raise
+
+    async def _settled(self) -> None:
+        """Until the commit thread is done with the connection (after a cancelled step)."""
+        if self._busy is not None and not self._busy.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._busy)
 
     async def _begin(self, conn: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE: the write lock, now. Held by another writer (the users' writes, or
@@ -91,13 +117,15 @@ class SqliteCommitter:
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_RECOVERY, BUSY_SNAPSHOT…
                 raise
-        waiting = asyncio.get_running_loop().run_in_executor(self._thread, self._begin_waiting, conn)
         try:
-            await asyncio.shield(waiting)
+            await self._on_thread(self._begin_waiting, conn)
         except asyncio.CancelledError:
-            # The thread goes on waiting and will begin; end that transaction right after
-            # (the thread runs one thing at a time, in order), or the lock stays ours for good.
-            self._thread.submit(_rollback, conn)
+            # The thread began (or gave up): the lock must not stay ours. Cancelled twice, the
+            # thread may still be at it, so the rollback queues behind it.
+            if self._busy is not None and not self._busy.done():
+                self._busy = asyncio.wrap_future(self._thread.submit(_rollback, conn))
+            else:
+                _rollback(conn)
             raise
 
     @staticmethod
@@ -121,23 +149,25 @@ class SqliteCommitter:
             conn.executemany(statement.sql, statement.rows)
         return ids
 
-    def _upkeep(self, conn: sqlite3.Connection) -> None:
+    def _upkeep(self, caught_up: bool) -> None:
         """Keep the WAL from growing: every `checkpoint_every` commits, a PASSIVE checkpoint
-        on the side thread copies the WAL's pages into the database file (it waits for no
-        one; commits go on meanwhile). It cannot catch up with commits made while it ran,
-        and SQLite starts the WAL over only when a transaction begins with every page
-        copied: so once it is done, the few pages committed since are copied here, between
-        two transactions, and the next transaction writes from the WAL's start again."""
+        on the checkpoint thread copies the WAL's pages into the database file (it waits
+        for no one; commits go on meanwhile). It cannot catch up with commits made while it
+        ran, and SQLite starts the WAL over only when a transaction begins with every page
+        copied: so once it is done, the next COMMIT copies the few pages committed since
+        (`_commit(catch_up=True)`, on the commit thread), and the transaction after writes
+        from the WAL's start again. Upkeep only: the commit before it stands whatever
+        happens here."""
         self._commits += 1
-        running = self._checkpoint
-        if running is not None:
-            if running.done():
-                self._checkpoint = None
-                # Upkeep only: the commit before it stands whatever happens here.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        elif self._commits % self._checkpoint_every == 0:
-            self._checkpoint = self._checkpoints.submit(self._run_checkpoint)
+        try:
+            if caught_up:
+                done, self._checkpoint = self._checkpoint, None
+                if done is not None and (error := done.exception()) is not None:
+                    log.warning("WAL checkpoint failed", error=str(error))
+            elif self._checkpoint is None and self._commits % self._checkpoint_every == 0:
+                self._checkpoint = self._checkpoints.submit(self._run_checkpoint)
+        except Exception:
+            log.exception("WAL upkeep failed")
 
     def _run_checkpoint(self) -> None:
         with contextlib.closing(_connect(self._path)) as conn:
@@ -158,12 +188,15 @@ class SqliteCommitter:
             conn.close()
 
 
-def _commit(conn: sqlite3.Connection) -> None:
+def _commit(conn: sqlite3.Connection, catch_up: bool = False) -> None:
     try:
         conn.execute("COMMIT")
     except BaseException:
         _rollback(conn)  # a COMMIT that failed (disk full, I/O error) may leave it open
         raise
+    if catch_up:  # see SqliteCommitter._upkeep
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -174,8 +207,9 @@ def _rollback(conn: sqlite3.Connection) -> None:
 def _connect(path: str) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; the committer says BEGIN and COMMIT.
     # cached_statements: a multi-row INSERT's text depends on its row count, so each table
-    # has many shapes; each prepared once, not again and again (a fifth less CPU inserting).
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=1024)
+    # has many shapes; the common ones stay prepared (a fifth less CPU inserting). Bounded,
+    # least recently used out: a statement of many rows holds a lot of memory prepared.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=STATEMENT_CACHE)
     for pragma in SQLITE_PRAGMAS:
         conn.execute(pragma)
     return conn

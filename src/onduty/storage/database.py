@@ -87,7 +87,7 @@ def create_engine(db: Database, *, pool_size: int = 10, writes: bool = False) ->
     writes run beside the service's commits. Reads stay deferred.
     """
     if db.is_sqlite:
-        engine = create_async_engine(db.async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(db.async_url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_pragmas(engine)
         if writes:
             _sqlite_begin_immediate(engine)

@@ -85,7 +85,7 @@ class Rows:
         # frequent change. Anything else (threads, requests, prompts) sends the whole row.
         for agent_id, entry in status_entries.items():
             agent = ws.agents.get(agent_id)
-            if agent is not None:
+            if agent is not None and not touched_agents[agent_id]:
                 entry.data["status"] = status_view(ws, agent)
                 entry.data["presence"] = presence_of(agent.state).value
         for agent_id, other in touched_agents.items():
@@ -207,7 +207,9 @@ def _moves_queue(event: ev.Event) -> bool:
 def event_data(event: ev.Event) -> dict[str, Any]:
     data: dict[str, Any] = {}
     kind = type(event)
-    fields = _DATA_FIELDS.get(kind) or _data_fields(kind)
+    fields = _DATA_FIELDS.get(kind)
+    if fields is None:
+        fields = _data_fields(kind)
     for name, instant in fields:
         value = getattr(event, name)
         if instant:

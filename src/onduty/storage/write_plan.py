@@ -65,12 +65,17 @@ def placeholders(dialect: str, count: int, start: int = 1) -> list[str]:
 SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
-@functools.cache
-def _values(dialect: str, width: int, count: int) -> str:
-    """`(?, ?), (?, ?)`: `count` rows of `width` parameters."""
+# Bounded, least recently used out: a multi-row INSERT's text depends on its row count, and
+# the texts of many rows are long; the common shapes stay.
+@functools.lru_cache(maxsize=256)
+def _insert_sql(dialect: str, table: str, columns: tuple[str, ...], tail: str, count: int) -> str:
+    """INSERT INTO table (columns) VALUES (…), (…) tail: `count` rows."""
+    width = len(columns)
     if dialect == "postgresql":
-        return ", ".join(f"({', '.join(placeholders(dialect, width, 1 + r * width))})" for r in range(count))
-    return ", ".join([f"({', '.join('?' * width)})"] * count)
+        rows = ", ".join(f"({', '.join(placeholders(dialect, width, 1 + r * width))})" for r in range(count))
+    else:
+        rows = ", ".join([f"({', '.join('?' * width)})"] * count)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}{tail}"
 
 
 def inserts(dialect: str, table: str, columns: tuple[str, ...], rows: list[Params], tail: str = "") -> list[Statement]:
@@ -78,15 +83,14 @@ def inserts(dialect: str, table: str, columns: tuple[str, ...], rows: list[Param
     run for every row (asyncpg pipelines them); on SQLite one multi-row VALUES statement per
     chunk: a third less CPU than `executemany` for a batch of 30 status changes (one step
     into SQLite instead of one per row)."""
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     if dialect == "postgresql":
-        return [Statement(head + _values(dialect, len(columns), 1) + tail, rows)]
+        return [Statement(_insert_sql(dialect, table, columns, tail, 1), rows)]
     per = max(1, SQLITE_MAX_PARAMETERS // len(columns))
     out = []
     for first in range(0, len(rows), per):
         chunk = rows[first : first + per]
         flat = list(itertools.chain.from_iterable(chunk))
-        out.append(Statement(head + _values(dialect, len(columns), len(chunk)) + tail, [flat]))
+        out.append(Statement(_insert_sql(dialect, table, columns, tail, len(chunk)), [flat]))
     return out
 
 
