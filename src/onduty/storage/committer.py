@@ -35,7 +35,7 @@ from onduty.storage.write_plan import WritePlan, journal_inserts
 
 log = structlog.get_logger("onduty.storage")
 
-STATEMENT_CACHE = 256
+STATEMENT_CACHE = 512
 
 # The WAL file is cut back to this size when it starts over (it stays allocated otherwise).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024

@@ -67,7 +67,7 @@ SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 
 
 # Bounded, least recently used out: a multi-row INSERT's text depends on its row count, and
 # the texts of many rows are long; the common shapes stay.
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=512)
 def _insert_sql(dialect: str, table: str, columns: tuple[str, ...], tail: str, count: int) -> str:
     """INSERT INTO table (columns) VALUES (…), (…) tail: `count` rows."""
     width = len(columns)
