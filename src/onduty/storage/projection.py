@@ -16,7 +16,7 @@ from typing import Any
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
 from onduty.domain.statuses import presence_of
-from onduty.domain.types import Actor, ThreadState
+from onduty.domain.types import Actor, State, ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.service.timefmt import iso
 from onduty.service.views import agent_view, status_view
@@ -61,12 +61,15 @@ class Rows:
     def add(self, events: list[ev.Event], ws: Workspace) -> None:
         touched_agents: dict[int, bool] = {}  # agent -> touched by anything but a status change
         status_entries: dict[int, JournalEntry] = {}  # each agent's last status change
+        moves_queue = False
         for event in events:
             entry = self._project(event, ws, touched_agents)
-            if isinstance(event, ev.StatusChanged):
+            if type(event) is ev.StatusChanged:
                 status_entries[event.agent_id] = entry
+            elif not moves_queue:
+                moves_queue = _moves_queue(event)
         self.activity.extend(activity_rows(events, ws, self.tracker))
-        if any(_moves_queue(e) for e in events):
+        if moves_queue:
             # Every supervisor watches the shared queue, but not other teams' agents: the
             # queue's counts go to all of them, who took a thread stays with its team.
             waiting_for_owner = sum(len(ws.agents[a].reserved) for a in ws.reserving)
@@ -102,9 +105,10 @@ class Rows:
         self.agent_ids.update(touched_agents)
 
     def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalEntry:
-        data = event_data(event)
-        agents = [a for a in (_agents_of(event)) if a is not None]
-        thread_id: int | None = getattr(event, "thread_id", None)
+        shape = _shape(type(event))
+        data = event_data(event, shape)
+        agents = [a for a in map(event.__getattribute__, shape.agent_fields) if a is not None]
+        thread_id: int | None = event.thread_id if shape.has_thread else None  # type: ignore[attr-defined]
         audience: list[int] = []
         if thread_id is not None:
             self._thread(thread_id, event, ws)
@@ -113,29 +117,34 @@ class Rows:
                 agents.append(thread.agent_id)
             elif thread is not None and thread.reserved_for is not None:
                 audience.append(thread.reserved_for)  # R4: waiting for its owner, their team's business
-        other = not isinstance(event, ev.StatusChanged)
+        other = type(event) is not ev.StatusChanged
         for agent_id in agents:
             touched[agent_id] = touched.get(agent_id, False) or other
-        audience = sorted({*agents, *audience})
-        teams = sorted({ws.agents[a].team for a in audience if a in ws.agents})
-        scope: dict[str, Any] = {"agents": audience, "teams": teams, "public": isinstance(event, _PUBLIC)}
+        # None, or just one: nothing to merge or sort.
+        audience = sorted({*agents, *audience}) if audience or len(agents) > 1 else agents
+        known = ws.agents
+        teams = sorted({known[a].team for a in audience if a in known})
+        scope: dict[str, Any] = {"agents": audience, "teams": teams, "public": shape.public}
         if thread_id is not None:
             scope["thread"] = thread_id
             scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
         entry = JournalEntry(event.name, event.at, data, scope)
         self.journal.append(entry)
 
-        if isinstance(event, ev.StatusChanged):
+        if type(event) is ev.StatusChanged:
+            actor = event.actor
             self.status_log.append(
                 {
                     "agent_id": event.agent_id,
-                    "team": ws.agents[event.agent_id].team,
+                    "team": known[event.agent_id].team,
                     "at": event.at,
-                    "from_state": event.from_state.value,
+                    "from_state": data["from_state"],
                     "from_reason": event.from_reason,
-                    "to_state": event.to_state.value,
+                    "to_state": data["to_state"],
                     "to_reason": event.to_reason,
-                    **_actor_columns(event.actor, "actor"),
+                    "actor_kind": actor.kind,
+                    "actor_id": actor.id,
+                    "actor_why": actor.why,
                 }
             )
         elif isinstance(event, ev.MessageAdded):
@@ -204,40 +213,58 @@ def _moves_queue(event: ev.Event) -> bool:
     return isinstance(event, ev.ThreadClosed) and event.agent_id is None
 
 
-def event_data(event: ev.Event) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What projecting an event class needs to know of it, found once per class."""
+
+    fields: tuple[tuple[str, bool], ...]  # its fields but `at`, each with whether it is an instant
+    agent_fields: tuple[str, ...]  # those of _AGENT_FIELDS it has
+    has_thread: bool
+    public: bool
+
+
+_AGENT_FIELDS = ("agent_id", "from_agent_id", "to_agent_id", "reserved_for")
+_SHAPES: dict[type[ev.Event], _Shape] = {}
+
+
+def _shape(kind: type[ev.Event]) -> _Shape:
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        names = [f.name for f in dataclasses.fields(kind)]
+        shape = _Shape(
+            fields=tuple((name, name in _INSTANT_FIELDS) for name in names if name != "at"),
+            agent_fields=tuple(name for name in _AGENT_FIELDS if name in names),
+            has_thread="thread_id" in names,
+            public=issubclass(kind, _PUBLIC),
+        )
+        _SHAPES[kind] = shape
+    return shape
+
+
+def event_data(event: ev.Event, shape: _Shape | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    kind = type(event)
-    fields = _DATA_FIELDS.get(kind)
-    if fields is None:
-        fields = _data_fields(kind)
-    for name, instant in fields:
+    for name, instant in (shape or _shape(type(event))).fields:
         value = getattr(event, name)
+        kind = type(value)
         if instant:
             data[name] = iso(value)
-        elif type(value) in _PLAIN_TYPES:
+        elif kind in _PLAIN_TYPES:
             data[name] = value
+        elif kind in _ENUM_TYPES:
+            data[name] = value._value_  # what .value answers, without its descriptor (hot: every event)
         else:
             data[name] = _plain(value)
     return data
 
 
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-
-
-_DATA_FIELDS: dict[type[ev.Event], tuple[tuple[str, bool], ...]] = {}
-
-
-def _data_fields(kind: type[ev.Event]) -> tuple[tuple[str, bool], ...]:
-    """An event class's fields but `at`, each with whether it is an instant: found once."""
-    fields = tuple((f.name, f.name in _INSTANT_FIELDS) for f in dataclasses.fields(kind) if f.name != "at")
-    _DATA_FIELDS[kind] = fields
-    return fields
+_ENUM_TYPES = frozenset({State, ThreadState})
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, Actor):
+    if type(value) is Actor:
         return {"kind": value.kind, "id": value.id, "why": value.why}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -246,10 +273,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return None
     return value
-
-
-def _agents_of(event: ev.Event) -> list[int | None]:
-    return [getattr(event, name, None) for name in ("agent_id", "from_agent_id", "to_agent_id", "reserved_for")]
 
 
 def _actor_columns(actor: Actor, prefix: str, *, with_why: bool = True) -> dict[str, Any]:
