@@ -24,7 +24,7 @@ from onduty.web.errors import forbidden, not_found, unauthorized
 # recently used go.
 TOKEN_CACHE_SECONDS = 600.0
 TOKEN_CACHE_SIZE = 100_000
-_CALLER_KEY = "onduty.caller"
+CALLER_SCOPE_KEY = "onduty.caller"
 
 
 @dataclass(slots=True)
@@ -81,7 +81,7 @@ async def provide_caller(request: Request[Any, Any, Any], ctx: NamedDependency[A
     its own, so that Litestar resolves the two one after the other: two independent
     dependencies are resolved in an anyio task group, a task per dependency per request
     (a third of a status change's CPU)."""
-    known = cast("User | None", request.scope.get(_CALLER_KEY))
+    known = cast("User | None", request.scope.get(CALLER_SCOPE_KEY))
     if known is not None:
         return known  # found already, by strict_body
     token = bearer(request)
@@ -90,7 +90,7 @@ async def provide_caller(request: Request[Any, Any, Any], ctx: NamedDependency[A
     user = await ctx.user_for_token(token)
     if user is None:
         raise unauthorized("unknown or revoked token")
-    request.scope[_CALLER_KEY] = user  # type: ignore[literal-required]
+    request.scope[CALLER_SCOPE_KEY] = user  # type: ignore[literal-required]
     return user
 
 

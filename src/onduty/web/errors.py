@@ -63,23 +63,26 @@ def invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(400, "invalid", message, field)
 
 
+def error_document(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
 def body(status: int, code: str, message: str, field: str | None) -> Response[Any]:
-    return Response(
-        {"error": {"code": code, "message": message, "field": field}},
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
+    return Response(error_document(code, message, field), status_code=status, media_type=MediaType.JSON)
 
 
 def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
     return body(error.status, error.code, error.message, error.field)
 
 
-def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    status = next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+def domain_status(error: DomainError) -> int:
     if error.code == "not_found":  # an unknown id refused by a plain DomainError (a pin's message_id)
-        status = 404
-    return body(status, error.code, error.message, error.field)
+        return 404
+    return next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+
+
+def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    return body(domain_status(error), error.code, error.message, error.field)
 
 
 def handle_validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
@@ -104,9 +107,12 @@ def handle_unavailable(_: Request[Any, Any, Any], error: ServiceUnavailable) -> 
     return body(503, "unavailable", str(error), None)
 
 
+UNEXPECTED = "the server hit an unexpected error; nothing was changed"
+
+
 def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     log.exception("unexpected error", error=repr(error))
-    return body(500, "server_error", "the server hit an unexpected error; nothing was changed", None)
+    return body(500, "server_error", UNEXPECTED, None)
 
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {

@@ -63,6 +63,14 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         raise invalid(f"{field}: {text}" if field else text, field) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise invalid(f"the body is not valid JSON: {error}", None) from None
+    name = nul_field(decoded)
+    if name is not None:
+        raise invalid(f"{name} must not contain the NUL character (\\u0000)", name)
+
+
+def nul_field(decoded: msgspec.Struct) -> str | None:
+    """The first text field holding a NUL character, which PostgreSQL cannot store in text."""
     for name, value in msgspec.structs.asdict(decoded).items():
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it in text
-            raise invalid(f"{name} must not contain the NUL character (\\u0000)", name)
+        if isinstance(value, str) and "\x00" in value:
+            return name
+    return None

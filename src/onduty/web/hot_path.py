@@ -1,0 +1,142 @@
+"""`PUT /api/v1/me/status`, the request an agent sends most, served ahead of the framework.
+
+Every break and every return is one of these. Through Litestar's per-request
+machinery (routing, dependency injection, signature parsing, the response
+classes) the call cost about as much CPU again as the status change itself
+(docs/performance.md, issue 6). This path answers it with the functions the
+route uses (`user_for_token`, the strict body struct, `change_own_status`, the
+error document) and nothing else, but only in the plain case: one bearer
+token of an agent, a body within the limit that decodes strictly, and no
+`Origin` header (CORS stays the framework's). Anything else, including every
+malformed request, goes on to the framework with its body, so the route in
+routes_me.py stays the one place that defines this call's errors and its
+OpenAPI entry. tests/integration/test_hot_path.py holds the two paths to the
+same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import msgspec
+import structlog
+
+from onduty.domain.errors import DomainError
+from onduty.service.service import ServiceUnavailable
+from onduty.web import schemas as s
+from onduty.web.context import CALLER_SCOPE_KEY, AppContext
+from onduty.web.errors import UNEXPECTED, domain_status, error_document
+from onduty.web.routes_me import change_own_status
+from onduty.web.routing_helpers import nul_field
+
+log = structlog.get_logger("onduty.web")
+
+PATH = "/api/v1/me/status"
+METHOD = "PUT"
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_decode = msgspec.json.Decoder(s.StatusRequest).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def takes(scope: MutableMapping[str, Any]) -> bool:
+    """Is this the call this path serves (before looking any closer)?"""
+    return bool(scope["type"] == "http" and scope["path"] == PATH and scope["method"] == METHOD)
+
+
+async def serve_own_status(
+    ctx: AppContext, scope: MutableMapping[str, Any], receive: Receive, send: Send, max_body: int
+) -> Receive | None:
+    """Answers the call and returns None; or, when it is not the plain case, returns the
+    `receive` to hand to the framework (the body read so far comes first)."""
+    token = _plain_bearer(scope["headers"], max_body)
+    if token is None:
+        return receive
+    try:
+        user = await ctx.user_for_token(token)
+    except Exception:  # a failed read (the database away): the framework tries again, and answers its way
+        return receive
+    if user is None:
+        return receive
+    scope[CALLER_SCOPE_KEY] = user  # the framework need not look the token up again
+    if user.role != "agent":
+        return receive
+    body, more = await _read_body(receive, max_body)
+    if body is None:
+        return None  # the client went away: nobody to answer
+    if more:
+        return _replay(body, True, receive)
+    try:
+        data = _decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        return _replay(body, False, receive)
+    if nul_field(data) is not None:
+        return _replay(body, False, receive)
+    answer: msgspec.Struct | dict[str, Any]
+    try:
+        status, answer = await change_own_status(ctx, user, data)
+    except DomainError as error:
+        status, answer = domain_status(error), error_document(error.code, error.message, error.field)
+    except ServiceUnavailable as error:
+        status, answer = 503, error_document("unavailable", str(error), None)
+    except Exception as error:  # as the framework's last handler: logged, and a 500 in our shape
+        log.exception("unexpected error", error=repr(error))
+        status, answer = 500, error_document("server_error", UNEXPECTED, None)
+    await _respond(send, status, _encode(answer))
+    return None
+
+
+def _plain_bearer(headers: list[tuple[bytes, bytes]], max_body: int) -> str | None:
+    """The bearer token, when the headers are the plain case: one Authorization header with
+    a bearer token, no Origin, no announced body over the limit."""
+    authorization: bytes | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if authorization is not None:
+                return None
+            authorization = value
+        elif name == b"origin" or (name == b"content-length" and (not value.isdigit() or int(value) > max_body)):
+            return None
+    if authorization is None:
+        return None
+    # As context.bearer reads it.
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def _read_body(receive: Receive, max_body: int) -> tuple[bytes | None, bool]:
+    """The body, and whether more of it is still unread (it went over `max_body`). None:
+    the client disconnected."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, False
+        chunk: bytes = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or size > max_body:
+            return b"".join(chunks), more
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` that gives the body read so far, then whatever is left."""
+    first: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
+
+    async def replayed() -> Message:
+        return first.pop() if first else await receive()
+
+    return replayed
+
+
+async def _respond(send: Send, status: int, payload: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
