@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from litestar.routes import HTTPRoute
 
 from onduty.domain import commands as c
 from onduty.service.clock import ManualClock
@@ -27,6 +28,7 @@ from onduty.web import schemas as s
 from onduty.web.app import MAX_BODY, App, create_app
 from onduty.web.context import AppContext
 from onduty.web.routes_admin import create
+from onduty.web.routing_helpers import strict_body
 
 Message = MutableMapping[str, Any]
 PATH = "/api/v1/me/status"
@@ -54,7 +56,13 @@ class Side:
         return ctx
 
     async def call(
-        self, who: str | None, chunks: list[bytes], headers: list[tuple[bytes, bytes]], method: str = "PUT"
+        self,
+        who: str | None,
+        chunks: list[bytes],
+        headers: list[tuple[bytes, bytes]],
+        method: str = "PUT",
+        root_path: str = "",
+        path: str = PATH,
     ) -> Answer:
         sent: list[Message] = []
         pending = [
@@ -76,10 +84,10 @@ class Side:
             "http_version": "1.1",
             "method": method,
             "scheme": "http",
-            "path": PATH,
-            "raw_path": PATH.encode(),
+            "path": path,
+            "raw_path": path.encode(),
             "query_string": b"",
-            "root_path": "",
+            "root_path": root_path,
             "headers": all_headers,
             "client": ("127.0.0.1", 40000),
             "server": ("127.0.0.1", 8000),
@@ -196,12 +204,23 @@ async def test_hot_path_hands_everything_else_to_the_route(sqlite_template: Path
         assert states(hot) == states(framework)
 
 
-async def test_an_unknown_token_is_refused_the_same_way(sqlite_template: Path, tmp_path: Path) -> None:
+async def test_an_unknown_token_is_refused_the_same_way_after_one_look_up(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     async with two_sides(sqlite_template, tmp_path) as (hot, framework):
+        look_ups: list[str] = []
         for side in (hot, framework):
             side.tokens["nobody"] = "not-a-token"
+            read = side.ctx.users.by_token_hash
+
+            async def counted(digest: str, read: Any = read) -> Any:
+                look_ups.append(digest)
+                return await read(digest)
+
+            side.ctx.users.by_token_hash = counted  # type: ignore[method-assign,assignment]
         answer, alone = await both(hot, framework, put("nobody", b'{"state": "active"}'))
-        assert (answer.status, alone) == (401, False)
+        assert (answer.status, alone) == (401, True)
+        assert len(look_ups) == 2  # one on each side
 
 
 @pytest.mark.parametrize(
@@ -233,7 +252,7 @@ async def test_other_calls_are_left_to_the_framework(sqlite_template: Path, tmp_
         assert hot.framework_calls == [PATH]
 
 
-async def test_a_failed_token_look_up_is_the_framework_s_to_answer(sqlite_template: Path, tmp_path: Path) -> None:
+async def test_a_failed_token_look_up_is_answered_as_the_framework_does(sqlite_template: Path, tmp_path: Path) -> None:
     async with two_sides(sqlite_template, tmp_path) as (hot, framework):
         for side in (hot, framework):
             side.tokens["nobody"] = "not-in-the-cache"
@@ -243,4 +262,53 @@ async def test_a_failed_token_look_up_is_the_framework_s_to_answer(sqlite_templa
 
             side.ctx.users.by_token_hash = unreachable  # type: ignore[method-assign,assignment]
         answer, alone = await both(hot, framework, put("nobody", b'{"state": "active"}'))
-        assert (answer.status, alone) == (500, False)
+        assert (answer.status, alone) == (500, True)
+
+
+async def test_a_body_over_the_limit_changes_nothing_however_it_comes(sqlite_template: Path, tmp_path: Path) -> None:
+    """Valid JSON padded past the limit: in one message, or crossing it in the last part."""
+    padded = b'{"state": "not_ready"}' + b" " * MAX_BODY
+    async with two_sides(sqlite_template, tmp_path) as (hot, framework):
+        before = states(hot)
+        for body in ([padded], [padded[:1000], padded[1000:]]):
+            answer, alone = await both(hot, framework, put("ann", body))
+            assert (answer.status, alone) == (413, False)
+        assert states(hot) == states(framework) == before
+
+
+async def test_under_a_root_path_the_framework_decides(sqlite_template: Path, tmp_path: Path) -> None:
+    async with two_sides(sqlite_template, tmp_path) as (hot, framework):
+        # The path includes the root path (ASGI); the framework routes what follows it.
+        for root_path, path, status in (("/onduty", "/onduty" + PATH, 200), ("/api", PATH, 404)):
+            request = put("ann", b'{"state": "active"}')
+            ours = await hot.call(*request, root_path=root_path, path=path)
+            theirs = await framework.call(*request, root_path=root_path, path=path)
+            assert ours == theirs
+            assert ours.status == status, (root_path, ours)
+        assert hot.framework_calls == ["/onduty" + PATH, PATH]
+
+
+async def test_header_names_not_in_lower_case_are_the_framework_s(sqlite_template: Path, tmp_path: Path) -> None:
+    async with two_sides(sqlite_template, tmp_path) as (hot, framework):
+        answer, alone = await both(hot, framework, put("ann", b'{"state": "active"}', (b"Origin", b"http://x.example")))
+        assert (answer.status, alone) == (200, False)
+        assert (b"access-control-allow-methods", b"*") in answer.headers
+
+
+async def test_the_route_has_no_hook_the_hot_path_would_skip(sqlite_template: Path, tmp_path: Path) -> None:
+    """hot_path.py answers without the framework: a middleware, guard, hook or response header
+    added to this route (or to the whole app) must be added there too. This fails first."""
+    async with two_sides(sqlite_template, tmp_path) as (hot, _):
+        app = hot.app
+        routes = [r for r in app.routes if r.path == PATH and isinstance(r, HTTPRoute)]
+        (handler,) = [h for route in routes for h in route.route_handlers if "PUT" in h.http_methods]
+        assert handler.fn.__name__ == "set_own_status"
+        assert handler.resolve_middleware() == []
+        assert handler.resolve_guards() == []
+        assert handler.resolve_before_request() is strict_body  # the strict body check the hot path makes
+        assert handler.resolve_after_response() is None
+        assert handler.after_request is None
+        assert handler.resolve_response_headers() == frozenset()
+        assert handler.resolve_response_cookies() == frozenset()
+        assert handler.resolve_request_max_body_size() == MAX_BODY
+        assert app.before_send == [] and app.after_exception == []

@@ -34,10 +34,10 @@ MAX_BODY = 1024 * 1024
 class App(Litestar):
     """Litestar, with the agents' own status change served ahead of it (hot_path.py)."""
 
-    hot_path = True
+    serve_hot_path = True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if self.hot_path and hot_path.takes(scope) and (ctx := getattr(self.state, "ctx", None)) is not None:
+        if self.serve_hot_path and hot_path.takes(scope) and (ctx := getattr(self.state, "ctx", None)) is not None:
             receive = await hot_path.serve_own_status(ctx, scope, receive, send, MAX_BODY)
             if receive is None:
                 return
@@ -100,5 +100,5 @@ def create_app(
         debug=False,
         logging_config=None,  # structlog is configured by `onduty serve`
     )
-    app.hot_path = with_hot_path
+    app.serve_hot_path = with_hot_path
     return app

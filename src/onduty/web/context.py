@@ -25,6 +25,7 @@ from onduty.web.errors import forbidden, not_found, unauthorized
 TOKEN_CACHE_SECONDS = 600.0
 TOKEN_CACHE_SIZE = 100_000
 CALLER_SCOPE_KEY = "onduty.caller"
+UNKNOWN_TOKEN = "unknown or revoked token"
 
 
 @dataclass(slots=True)
@@ -89,7 +90,7 @@ async def provide_caller(request: Request[Any, Any, Any], ctx: NamedDependency[A
         raise unauthorized()
     user = await ctx.user_for_token(token)
     if user is None:
-        raise unauthorized("unknown or revoked token")
+        raise unauthorized(UNKNOWN_TOKEN)
     request.scope[CALLER_SCOPE_KEY] = user  # type: ignore[literal-required]
     return user
 

@@ -71,18 +71,31 @@ def body(status: int, code: str, message: str, field: str | None) -> Response[An
     return Response(error_document(code, message, field), status_code=status, media_type=MediaType.JSON)
 
 
-def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
-    return body(error.status, error.code, error.message, error.field)
-
-
 def domain_status(error: DomainError) -> int:
     if error.code == "not_found":  # an unknown id refused by a plain DomainError (a pin's message_id)
         return 404
     return next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
 
 
-def handle_domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    return body(domain_status(error), error.code, error.message, error.field)
+UNEXPECTED = "the server hit an unexpected error; nothing was changed"
+
+
+def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and document for our own errors; any other exception is a bug: logged, 500.
+    The framework's handlers and the hot path (hot_path.py) both answer with it."""
+    if isinstance(error, ApiError):
+        return error.status, error_document(error.code, error.message, error.field)
+    if isinstance(error, DomainError):
+        return domain_status(error), error_document(error.code, error.message, error.field)
+    if isinstance(error, ServiceUnavailable):
+        return 503, error_document("unavailable", str(error), None)
+    log.exception("unexpected error", error=repr(error))
+    return 500, error_document("server_error", UNEXPECTED, None)
+
+
+def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    status, document = error_answer(error)
+    return Response(document, status_code=status, media_type=MediaType.JSON)
 
 
 def handle_validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
@@ -103,23 +116,8 @@ def handle_http(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
     return body(status, _HTTP_CODES.get(status, "error"), str(error.detail), None)
 
 
-def handle_unavailable(_: Request[Any, Any, Any], error: ServiceUnavailable) -> Response[Any]:
-    return body(503, "unavailable", str(error), None)
-
-
-UNEXPECTED = "the server hit an unexpected error; nothing was changed"
-
-
-def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    log.exception("unexpected error", error=repr(error))
-    return body(500, "server_error", UNEXPECTED, None)
-
-
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
-    ApiError: handle_api_error,
-    DomainError: handle_domain_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
-    ServiceUnavailable: handle_unavailable,
-    Exception: handle_unexpected,
+    Exception: handle_error,  # ours (ApiError, DomainError, ServiceUnavailable), and bugs
 }
