@@ -38,7 +38,9 @@ class App(Litestar):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.serve_hot_path and hot_path.takes(scope) and (ctx := getattr(self.state, "ctx", None)) is not None:
-            receive = await hot_path.serve_own_status(ctx, scope, receive, send, MAX_BODY)
+            receive = await hot_path.serve_own_status(
+                ctx, scope, receive, send, max_body=MAX_BODY, cors=self.cors_config
+            )
             if receive is None:
                 return
         await super().__call__(scope, receive, send)
