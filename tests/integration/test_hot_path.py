@@ -9,7 +9,9 @@ requests the hot path answered itself.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from onduty.domain import commands as c
+from onduty.service.auth import new_token, token_hash
 from onduty.service.clock import ManualClock
 from onduty.service.service import ServiceUnavailable
 from onduty.storage.database import resolve
@@ -48,6 +51,7 @@ class Side:
     app: App
     clock: ManualClock
     tokens: dict[str, str]
+    database: Path
     framework_calls: list[str] = field(default_factory=list)
 
     @property
@@ -111,7 +115,12 @@ async def _side(stack: AsyncExitStack, template: Path, folder: Path, hot: bool) 
         request = msgspec.convert({"username": username, "role": role, "team": "t1"}, s.UserRequest)
         tokens[username] = (await create(ctx, request)).token
     await ctx.service.execute(c.AddReason("sign_off", "Sign-off", requires_approval=True))
-    side = Side(app, clock, tokens)
+    # An agent added by another process (`onduty users add` beside the server): the engine
+    # meets them at their first request.
+    cai = await ctx.users.create(username="cai", name="cai", role="agent", team="t1", password_hash=None, now=0.0)
+    tokens["cai"] = new_token()
+    await ctx.users.add_token(cai.id, token_hash(tokens["cai"]), 0.0)
+    side = Side(app, clock, tokens, path)
     framework = app.asgi_handler
 
     async def spy(scope: Any, receive: Any, send: Any) -> None:
@@ -164,6 +173,7 @@ SERVED: list[tuple[Request, int]] = [
     (put("bob", b'{"state": "active"}', (b"origin", b"http://127.0.0.1:8000")), 200),  # from the agent's page
     (put("bob", b'{"state": "not_ready"}', (b"origin", b"http://elsewhere.example"), (b"cookie", b"a=b")), 200),
     (put("bob", b'{"state": "kicked_out"}', (b"origin", b"http://127.0.0.1:8000")), 403),
+    (put("cai", b'{"state": "active"}'), 200),  # not in the engine yet: registered first
 ]
 
 
@@ -176,10 +186,25 @@ async def test_hot_path_answers_plain_status_changes_as_the_route_does(sqlite_te
             if any(name == b"origin" for name, _ in request[2]):  # the CORS middleware's headers, as it adds them
                 assert (b"access-control-allow-methods", b"*") in answer.headers
         assert states(hot) == states(framework)
+        rows = saved(hot)
+        assert rows == saved(framework)
+        assert len(rows["status_log"]) >= 5 and rows["events"]  # the changes were made, and kept
 
 
 def states(side: Side) -> dict[int, tuple[str, str | None]]:
     return {a.id: (a.state.value, a.reason) for a in side.ctx.service.workspace.agents.values()}
+
+
+def saved(side: Side) -> dict[str, list[tuple[Any, ...]]]:
+    """What the requests left in the database: the status log, the agents' rows, the journal."""
+    queries = {
+        "status_log": "SELECT agent_id, at, from_state, from_reason, to_state, to_reason, actor_kind, actor_id"
+        " FROM status_log ORDER BY id",
+        "agents": "SELECT * FROM agents ORDER BY id",
+        "events": "SELECT id, at, name, data, scope FROM events ORDER BY id",
+    }
+    with contextlib.closing(sqlite3.connect(side.database)) as conn:
+        return {table: conn.execute(query).fetchall() for table, query in queries.items()}
 
 
 # Anything else goes on to the framework, whose answer is the one given.
@@ -205,6 +230,7 @@ async def test_hot_path_hands_everything_else_to_the_route(sqlite_template: Path
             assert answer.status == status, (request, answer)
             assert not alone, f"{request} did not reach the framework"
         assert states(hot) == states(framework)
+        assert saved(hot) == saved(framework)
 
 
 async def test_an_unknown_token_is_refused_the_same_way_after_one_look_up(
