@@ -12,6 +12,7 @@ and, with `--profile`, the cProfile of the status changes by cumulative time
 (the functions named by the docs' account of where the time goes).
 
 Run: .venv/bin/python bench/profile_status_change.py [--seconds 5] [--profile]
+         [--database postgresql://postgres@127.0.0.1:5432/onduty_profile]   (an EMPTY database)
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ async def load(app: Litestar, make: Callable[[int], Call], tasks: int, seconds: 
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db = resolve(f"sqlite:///{Path(folder) / 'profile.db'}")
+        db = resolve(args.database or f"sqlite:///{Path(folder) / 'profile.db'}")
         await upgrade(db)
         app = create_app(db, settle_heap=True)  # as `onduty serve` does
         async with app.lifespan():
@@ -157,5 +158,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--profile", action="store_true", help="cProfile the status changes")
+    parser.add_argument("--database", default=None, help="an EMPTY database (default: a fresh SQLite file)")
     parser.add_argument("--top", type=int, default=60, help="functions shown by --profile")
     uvloop.run(main(parser.parse_args()))

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import asyncpg
 import pytest
-import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -495,7 +495,7 @@ async def test_a_failed_statement_rolls_the_whole_plan_back(store: Store, failur
     """The plan's error reaches the caller; none of its rows are stored (neither the statements
     before the failing one nor the journal); on SQLite the write lock is free at once; and
     the committer's next commit works, with ids that are the stored ones."""
-    with pytest.raises((sqlite3.Error, sqlalchemy.exc.DBAPIError)):
+    with pytest.raises((sqlite3.Error, asyncpg.PostgresError)):
         await store.committer.commit(failing_plan(store.db.dialect, failure))
 
     assert await read(store, "SELECT count(*) FROM status_log") == [(0,)]
@@ -513,3 +513,26 @@ async def test_a_failed_statement_rolls_the_whole_plan_back(store: Store, failur
     assert await read_events(store) == [(i, *e) for i, e in zip(ids, as_written(rows.journal), strict=True)]
     if store.db.is_sqlite or failure != "journal":
         assert ids == [1, 2]  # PostgreSQL's sequence does not roll back: ids drawn for the failed journal are skipped
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_postgres_commits_go_on_after_the_server_drops_the_connections(store: Store) -> None:
+    """The PostgreSQL committer has a connection of its own (no pool to replace it): when the
+    server ends it (a restart, an administrator), the next commit opens another."""
+    first = await store.committer.commit(write_plan(store.db.dialect, Rows(journal=journal(1)), []))
+    url = make_url(store.db.async_url)
+    admin = await asyncpg.connect(**url.translate_connect_args(username="user"))
+    try:
+        ended = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert ended and all(row[0] for row in ended)
+    await asyncio.sleep(0.2)  # the client sees its connection end
+
+    rows = Rows(status_log=status_log(1, start=1), journal=journal(1))
+    second = await store.committer.commit(write_plan(store.db.dialect, rows, []))
+    assert second == [first[0] + 1]
+    assert await read(store, "SELECT count(*) FROM status_log") == [(1,)]

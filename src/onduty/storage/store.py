@@ -54,7 +54,7 @@ class Store:
         # Writes: the service's commits and the users' changes (one engine on PostgreSQL).
         self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
         # The service's commits (write_plan.py, committer.py).
-        self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(self.engine)
+        self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(db)
 
     async def close(self) -> None:
         await self.committer.close()
