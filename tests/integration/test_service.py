@@ -99,3 +99,33 @@ async def test_users_written_beside_the_services_commits_never_fail(service: Ser
 
     await asyncio.gather(*(create(i) for i in range(40)), *(flip(i) for i in range(40)))
     assert len(await users.all()) == 44
+
+
+async def test_open_threads_come_back_from_the_database_with_their_messages_and_pins(service: Service) -> None:
+    """R8 after a restart: each open thread's messages (the engine checks pins against them)
+    and its pins, read back as the engine held them; closed threads' messages stay out."""
+    first, second = await agents(service, 2)
+    for agent in (first, second):
+        await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
+    for n in range(6):
+        await service.execute(c.ReceiveClientMessage(f"client-{n}", f"hello {n}"))
+    ws = service.workspace
+    held = {thread.id: thread.agent_id for thread in ws.threads.values() if thread.agent_id is not None}
+    assert len(held) >= 2
+    for thread_id, agent in list(held.items()):
+        assert agent is not None
+        await service.execute(c.Answer(thread_id, agent, "on it"))
+        await service.execute(c.ReceiveClientMessage(ws.threads[thread_id].client_id, "thanks"))
+    pinned_thread, closed_thread = list(held)[:2]
+    pin_holder = held[pinned_thread]
+    assert pin_holder is not None
+    for message_id in ws.threads[pinned_thread].message_ids[1:]:
+        await service.execute(c.PinMessage(pinned_thread, message_id, pin_holder, True))
+    closer = held[closed_thread]
+    assert closer is not None
+    await service.execute(c.CloseThread(closed_thread, Actor.agent(closer)))
+
+    expected = {t.id: (t.message_ids, t.pinned) for t in ws.threads.values()}
+    assert expected[pinned_thread][1] and closed_thread not in expected
+    snapshot = await service.store.load_snapshot(service.now())
+    assert {t.id: (t.message_ids, t.pinned) for t in snapshot.threads} == expected
