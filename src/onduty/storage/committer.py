@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
@@ -224,8 +225,12 @@ class PostgresCommitter:
     503 and reloads from the database)."""
 
     def __init__(self, db: Database) -> None:
-        url = make_url(db.async_url)
-        self._connect_args: dict[str, Any] = {**url.translate_connect_args(username="user"), **url.query}
+        # The options SQLAlchemy's pool connects with (several hosts included), less its own.
+        dialect: Any = PGDialect_asyncpg  # untyped in SQLAlchemy
+        _, options = dialect().create_connect_args(make_url(db.async_url))
+        for own in ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"):
+            options.pop(own, None)
+        self._connect_args: dict[str, Any] = options
         self._conn: asyncpg.Connection | None = None
 
     async def _connection(self) -> asyncpg.Connection:
