@@ -51,9 +51,9 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.engine: AsyncEngine = create_engine(db)  # reads
-        # Writes: the service's commits and the users' changes (one engine on PostgreSQL).
+        # The users' writes (sign-ins, accounts, teams); one engine with the reads on PostgreSQL.
         self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
-        # The service's commits (write_plan.py, committer.py).
+        # The service's commits, on a connection of their own (write_plan.py, committer.py).
         self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(db)
 
     async def close(self) -> None:
