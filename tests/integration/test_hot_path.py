@@ -196,7 +196,7 @@ def states(side: Side) -> dict[int, tuple[str, str | None]]:
 
 
 def saved(side: Side) -> dict[str, list[tuple[Any, ...]]]:
-    """What the requests left in the database: the status log, the agents' rows, the journal."""
+    """What the requests left in the database: the status log (S7), the agents' rows, the journal."""
     queries = {
         "status_log": "SELECT agent_id, at, from_state, from_reason, to_state, to_reason, actor_kind, actor_id"
         " FROM status_log ORDER BY id",

@@ -176,7 +176,8 @@ class Rows:
             self.requests_done[event.request_id] = {
                 "state": "approved" if event.approved else "rejected",
                 "decided_at": event.at,
-                **_actor_columns(event.actor, "decided_by", with_why=False),
+                "decided_by_kind": event.actor.kind,
+                "decided_by_id": event.actor.id,
             }
         elif isinstance(event, ev.ApprovalCancelled):
             self.requests_done[event.request_id] = {"state": "cancelled", "decided_at": event.at, "why": event.why}
@@ -273,13 +274,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return None
     return value
-
-
-def _actor_columns(actor: Actor, prefix: str, *, with_why: bool = True) -> dict[str, Any]:
-    columns: dict[str, Any] = {f"{prefix}_kind": actor.kind, f"{prefix}_id": actor.id}
-    if with_why:
-        columns[f"{prefix}_why"] = actor.why
-    return columns
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,7 +1,8 @@
 """The store: one transaction per batch of commands, and the reads the API needs.
 
-Writes go through one connection at a time (the service is the single
-writer); reads use the pool. The same code runs on SQLite and PostgreSQL.
+The service's commits go through the committer's own connection (committer.py:
+the service is the single writer); the users' writes and the reads use SQLAlchemy
+engines. The same code runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

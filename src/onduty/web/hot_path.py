@@ -31,7 +31,7 @@ import msgspec
 from litestar.config.cors import CORSConfig
 
 from onduty.web import schemas as s
-from onduty.web.context import CALLER_SCOPE_KEY, UNKNOWN_TOKEN, AppContext
+from onduty.web.context import CALLER_SCOPE_KEY, UNKNOWN_TOKEN, AppContext, bearer_token
 from onduty.web.errors import error_answer, unauthorized
 from onduty.web.routes_me import change_own_status
 from onduty.web.routing_helpers import nul_field
@@ -124,12 +124,8 @@ def _plain_headers(headers: list[tuple[bytes, bytes]], max_body: int) -> tuple[s
             has_cookie = True
         elif name == b"content-length" and (not value.isdigit() or int(value) > max_body):
             return None
-    if authorization is None:
-        return None
-    # As context.bearer reads it.
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = None if authorization is None else bearer_token(authorization.decode("latin-1"))
+    if token is None:
         return None
     return token, None if origin is None else origin.decode("latin-1"), has_cookie
 

@@ -7,8 +7,8 @@
 // through the API, holding back the events that arrive meanwhile and applying
 // them after, in order. `agent.updated` carries the whole row, so a row is
 // replaced, never added twice; a change of status alone comes as
-// `agent.status_changed` with the row's new `status` and `presence`. Timers ("in status for", the oldest wait) tick
-// here every second, on the server's clock.
+// `agent.status_changed` with the row's new `status` and `presence`. Timers
+// ("in status for", the oldest wait) tick here every second, on the server's clock.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
 import { $, h, toast, duration, initials } from "./dom.js";
