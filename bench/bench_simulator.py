@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from onduty.sim.bare import bare_mmn
+from onduty.sim.config import STRATEGIES, SimConfig, SimResult
 from onduty.sim.erlang import predict
-from onduty.sim.simulator import STRATEGIES, SimConfig, SimResult, simulate
+from onduty.sim.simulator import simulate
 
 AGENTS = 100
 UTILISATION = 0.9

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from onduty.sim.simulator import SimConfig, simulate
+from onduty.sim.config import SimConfig
+from onduty.sim.simulator import simulate
 
 REPLICATIONS = 10
 THREADS = 10_000  # expected threads per replication

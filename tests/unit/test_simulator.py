@@ -8,7 +8,8 @@ import math
 import pytest
 
 from onduty.sim.bare import bare_mmn
-from onduty.sim.simulator import STRATEGIES, SimConfig, SimConfigError, SimResult, simulate
+from onduty.sim.config import STRATEGIES, SimConfig, SimConfigError, SimResult
+from onduty.sim.simulator import simulate
 
 SMALL = SimConfig(agents=4, arrivals_per_hour=40, handle_time=300, hours=4)
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from onduty.sim.config import STRATEGIES, SimConfig, SimConfigError, SimResult
 from onduty.sim.erlang import ErlangC
-from onduty.sim.simulator import STRATEGIES, SimConfig, SimConfigError, SimResult
 from onduty.sim.simulator import simulate as run_simulation
 
 

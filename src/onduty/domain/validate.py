@@ -1,9 +1,20 @@
-"""Checks on plain input values shared by the handlers."""
+"""Checks on the plain input values of commands, shared by the handlers.
+
+The readers at the top take the whole command and read its fields here. This
+module is never compiled (see `build_support/compiled.py`): code compiled with
+mypyc coerces a field as it reads it, by the field's declared type (a `True`
+priority becomes 1; a text that is not a string raises `TypeError`), so a
+compiled handler would lose exactly what these checks look for. Read here,
+the values are the caller's own, and a bad one gets the same `DomainError`,
+naming the field, whichever way the engine was built.
+"""
 
 from __future__ import annotations
 
+from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
 from onduty.domain.settings import MAX_CAPACITY
+from onduty.domain.types import ClientId
 
 MAX_TEXT = 10_000
 MAX_CLIENT_ID = 200
@@ -11,7 +22,21 @@ MAX_TEAM = 80
 MAX_PRIORITY = 1000
 
 
-def text(value: str, field: str = "text") -> str:
+def client_message(cmd: c.ReceiveClientMessage) -> tuple[ClientId, str, int]:
+    """The message's client id, text and priority, checked."""
+    return client_id(cmd.client_id), text(cmd.text), priority(cmd.priority)
+
+
+def answer_text(cmd: c.Answer) -> str:
+    return text(cmd.text)
+
+
+def new_agent(cmd: c.RegisterAgent) -> tuple[str, int | None]:
+    """The new agent's team and capacity, checked."""
+    return team(cmd.team), capacity(cmd.capacity)
+
+
+def text(value: object, field: str = "text") -> str:
     if not isinstance(value, str) or not value.strip():
         raise DomainError(f"{field} must not be empty", field=field)
     if len(value) > MAX_TEXT:
@@ -19,7 +44,7 @@ def text(value: str, field: str = "text") -> str:
     return value
 
 
-def client_id(value: str) -> str:
+def client_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DomainError("client_id must not be empty", field="client_id")
     if len(value) > MAX_CLIENT_ID:
@@ -27,7 +52,7 @@ def client_id(value: str) -> str:
     return value
 
 
-def team(value: str) -> str:
+def team(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DomainError("team must not be empty", field="team")
     if len(value) > MAX_TEAM:
@@ -35,7 +60,7 @@ def team(value: str) -> str:
     return value.strip()
 
 
-def capacity(value: int | None) -> int | None:
+def capacity(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAPACITY:
@@ -43,7 +68,7 @@ def capacity(value: int | None) -> int | None:
     return value
 
 
-def priority(value: int) -> int:
+def priority(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not -MAX_PRIORITY <= value <= MAX_PRIORITY:
         raise DomainError(f"priority must be a whole number from {-MAX_PRIORITY} to {MAX_PRIORITY}", field="priority")
     return value

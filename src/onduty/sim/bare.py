@@ -12,7 +12,7 @@ import heapq
 import math
 from collections import deque
 
-from onduty.sim.simulator import SimConfig, SimResult, random_streams
+from onduty.sim.config import SimConfig, SimResult, random_streams
 
 
 def bare_mmn(config: SimConfig) -> SimResult:

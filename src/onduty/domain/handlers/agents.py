@@ -15,8 +15,7 @@ from onduty.domain.workspace import Workspace
 def register_agent(ws: Workspace, cmd: c.RegisterAgent, now: Instant, out: Out) -> None:
     if cmd.agent_id in ws.agents:
         raise Conflict(f"agent {cmd.agent_id} already exists", field="agent_id")
-    team = validate.team(cmd.team)
-    capacity = validate.capacity(cmd.capacity)
+    team, capacity = validate.new_agent(cmd)
     agent = Agent(cmd.agent_id, team, capacity, name=cmd.name, username=cmd.username, since=now)
     ws.agents[agent.id] = agent
     out.append(AgentRegistered(now, agent.id, team, capacity))

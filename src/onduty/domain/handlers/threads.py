@@ -31,9 +31,7 @@ _QUEUED, _ASSIGNED, _IN_PROGRESS, _CLOSED = (
 
 
 def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Instant, out: Out) -> None:
-    client_id = validate.client_id(cmd.client_id)
-    text = validate.text(cmd.text)
-    priority = validate.priority(cmd.priority)
+    client_id, text, priority = validate.client_message(cmd)
     open_id = ws.open_by_client.get(client_id)
     if open_id is not None:
         _add_message(ws, ws.threads[open_id], "client", None, text, now, out)
@@ -63,7 +61,7 @@ def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Inst
 def answer(ws: Workspace, cmd: c.Answer, now: Instant, out: Out) -> None:
     # The look-up inline, as this runs for every thread; ws.thread() raises NotFound.
     thread = ws.threads.get(cmd.thread_id) or ws.thread(cmd.thread_id)
-    text = validate.text(cmd.text)
+    text = validate.answer_text(cmd)
     agent_id = cmd.agent_id
     if thread.agent_id != agent_id:
         raise Forbidden("only the agent holding the thread answers it", field="thread_id")
