@@ -1,7 +1,15 @@
 # `make` lists the targets. Everything runs from the project's own .venv.
 PY := .venv/bin/python
+# The compiled build (setup.py), installed on its own into build/compiled: with PYTHONPATH set to
+# it, the same .venv runs the compiled engine instead of the editable sources.
+COMPILED := build/compiled
+LINTED := src tests bench build_support setup.py
+# What runs against the compiled build: the engine's own tests, and the service's around it
+# (restart and restore, commands through the API, the simulate command).
+ENGINE_TESTS := tests/unit tests/integration/test_restart.py tests/integration/test_service.py \
+	tests/integration/test_api_threads.py tests/integration/test_api_statuses.py tests/integration/test_simulate_cli.py
 
-.PHONY: help install run test check fmt bench screenshots
+.PHONY: help install compiled run test test-compiled check fmt bench screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -12,23 +20,34 @@ help: ## this list
 install: .venv/bin/python ## create .venv and install onduty with its dev tools
 	.venv/bin/pip install -q -e '.[dev]'
 
+compiled: install ## build/compiled: onduty with its engine compiled by mypyc, built afresh from the sources
+	rm -rf build
+	ONDUTY_COMPILE=1 .venv/bin/pip wheel -q --no-deps -w build/wheels .
+	.venv/bin/pip install -q --no-deps --target $(COMPILED) build/wheels/onduty-*.whl
+	@# The work folders go: a later plain `pip install .` would pack setuptools' compiled modules.
+	rm -rf build/lib.* build/temp.* build/bdist.* build/mypyc build/wheels
+
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest
 
+test-compiled: compiled ## the tests that run the engine, against the compiled build (CI runs them too)
+	ONDUTY_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(PY) -m pytest $(ENGINE_TESTS)
+
 check: install ## lint, format check, mypy --strict
-	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench
+	.venv/bin/ruff check $(LINTED)
+	.venv/bin/ruff format --check $(LINTED)
 	.venv/bin/mypy
 
 fmt: install ## format and autofix
-	.venv/bin/ruff format src tests bench
-	.venv/bin/ruff check --fix src tests bench
+	.venv/bin/ruff format $(LINTED)
+	.venv/bin/ruff check --fix $(LINTED)
 
 screenshots: install ## refresh docs/screenshots from the browser tests
 	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
-bench: install ## every benchmark under bench/, with its floor (about 10 minutes; not part of the tests)
+bench: install compiled ## every benchmark under bench/, with its floor (about 10 minutes; not part of the tests)
 	$(PY) bench/bench_simulator.py
+	PYTHONPATH=$(COMPILED) $(PY) bench/bench_simulator.py
 	$(PY) bench/bench_routing.py
 	$(PY) bench/bench_commit.py
 	$(PY) bench/bench_api.py --seconds 5 --rounds 3
@@ -38,5 +57,5 @@ bench: install ## every benchmark under bench/, with its floor (about 10 minutes
 		$(PY) bench/bench_api.py --seconds 5 --rounds 3 --database postgresql://postgres@127.0.0.1:5432/onduty_bench; \
 	else echo "PostgreSQL is not on 127.0.0.1:5432: its status-change figure is skipped"; fi
 	$(PY) bench/bench_fanout.py
-	$(PY) bench/bench_restart.py
+	$(PY) bench/bench_restart.py --compiled $(COMPILED)
 	$(PY) bench/bench_reports.py

@@ -54,6 +54,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from onduty.buildinfo import engine_build
 from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade
@@ -246,8 +247,10 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
-def serve_once(database: str, workdir: Path) -> dict[str, float]:
-    """Start `onduty serve`, wait until healthy, measure, stop it."""
+def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tuple[str, dict[str, float]]:
+    """Start `onduty serve`, wait until healthy, measure, stop it. With `compiled` (a folder
+    the compiled build is installed in) the server imports onduty from there. Returns the
+    engine's build, as the service's start-up log names it, and the figures."""
     port = free_port()
     log_path = workdir / "serve.log"
     log_path.unlink(missing_ok=True)
@@ -256,6 +259,7 @@ def serve_once(database: str, workdir: Path) -> dict[str, float]:
         process = subprocess.Popen(
             [sys.executable, "-m", "onduty", "serve", "--port", str(port), "--database", database, "--log-json"],
             cwd=workdir,
+            env={**os.environ, "PYTHONPATH": compiled} if compiled else None,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -277,15 +281,16 @@ def serve_once(database: str, workdir: Path) -> dict[str, float]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    service_seconds, open_threads = float("nan"), -1
+    service_seconds, open_threads, engine = float("nan"), -1, "?"
     for line in log_path.read_text().splitlines():
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
             if entry.get("event") == "service started":
                 service_seconds = float(entry["seconds"])
                 open_threads = entry["open_threads"]
-    return {"healthy": healthy, "service": service_seconds, "rss": memory["VmRSS"], "hwm": memory["VmHWM"],
-            "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
+                engine = entry["engine"]
+    return engine, {"healthy": healthy, "service": service_seconds, "rss": memory["VmRSS"], "hwm": memory["VmHWM"],
+                    "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
 
 
 # The rows a restart needs (agents, open threads, their messages), as the service asks for them.
@@ -346,6 +351,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the journal")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database", default=None, help="an EMPTY database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--compiled",
+        default=None,
+        help="a folder with the compiled build installed in it (make compiled: build/compiled): "
+        "its starts alternate with the pure-Python ones on the same database",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -357,20 +368,30 @@ def main() -> None:
         counts, open_n, events_before = asyncio.run(prepare(db, args))
         filled = time.perf_counter() - started
         kind = "SQLite" if db.is_sqlite else "PostgreSQL"
-        print(f"restart bench, {kind}, {os.cpu_count()} cores: {args.agents:,} agents, {open_n:,} open threads")
+        print(
+            f"restart bench, {kind}, {os.cpu_count()} cores, engine {engine_build()}: "
+            f"{args.agents:,} agents, {open_n:,} open threads"
+        )
         print(f"  history: {args.closed:,} closed threads, {events_before:,} events; {counts['messages']:,} messages,")
         print(f"  {counts['pins']:,} pins, {counts['owners']:,} client owners; filled in {filled:.0f} s")
 
-        runs = [serve_once(url, workdir) for _ in range(args.runs)]
+        builds: dict[str, list[dict[str, float]]] = {}
+        sources = [None] + ([args.compiled] if args.compiled else [])
+        for _ in range(args.runs):  # the builds take turns, so a busy moment of the machine hits both
+            for compiled in sources:
+                engine, run = serve_once(url, workdir, compiled)
+                builds.setdefault(engine, []).append(run)
         events_after = asyncio.run(_events(db))
+        runs = [run for build in builds.values() for run in build]
         assert all(r["open_threads"] == open_n for r in runs), runs
+        assert len(builds) == len(sources), f"expected {len(sources)} builds, the servers said {list(builds)}"
         driver_url = url if db.is_sqlite else db.async_url.replace("postgresql+asyncpg", "postgresql")
         selects = [bare(driver_url, *RESTART_ROWS) for _ in range(args.runs)]
         empty_url = f"sqlite:///{workdir / 'empty.db'}"
         asyncio.run(upgrade(resolve(empty_url)))
-        empty = [serve_once(empty_url, workdir) for _ in range(args.runs)]
+        empty = [serve_once(empty_url, workdir)[1] for _ in range(args.runs)]
         imports_only = bare(driver_url)
-    report(runs, events_after - events_before, empty, imports_only, selects)
+    report(builds, events_after - events_before, empty, imports_only, selects)
 
 
 async def prepare(db: Database, args: argparse.Namespace) -> tuple[dict[str, int], int, int]:
@@ -385,26 +406,29 @@ async def prepare(db: Database, args: argparse.Namespace) -> tuple[dict[str, int
 
 
 def report(
-    runs: list[dict[str, float]],
+    builds: dict[str, list[dict[str, float]]],
     written: int,
     empty: list[dict[str, float]],
     imports_only: tuple[float, int, int],
     selects: list[tuple[float, int, int]],
 ) -> None:
-    def med(key: str, rs: list[dict[str, float]] = runs) -> float:
+    def med(key: str, rs: list[dict[str, float]]) -> float:
         return statistics.median(r[key] for r in rs)
-
-    def each(key: str, show: Any) -> str:
-        return ", ".join(show(r[key]) for r in runs)
 
     def secs(v: float) -> str:
         return f"{v:.2f}"
 
-    print(f"  `onduty serve` with this state, median of {len(runs)} (each run):")
-    print(f"    service start-up (its log): {med('service'):.2f} s  ({each('service', secs)})")
-    print(f"    process start to healthy:   {med('healthy'):.2f} s  ({each('healthy', secs)})")
-    print(f"    CPU used up to healthy:     {med('cpu'):.2f} s  ({each('cpu', secs)})")
-    print(f"    resident once healthy:      {mib(med('rss'))}  ({each('rss', mib)}); peak {mib(med('hwm'))}")
+    for engine, runs in builds.items():
+
+        def each(key: str, show: Any, runs: list[dict[str, float]] = runs) -> str:
+            return ", ".join(show(r[key]) for r in runs)
+
+        print(f"  `onduty serve` with this state, engine {engine}, median of {len(runs)} (each run):")
+        print(f"    service start-up (its log): {med('service', runs):.2f} s  ({each('service', secs)})")
+        print(f"    process start to healthy:   {med('healthy', runs):.2f} s  ({each('healthy', secs)})")
+        print(f"    CPU used up to healthy:     {med('cpu', runs):.2f} s  ({each('cpu', secs)})")
+        print(f"    resident once healthy:      {mib(med('rss', runs))}  ({each('rss', mib)}); "
+              f"peak {mib(med('hwm', runs))}")  # fmt: skip
     print(f"    events written by the starts: {written} (0 expected: a steady state)")
     print("  floors, same run:")
     print(f"    `onduty serve`, empty SQLite database: healthy in {med('healthy', empty):.2f} s, "

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from onduty.buildinfo import engine_build
 from onduty.sim.bare import bare_mmn
 from onduty.sim.config import STRATEGIES, SimConfig, SimResult
 from onduty.sim.erlang import predict
@@ -96,13 +97,14 @@ def main() -> None:
 
     print(
         f"{AGENTS} agents at {UTILISATION:.0%} utilisation ({arrivals_per_hour:g} threads/h, "
-        f"{HANDLE_TIME:g} s handling), {hours:g} simulated hours, {args.strategy}, median of {runs} runs"
+        f"{HANDLE_TIME:g} s handling), {hours:g} simulated hours, {args.strategy}, median of {runs} runs; "
+        f"engine: {engine_build()}"
     )
     (sim, sim_figures), (bare, bare_figures) = measure([engine_run, bare_run], runs)
     erlang = predict(AGENTS, arrivals_per_hour / 3600.0, HANDLE_TIME, TARGET)
     print(f"real engine simulator:  {sim:10,.0f} threads/s  ({_figures(sim_figures)})")
     print(f"bare M/M/N floor:       {bare:10,.0f} threads/s  ({_figures(bare_figures)})")
-    print(f"ratio (floor / engine): {bare / sim:10.1f}x")
+    print(f"engine / floor:         {sim / bare:10.3f}   (target: at least 0.1; the floor is {bare / sim:.1f}x faster)")
     print(
         f"Erlang C predicts: waited {erlang.p_wait or 0:.3f}, mean wait {erlang.mean_wait_seconds or 0:.2f} s, "
         f"service level {erlang.service_level or 0:.3f}, occupancy {erlang.occupancy:.3f}"

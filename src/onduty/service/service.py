@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from onduty.buildinfo import engine_build
 from onduty.domain import commands as c
 from onduty.domain.engine import Engine
 from onduty.domain.errors import DomainError
@@ -85,6 +86,7 @@ class Service:
             agents=len(self.workspace.agents),
             open_threads=len(self.workspace.threads),
             seconds=round(time.perf_counter() - started, 3),
+            engine=engine_build(),
         )
 
     async def stop(self) -> None:
