@@ -57,5 +57,5 @@ bench: install compiled ## every benchmark under bench/, with its floor (about 1
 		$(PY) bench/bench_api.py --seconds 5 --rounds 3 --database postgresql://postgres@127.0.0.1:5432/onduty_bench; \
 	else echo "PostgreSQL is not on 127.0.0.1:5432: its status-change figure is skipped"; fi
 	$(PY) bench/bench_fanout.py
-	$(PY) bench/bench_restart.py --compiled $(COMPILED)
+	$(PY) bench/bench_restart.py
 	$(PY) bench/bench_reports.py

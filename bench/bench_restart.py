@@ -55,6 +55,7 @@ import httpx
 from sqlalchemy import func, select
 
 from onduty.buildinfo import engine_build
+from onduty.storage import id_lists
 from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade
@@ -189,10 +190,17 @@ async def fill(store: Store, agents: int, open_threads: int, closed: int, events
         chunk = threads[start : start + CHUNK]
         messages: list[dict[str, Any]] = []
         owners: list[dict[str, Any]] = []
+        thread_rows: list[dict[str, Any]] = []
         for row in chunk:
             thread_id, client, created, state, agent_id = row[0], row[1], row[2], row[4], row[5]
             n = 2 if state == "closed" else rng.randint(1, 3)
             pin = state in ("assigned", "in_progress") and rng.random() < 0.05
+            # An open thread's row lists its messages and pins, as the projection writes it.
+            ids = [] if state == "closed" else list(range(message_id, message_id + n))
+            thread_rows.append(
+                dict(zip(THREAD_COLUMNS, row, strict=True))
+                | {"message_ids": id_lists.encode(ids), "pinned_ids": id_lists.encode(ids[:1] if pin else [])}
+            )
             for k in range(n):
                 by_agent = k % 2 == 1
                 messages.append(
@@ -206,7 +214,7 @@ async def fill(store: Store, agents: int, open_threads: int, closed: int, events
                 since = now - rng.uniform(0, 2 * 86400)
                 owners.append({"client_id": client, "owner_agent_id": agent_id, "owned_since": since})
         async with store.engine.begin() as conn:
-            await conn.execute(t.threads.insert(), [dict(zip(THREAD_COLUMNS, r, strict=True)) for r in chunk])
+            await conn.execute(t.threads.insert(), thread_rows)
             await conn.execute(t.messages.insert(), messages)
             if owners:
                 await conn.execute(t.clients.insert(), owners)
@@ -293,14 +301,14 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
                     "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
 
 
-# The rows a restart needs (agents, open threads, their messages), as the service asks for them.
+# The rows a restart needs (agents, open threads with their message ids and pins, client
+# owners), as the service asks for them.
 OPEN = "('queued', 'assigned', 'in_progress')"
 RESTART_ROWS = (
     "SELECT * FROM agents",
     "SELECT id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for, reserve_deadline,"
-    f" reclaim_pending, answered_once FROM threads WHERE state IN {OPEN}",
-    f"SELECT thread_id, id, pinned FROM messages WHERE thread_id IN (SELECT id FROM threads WHERE state IN {OPEN})"
-    " ORDER BY thread_id, id",
+    f" reclaim_pending, answered_once, message_ids, pinned_ids FROM threads WHERE state IN {OPEN}",
+    "SELECT client_id, owner_agent_id, owned_since FROM clients ORDER BY owned_since",
 )
 # A bare Python with the server's imports; given queries, it also fetches their rows with the bare
 # driver (the cyclic GC off, as the service has it while it reads) and holds them as the driver gives them.
@@ -358,6 +366,8 @@ def main() -> None:
         "its starts alternate with the pure-Python ones on the same database",
     )
     args = parser.parse_args()
+    if args.compiled and not (Path(args.compiled) / "onduty").is_dir():
+        parser.error(f"--compiled {args.compiled}: no onduty package in it (make compiled builds one)")
 
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -376,7 +386,7 @@ def main() -> None:
         print(f"  {counts['pins']:,} pins, {counts['owners']:,} client owners; filled in {filled:.0f} s")
 
         builds: dict[str, list[dict[str, float]]] = {}
-        sources = [None] + ([args.compiled] if args.compiled else [])
+        sources = [None] + ([str(Path(args.compiled).resolve())] if args.compiled else [])
         for _ in range(args.runs):  # the builds take turns, so a busy moment of the machine hits both
             for compiled in sources:
                 engine, run = serve_once(url, workdir, compiled)

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
-from onduty.storage.migrate import current_revision, head_revision, upgrade
+from onduty.storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from onduty.storage.schema import metadata
 
 
@@ -66,3 +67,43 @@ def test_an_empty_sqlite_file_is_created_and_migrated(tmp_path: Path) -> None:
 def test_unsupported_database_urls_get_a_clear_error(url: str) -> None:
     with pytest.raises(DatabaseUrlError, match=r"sqlite:///|postgresql://|SQLite URL"):
         resolve(url)
+
+
+def test_open_thread_rows_get_their_message_ids_and_pins_when_migrated(database: Database) -> None:
+    """Migration 0004 fills the lists from the messages table for the threads open then, in id
+    order; closed threads keep none. Down to 0003 and up again, on a database with data."""
+    cfg = alembic_config(database)
+    command.downgrade(cfg, "0003")
+    threads = [(1, "in_progress"), (2, "closed"), (3, "queued"), (4, "assigned")]
+    # (id, thread, pinned), not in id order within a thread
+    messages = [(12, 1, True), (10, 1, False), (11, 2, True), (13, 1, True), (14, 3, False)]
+
+    async def fill_and_read() -> dict[int, tuple[str, str]]:
+        engine = create_engine(database)
+        try:
+            async with engine.begin() as conn:
+                for thread_id, state in threads:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO threads (id, client_id, created_at, priority, state, reclaim_pending,"
+                            " answered_once) VALUES (:id, :client, 0, 0, :state, false, false)"
+                        ),
+                        {"id": thread_id, "client": f"c{thread_id}", "state": state},
+                    )
+                for message_id, thread_id, pinned in messages:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO messages (id, thread_id, author, text, at, pinned)"
+                            " VALUES (:id, :thread, 'client', 'hi', 0, :pinned)"
+                        ),
+                        {"id": message_id, "thread": thread_id, "pinned": pinned},
+                    )
+            await asyncio.to_thread(command.upgrade, cfg, "head")
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text("SELECT id, message_ids, pinned_ids FROM threads"))).all()
+            return {r.id: (r.message_ids, r.pinned_ids) for r in rows}
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(fill_and_read()) == {1: ("10,12,13", "12,13"), 2: ("", ""), 3: ("14", ""), 4: ("", "")}
+    assert _diff(database) == []

@@ -129,3 +129,46 @@ async def test_open_threads_come_back_from_the_database_with_their_messages_and_
     assert expected[pinned_thread][1] and closed_thread not in expected
     snapshot = await service.store.load_snapshot(service.now())
     assert {t.id: (t.message_ids, t.pinned) for t in snapshot.threads} == expected
+
+
+async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table(service: Service) -> None:
+    """R8: an open thread's row carries its message ids and pins (what the start reads), and
+    they agree with the messages table after answers, pins in any order, an unpin, a transfer
+    and a close; a closed thread's row lists nothing."""
+    first, second = await agents(service, 2)
+    for agent in (first, second):
+        await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
+    for n in range(4):
+        await service.execute(c.ReceiveClientMessage(f"client-{n}", f"hello {n}"))
+    ws = service.workspace
+    threads = [thread for thread in ws.threads.values() if thread.agent_id is not None]
+    assert len(threads) >= 3
+    for thread in threads:
+        assert thread.agent_id is not None
+        await service.execute(c.Answer(thread.id, thread.agent_id, "on it"))
+        await service.execute(c.ReceiveClientMessage(thread.client_id, "thanks"))
+    pinned, transferred, closed = threads[:3]
+    holder = pinned.agent_id
+    assert holder is not None
+    third, second_message = pinned.message_ids[2], pinned.message_ids[1]
+    for message_id, pin in ((third, True), (second_message, True), (pinned.message_ids[0], True)):
+        await service.execute(c.PinMessage(pinned.id, message_id, holder, pin))
+    await service.execute(c.PinMessage(pinned.id, pinned.message_ids[0], holder, False))
+    assert pinned.pinned == [third, second_message]  # the order they were pinned in
+    target = first if transferred.agent_id == second else second
+    await service.execute(c.Transfer(transferred.id, target, Actor.supervisor(0)))
+    assert closed.agent_id is not None
+    await service.execute(c.CloseThread(closed.id, Actor.agent(closed.agent_id)))
+
+    async with service.store.engine.connect() as conn:
+        rows = {r.id: r for r in (await conn.execute(select(t.threads))).all()}
+        messages = (await conn.execute(select(t.messages).order_by(t.messages.c.id))).all()
+    for thread in ws.threads.values():
+        row = rows[thread.id]
+        in_table = [m.id for m in messages if m.thread_id == thread.id]
+        assert row.message_ids == ",".join(map(str, in_table)) == ",".join(map(str, thread.message_ids))
+        assert sorted(map(int, filter(None, row.pinned_ids.split(",")))) == sorted(
+            m.id for m in messages if m.thread_id == thread.id and m.pinned
+        )
+        assert row.pinned_ids == ",".join(map(str, thread.pinned))
+    assert (rows[closed.id].state, rows[closed.id].message_ids, rows[closed.id].pinned_ids) == ("closed", "", "")

@@ -20,6 +20,7 @@ from onduty.domain.types import Actor, State, ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.service.timefmt import iso
 from onduty.service.views import agent_view, status_view
+from onduty.storage import id_lists
 from onduty.storage.activity import ActivityTracker, activity_rows
 
 # Events every signed-in user may see: presence is public (W4), and so is the catalogue.
@@ -196,6 +197,7 @@ class Rows:
         elif isinstance(event, ev.ThreadClosed):
             closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
             closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
+            closing |= {"message_ids": "", "pinned_ids": ""}  # the lists are an open thread's (id_lists.py)
             if thread_id in self.threads:
                 self.threads[thread_id].update(closing)
             else:
@@ -317,6 +319,8 @@ def thread_row(thread: Thread) -> dict[str, Any]:
         "reclaim_pending": thread.reclaim_pending,
         "answered_once": thread.answered_once,
         "closed_at": None,
+        "message_ids": id_lists.encode(thread.message_ids),
+        "pinned_ids": id_lists.encode(thread.pinned),
     }
 
 

@@ -129,6 +129,10 @@ threads = Table(
     Column("reclaim_pending", Boolean, nullable=False),
     Column("answered_once", Boolean, nullable=False),
     Column("closed_at", Float, nullable=True),
+    # The thread's message ids and pins, as the engine holds them (storage/id_lists.py): so the
+    # start reads one row an open thread, not one a message.
+    Column("message_ids", Text, nullable=False, server_default=""),
+    Column("pinned_ids", Text, nullable=False, server_default=""),
     Index("ix_threads_open", "state", "id"),
 )
 
@@ -164,7 +168,10 @@ clients = Table(
     metadata,
     Column("client_id", String(200), primary_key=True),
     Column("owner_agent_id", Integer, nullable=False),
-    Column("owned_since", Float, nullable=False, index=True),
+    Column("owned_since", Float, nullable=False),
+    # The start reads the owners by `owned_since` (R4's window): the index holds the whole row,
+    # so the read never goes to the table.
+    Index("ix_clients_owned", "owned_since", "client_id", "owner_agent_id"),
 )
 
 status_log = Table(

@@ -20,6 +20,7 @@ from onduty.domain.reasons import Reason
 from onduty.domain.restore import Snapshot, gc_paused
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State, ThreadState
+from onduty.storage import id_lists
 from onduty.storage import schema as t
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.committer import Committer, PostgresCommitter, SqliteCommitter
@@ -81,7 +82,7 @@ class Store:
         """The engine's lasting state, read at start (and after a failed commit).
 
         Sized for a large open state (issue 6: 500,000 open threads): open threads are
-        found through `ix_threads_open` and their messages through `ix_messages_thread_id`,
+        found through `ix_threads_open`, each with its message ids and pins in its own row,
         so closed history is never scanned; the big reads take only the columns the
         engine needs, as the driver's own rows (no Row objects); the cyclic GC waits
         until all these objects exist (it would traverse them again and again)."""
@@ -98,7 +99,6 @@ class Store:
         ]
         agents = [_agent(r) for r in await _driver_rows(conn, _AGENTS)]
         threads = _threads(await _driver_rows(conn, _OPEN_THREADS))
-        _add_messages(threads, await _driver_rows(conn, _OPEN_MESSAGES))
         requests = [
             ApprovalRequest(r.id, r.agent_id, State(r.requested_state), r.requested_reason, r.created_at)
             for r in (
@@ -237,22 +237,14 @@ _AGENTS = select(
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
 
+# With each thread its message ids and pins (the engine checks pins against them), from the
+# thread's own row (storage/id_lists.py): one row an open thread, none a message.
 _OPEN_THREADS = select(
     *(t.threads.c[name] for name in (
         "id", "client_id", "created_at", "priority", "state", "agent_id", "assigned_at", "reserved_for",
-        "reserve_deadline", "reclaim_pending", "answered_once",
+        "reserve_deadline", "reclaim_pending", "answered_once", "message_ids", "pinned_ids",
     ))
 ).where(_OPEN)  # fmt: skip
-
-# Messages of open threads only (the engine checks pins against them), thread by thread
-# and in id order within each thread: the order they were added in. Both databases
-# walk ix_messages_thread_id for it (SQLite with nothing to sort; a join ordered by
-# ix_threads_open's order instead saved SQLite 0.1 s but cost PostgreSQL a 2 s sort).
-_OPEN_MESSAGES = (
-    select(t.messages.c.thread_id, t.messages.c.id, t.messages.c.pinned)
-    .where(t.messages.c.thread_id.in_(select(t.threads.c.id).where(_OPEN)))
-    .order_by(t.messages.c.thread_id, t.messages.c.id)
-)
 
 
 def _agent(row: Sequence[Any]) -> Agent:
@@ -293,32 +285,20 @@ if tuple(f.name for f in dataclasses.fields(Thread)) != _THREAD_FIELDS:
 
 def _threads(rows: Sequence[Sequence[Any]]) -> list[Thread]:
     states = _THREAD_STATES
+    decode = id_lists.decode
+    # Pins are few (most threads have none); message ids are in every row, decoded all at once.
+    message_ids = id_lists.decode_all([row[11] for row in rows])
     return [
         Thread(
-            thread_id, client_id, created_at, priority, states[state], agent_id, assigned_at, [], [],
-            reserved_for, reserve_deadline, bool(reclaim_pending), 0, bool(answered_once),  # SQLite: 0 and 1
+            thread_id, client_id, created_at, priority, states[state], agent_id, assigned_at, ids,
+            decode(pinned_ids), reserved_for, reserve_deadline, bool(reclaim_pending), 0,
+            bool(answered_once),  # SQLite gives 0 and 1
         )
         for (
             thread_id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for,
-            reserve_deadline, reclaim_pending, answered_once,
-        ) in rows
+            reserve_deadline, reclaim_pending, answered_once, _, pinned_ids,
+        ), ids in zip(rows, message_ids, strict=True)
     ]  # fmt: skip
-
-
-def _add_messages(threads: list[Thread], rows: Sequence[Sequence[Any]]) -> None:
-    """Message ids and pins onto their threads; `rows` come thread by thread."""
-    by_id = {thread.id: thread for thread in threads}
-    current: int | None = None
-    thread: Thread | None = None
-    message_ids: list[int] = []
-    for thread_id, message_id, pinned in rows:
-        if thread_id != current:
-            current, thread = thread_id, by_id.get(thread_id)
-            # A thread opened after the threads were read has no place in this snapshot.
-            message_ids = thread.message_ids if thread is not None else []
-        message_ids.append(message_id)
-        if pinned and thread is not None:
-            thread.pinned.append(message_id)
 
 
 async def _driver_rows(conn: AsyncConnection, query: Select[Any]) -> list[Sequence[Any]]:
