@@ -101,14 +101,20 @@ async def test_users_written_beside_the_services_commits_never_fail(service: Ser
     assert len(await users.all()) == 44
 
 
-async def test_open_threads_come_back_from_the_database_with_their_messages_and_pins(service: Service) -> None:
-    """R8 after a restart: each open thread's messages (the engine checks pins against them)
-    and its pins, read back as the engine held them; closed threads' messages stay out."""
+async def busy_pair(service: Service, clients: int) -> tuple[int, int]:
+    """Two active agents, and `clients` new clients writing in: threads routed between them."""
     first, second = await agents(service, 2)
     for agent in (first, second):
         await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
-    for n in range(6):
+    for n in range(clients):
         await service.execute(c.ReceiveClientMessage(f"client-{n}", f"hello {n}"))
+    return first, second
+
+
+async def test_open_threads_come_back_from_the_database_with_their_messages_and_pins(service: Service) -> None:
+    """R8 after a restart: each open thread's messages (the engine checks pins against them)
+    and its pins, read back as the engine held them; closed threads' messages stay out."""
+    await busy_pair(service, clients=6)
     ws = service.workspace
     held = {thread.id: thread.agent_id for thread in ws.threads.values() if thread.agent_id is not None}
     assert len(held) >= 2
@@ -135,11 +141,7 @@ async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table
     """R8: an open thread's row carries its message ids and pins (what the start reads), and
     they agree with the messages table after answers, pins in any order, an unpin, a transfer
     and a close; a closed thread's row lists nothing."""
-    first, second = await agents(service, 2)
-    for agent in (first, second):
-        await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
-    for n in range(4):
-        await service.execute(c.ReceiveClientMessage(f"client-{n}", f"hello {n}"))
+    first, second = await busy_pair(service, clients=4)
     ws = service.workspace
     threads = [thread for thread in ws.threads.values() if thread.agent_id is not None]
     assert len(threads) >= 3
