@@ -5,9 +5,10 @@ PY := .venv/bin/python
 COMPILED := build/compiled
 LINTED := src tests bench build_support setup.py
 # What runs against the compiled build: the engine's own tests, and the service's around it
-# (restart and restore, commands through the API, the simulate command).
+# (restart and restore, commands and bad input through the API, the simulate command).
 ENGINE_TESTS := tests/unit tests/integration/test_restart.py tests/integration/test_service.py \
-	tests/integration/test_api_threads.py tests/integration/test_api_statuses.py tests/integration/test_simulate_cli.py
+	tests/integration/test_api_threads.py tests/integration/test_api_statuses.py \
+	tests/integration/test_api_bad_input.py tests/integration/test_simulate_cli.py
 
 .PHONY: help install compiled run test test-compiled check fmt bench screenshots
 
@@ -24,8 +25,7 @@ compiled: install ## build/compiled: onduty with its engine compiled by mypyc, b
 	rm -rf build
 	ONDUTY_COMPILE=1 .venv/bin/pip wheel -q --no-deps -w build/wheels .
 	.venv/bin/pip install -q --no-deps --target $(COMPILED) build/wheels/onduty-*.whl
-	@# The work folders go: a later plain `pip install .` would pack setuptools' compiled modules.
-	rm -rf build/lib.* build/temp.* build/bdist.* build/mypyc build/wheels
+	rm -rf build/lib.* build/temp.* build/bdist.* build/mypyc build/wheels  # work folders, no longer needed
 
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest

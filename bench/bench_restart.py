@@ -55,6 +55,7 @@ import httpx
 from sqlalchemy import func, select
 
 from onduty.buildinfo import engine_build
+from onduty.domain.settings import Settings
 from onduty.storage import id_lists
 from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
@@ -301,15 +302,22 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
                     "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
 
 
-# The rows a restart needs (agents, open threads with their message ids and pins, client
-# owners), as the service asks for them.
+# The rows a restart needs (agents, open threads with their message ids and pins, the client
+# owners of the affinity window), as the service asks for them.
 OPEN = "('queued', 'assigned', 'in_progress')"
-RESTART_ROWS = (
-    "SELECT * FROM agents",
-    "SELECT id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for, reserve_deadline,"
-    f" reclaim_pending, answered_once, message_ids, pinned_ids FROM threads WHERE state IN {OPEN}",
-    "SELECT client_id, owner_agent_id, owned_since FROM clients ORDER BY owned_since",
-)
+
+
+def restart_rows(now: float) -> tuple[str, ...]:
+    since = now - Settings().client_affinity_timeout  # the bench keeps the default window
+    return (
+        "SELECT * FROM agents",
+        "SELECT id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for, reserve_deadline,"
+        f" reclaim_pending, answered_once, message_ids, pinned_ids FROM threads WHERE state IN {OPEN}",
+        "SELECT client_id, owner_agent_id, owned_since FROM clients"
+        f" WHERE owned_since >= {since!r} ORDER BY owned_since",
+    )
+
+
 # A bare Python with the server's imports; given queries, it also fetches their rows with the bare
 # driver (the cyclic GC off, as the service has it while it reads) and holds them as the driver gives them.
 BARE = """
@@ -396,7 +404,7 @@ def main() -> None:
         assert all(r["open_threads"] == open_n for r in runs), runs
         assert len(builds) == len(sources), f"expected {len(sources)} builds, the servers said {list(builds)}"
         driver_url = url if db.is_sqlite else db.async_url.replace("postgresql+asyncpg", "postgresql")
-        selects = [bare(driver_url, *RESTART_ROWS) for _ in range(args.runs)]
+        selects = [bare(driver_url, *restart_rows(time.time())) for _ in range(args.runs)]
         empty_url = f"sqlite:///{workdir / 'empty.db'}"
         asyncio.run(upgrade(resolve(empty_url)))
         empty = [serve_once(empty_url, workdir)[1] for _ in range(args.runs)]

@@ -34,12 +34,32 @@ def get_requires_for_build_wheel(config_settings: dict[str, Any] | None = None) 
     return requires
 
 
-def get_requires_for_build_editable(config_settings: dict[str, Any] | None = None) -> list[str]:
+def _refuse_editable() -> None:
     if compiling():
         # An editable install would put the compiled modules beside the sources, where they
         # would shadow every later edit of the .py files.
         raise ValueError(
             f"{COMPILE_ENV}=1 needs a regular install (pip install .), not an editable one (pip install -e .)"
         )
+
+
+# Every editable hook refuses, since a frontend may skip any one of them (pip's
+# --no-build-isolation skips the requirements hook).
+def get_requires_for_build_editable(config_settings: dict[str, Any] | None = None) -> list[str]:
+    _refuse_editable()
     requires: list[str] = _setuptools.get_requires_for_build_editable(config_settings)
     return requires
+
+
+def prepare_metadata_for_build_editable(metadata_directory: str, config_settings: dict[str, Any] | None = None) -> str:
+    _refuse_editable()
+    name: str = _setuptools.prepare_metadata_for_build_editable(metadata_directory, config_settings)
+    return name
+
+
+def build_editable(
+    wheel_directory: str, config_settings: dict[str, Any] | None = None, metadata_directory: str | None = None
+) -> str:
+    _refuse_editable()
+    name: str = _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
+    return name

@@ -1,9 +1,10 @@
 """The optional compiled build (setup.py, build_support/compiled.py) is what it says it is.
 
-The suite runs against both builds: the README's editable install (pure Python)
-and, in CI, a regular install made with ONDUTY_COMPILE=1, run with
-ONDUTY_EXPECT_COMPILED=1. These tests make sure each run tests the build it
-means to, so a compiled leg can never pass by quietly testing pure Python.
+The whole suite runs against the README's editable install (pure Python); in CI
+the engine's tests and the service's around it (`make test-compiled`) run again
+against a regular install made with ONDUTY_COMPILE=1, with ONDUTY_EXPECT_COMPILED=1.
+These tests make sure each run tests the build it means to, so a compiled leg can
+never pass by quietly testing pure Python.
 """
 
 from __future__ import annotations

@@ -36,6 +36,14 @@ def new_agent(cmd: c.RegisterAgent) -> tuple[str, int | None]:
     return team(cmd.team), capacity(cmd.capacity)
 
 
+def agent_change(cmd: c.ChangeAgent) -> tuple[str | None, int | None]:
+    """The change's team and capacity, each checked when given (None: not changed by it)."""
+    return (
+        None if cmd.team is None else team(cmd.team),
+        None if cmd.capacity is None else capacity(cmd.capacity),
+    )
+
+
 def text(value: object, field: str = "text") -> str:
     if not isinstance(value, str) or not value.strip():
         raise DomainError(f"{field} must not be empty", field=field)

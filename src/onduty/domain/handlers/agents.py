@@ -23,12 +23,13 @@ def register_agent(ws: Workspace, cmd: c.RegisterAgent, now: Instant, out: Out) 
 
 def change_agent(ws: Workspace, cmd: c.ChangeAgent, now: Instant, out: Out) -> None:
     agent = ws.agent(cmd.agent_id)
-    team = agent.team if cmd.team is None else validate.team(cmd.team)
+    new_team, new_capacity = validate.agent_change(cmd)
+    team = agent.team if new_team is None else new_team
     capacity = agent.capacity
     if cmd.reset_capacity:
         capacity = None
-    elif cmd.capacity is not None:
-        capacity = validate.capacity(cmd.capacity)
+    elif new_capacity is not None:
+        capacity = new_capacity
     agent.team, agent.capacity = team, capacity
     ws.refresh(agent)  # capacity lowered below the load takes nothing away; it only stops routing
     out.append(AgentChanged(now, agent.id, team, capacity))
