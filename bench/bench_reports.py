@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bulk import insert_rows
 from onduty.reports.workload import workload
 from onduty.storage import schema as t
 from onduty.storage.database import resolve
@@ -111,7 +112,7 @@ async def fill(store: Store, agents: int, days: int, per_day: int) -> int:
 async def _insert(store: Store, rows: list[dict[str, Any]]) -> None:
     async with store.engine.begin() as conn:
         for i in range(0, len(rows), CHUNK):
-            await conn.execute(t.agent_activity.insert(), rows[i : i + CHUNK])
+            await insert_rows(conn, t.agent_activity, rows[i : i + CHUNK])
 
 
 async def main() -> None:

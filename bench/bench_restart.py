@@ -54,6 +54,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from bulk import insert_rows
 from onduty.buildinfo import engine_build
 from onduty.domain.settings import Settings
 from onduty.storage import id_lists
@@ -215,10 +216,10 @@ async def fill(store: Store, agents: int, open_threads: int, closed: int, events
                 since = now - rng.uniform(0, 2 * 86400)
                 owners.append({"client_id": client, "owner_agent_id": agent_id, "owned_since": since})
         async with store.engine.begin() as conn:
-            await conn.execute(t.threads.insert(), thread_rows)
-            await conn.execute(t.messages.insert(), messages)
+            await insert_rows(conn, t.threads, thread_rows)
+            await insert_rows(conn, t.messages, messages)
             if owners:
-                await conn.execute(t.clients.insert(), owners)
+                await insert_rows(conn, t.clients, owners)
         counts["messages"] += len(messages)
         counts["owners"] += len(owners)
     await _journal(store, events, now, rng)
@@ -238,7 +239,7 @@ async def _journal(store: Store, n: int, now: float, rng: random.Random) -> None
                  "scope": {"agents": [agent], "teams": [f"team-{agent % TEAMS}"], "public": i % 5 == 0}}
             )  # fmt: skip
         async with store.engine.begin() as conn:
-            await conn.execute(t.events.insert(), rows)
+            await insert_rows(conn, t.events, rows)
 
 
 # -- the measurements -------------------------------------------------------------------------
