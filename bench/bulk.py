@@ -3,17 +3,18 @@
 The restart and report benches write millions of rows before they measure
 anything. Through SQLAlchemy's `insert()` each row's parameters are processed
 one by one in Python, which cost more than the database's own work; the
-driver takes plain tuples. JSON columns are given as text, which both
-drivers store as is.
+driver takes plain tuples. Placeholders and JSON text as the service's own
+commits write them (storage/write_plan.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import JSON, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from onduty.storage.write_plan import json_text, placeholders
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -22,13 +23,10 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, 
         return
     columns = list(rows[0])
     as_json = [isinstance(table.c[name].type, JSON) for name in columns]
-    if conn.dialect.name == "postgresql":
-        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    else:
-        marks = ", ".join("?" for _ in columns)
+    marks = ", ".join(placeholders(conn.dialect.name, len(columns)))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
     values = [
-        tuple(json.dumps(row[name]) if is_json else row[name] for name, is_json in zip(columns, as_json, strict=True))
+        tuple(json_text(row[name]) if is_json else row[name] for name, is_json in zip(columns, as_json, strict=True))
         for row in rows
     ]
     await conn.exec_driver_sql(sql, values)

@@ -174,3 +174,29 @@ async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table
         )
         assert row.pinned_ids == ",".join(map(str, thread.pinned))
     assert (rows[closed.id].state, rows[closed.id].message_ids, rows[closed.id].pinned_ids) == ("closed", "", "")
+
+
+async def test_client_owners_come_back_from_the_database_oldest_first_within_the_window(service: Service) -> None:
+    """R4 after a restart: who owns each client and since when, read back (from the owners'
+    index alone) in the order they were won; an owner older than the affinity window stays
+    out, as the engine had already let it go."""
+    await service.execute(c.ChangeSettings({"client_affinity_timeout": 600.0}))
+    await busy_pair(service, clients=4)
+    ws = service.workspace
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    closed = 0
+    while ws.threads:
+        for thread in [th for th in ws.threads.values() if th.agent_id is not None and not th.answered_once]:
+            assert thread.agent_id is not None
+            await service.execute(c.Answer(thread.id, thread.agent_id, "on it"))  # nobody waits: no S6
+        thread = next(th for th in ws.threads.values() if th.agent_id is not None)
+        assert thread.agent_id is not None
+        await service.execute(c.CloseThread(thread.id, Actor.agent(thread.agent_id)))
+        closed += 1
+        clock.advance(700 if closed == 1 else 60)  # the first owner falls out of the window
+
+    owners = sorted(ws.affinity.items(), key=lambda owner: owner[2])
+    assert len(owners) == closed - 1 == 3
+    snapshot = await service.store.load_snapshot(service.now())
+    assert snapshot.owners == owners

@@ -82,8 +82,8 @@ CASES = [
     # ChangeAgent
     _case("change-agent-unknown", c.ChangeAgent(99, team="x"), NotFound, "agent_id"),
     _case("change-agent-empty-team", c.ChangeAgent(1, team=""), DomainError, "team"),
-    _case("change-agent-capacity-bool", c.ChangeAgent(1, capacity=True), DomainError, "capacity"),
-    _case("change-agent-capacity-float", c.ChangeAgent(1, capacity=2.0), DomainError, "capacity"),  # type: ignore[arg-type]
+    _case("R2-change-agent-capacity-bool", c.ChangeAgent(1, capacity=True), DomainError, "capacity"),
+    _case("R2-change-agent-capacity-float", c.ChangeAgent(1, capacity=2.0), DomainError, "capacity"),  # type: ignore[arg-type]
     _case("change-agent-team-not-text", c.ChangeAgent(1, team=5), DomainError, "team"),  # type: ignore[arg-type]
     _case("R2-change-agent-capacity-zero", c.ChangeAgent(1, capacity=0), DomainError, "capacity"),
     _case("change-agent-good-team-bad-capacity", c.ChangeAgent(1, team="sales", capacity=-1), DomainError, "capacity"),
