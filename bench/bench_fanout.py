@@ -4,9 +4,10 @@ Starts a real `onduty serve` on a fresh SQLite file and, beside it, a bare
 broadcast server written here with the `websockets` library (the floor: a set
 of connections and `websockets.broadcast`, nothing else). Creates an admin
 (`onduty users add`), then supervisors and agents of one team through the API;
-opens `--clients` WebSocket connections to each server from this process (the
-`websockets` asyncio client, over loopback, offering permessage-deflate as
-browsers do) as supervisors of that team. Then, in rounds that alternate
+opens `--clients` WebSocket connections to each server from this process
+(`wsclient.py`, a lean client that reads a frame where it lands, so that the
+delays measure the servers rather than the client; over loopback, offering
+permessage-deflate as browsers do) as supervisors of that team. Then, in rounds that alternate
 between the two servers (so that other work on the machine weighs on both
 alike):
 
@@ -54,6 +55,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 import loadgen
+import wsclient
 from bench_api import add_admin, free_port, start_server
 
 TEAM = "t0"
@@ -129,6 +131,7 @@ class Dashboard:
     arrivals: dict[int, list[float]] = field(default_factory=dict)  # agent id -> receipt times
     frames: int = 0
     last_frame: float = 0.0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # the backlog is over ("stream.ready")
 
 
 @dataclass(slots=True)
@@ -137,8 +140,7 @@ class Fleet:
 
     name: str
     boards: list[Dashboard]
-    sockets: list[ClientConnection]
-    tasks: list[asyncio.Task[None]]
+    sockets: list[wsclient.Dashboard]
     sizes: dict[str, int] = field(default_factory=dict)  # bytes of one frame of each kind seen
     expected: int = 0  # status_changed deliveries still awaited in this phase
     received: int = 0
@@ -157,42 +159,42 @@ class Fleet:
         return sum(b.frames for b in self.boards)
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await asyncio.gather(*(s.close() for s in self.sockets), return_exceptions=True)
+        for socket in self.sockets:
+            socket.close()
+        await asyncio.wait([s.closed for s in self.sockets], timeout=5)
 
 
-async def listen(fleet: Fleet, board: Dashboard, ws: ClientConnection) -> None:
-    clock = time.perf_counter
-    with contextlib.suppress(Exception):
-        while True:
-            message = await ws.recv(decode=False)
-            now = clock()
-            board.frames += 1
-            board.last_frame = now
-            if STATUS_CHANGED in message:
-                fleet.sizes["agent.status_changed"] = len(message)
-                agent = json.loads(message)["data"]["agent_id"]
-                board.arrivals.setdefault(agent, []).append(now)
-                fleet.received += 1
-                if fleet.received >= fleet.expected:
-                    fleet.done.set()
+def receiver(fleet: Fleet, board: Dashboard) -> wsclient.OnMessage:
+    """What a dashboard does with each message: note when it came, and from which agent."""
+
+    def on_message(message: bytes, now: float) -> None:
+        board.frames += 1
+        board.last_frame = now
+        if STATUS_CHANGED in message:
+            fleet.sizes["agent.status_changed"] = len(message)
+            agent = wsclient.agent_id(message)
+            assert agent is not None, message
+            board.arrivals.setdefault(agent, []).append(now)
+            fleet.received += 1
+            if fleet.received >= fleet.expected:
+                fleet.done.set()
+        elif b"stream.ready" in message:  # the backlog, then "ready"
+            board.ready.set()
+
+    return on_message
 
 
 async def open_fleet(name: str, urls: list[str], *, deflate: bool) -> Fleet:
-    fleet = Fleet(name, [], [], [])
+    fleet = Fleet(name, [], [])
     gate = asyncio.Semaphore(64)
 
     async def one(url: str) -> None:
-        async with gate:
-            ws = await connect(url, open_timeout=60, max_size=None, compression="deflate" if deflate else None)
-            while b"stream.ready" not in await ws.recv(decode=False):  # the backlog, then "ready"
-                pass
         board = Dashboard()
+        async with gate:
+            socket = await wsclient.connect(url, receiver(fleet, board), deflate=deflate)
+            await asyncio.wait_for(board.ready.wait(), 60)
         fleet.boards.append(board)
-        fleet.sockets.append(ws)
-        fleet.tasks.append(asyncio.create_task(listen(fleet, board, ws)))
+        fleet.sockets.append(socket)
 
     await asyncio.gather(*(one(url) for url in urls))
     return fleet
@@ -412,7 +414,7 @@ async def measure(args: argparse.Namespace, admin_token: str, ports: dict[str, i
         "bare": [f"ws://127.0.0.1:{ports['bare']}/"] * args.clients,
     }
     fleets = {name: await open_fleet(name, urls[name], deflate=not args.no_deflate) for name in ("onduty", "bare")}
-    extensions = {n: [type(e).__name__ for e in f.sockets[0].protocol.extensions] for n, f in fleets.items()}
+    extensions = {n: f.sockets[0].extensions or "none" for n, f in fleets.items()}
     print(f"  set-up: {time.perf_counter() - started:.1f} s; negotiated extensions: {extensions}", flush=True)
     triggers: dict[str, Trigger] = {"onduty": onduty.trigger, "bare": bare.trigger}
     reconnect = {"onduty": onduty.reconnect, "bare": bare.reconnect}
