@@ -1,11 +1,11 @@
 """Status changes through the HTTP API: requests per second and latency (issue 3).
 
-Starts a real `onduty serve` on a fresh database (SQLite by default), creates
-agents through the API, then, from this separate process over loopback, has
-every agent flip between `active` and `not_ready` as fast as the server
-answers, with a fixed number of requests in flight. Each request is a full
-durable command: parsed, applied by the single writer, committed (group
-commit), acknowledged.
+Starts a real `onduty serve` on a fresh database (SQLite by default) whose
+agents were written into it beforehand, logs them in through the API, then,
+from this separate process over loopback, has every agent flip between
+`active` and `not_ready` as fast as the server answers, with a fixed number
+of requests in flight (64, then 256). Each request is a full durable command:
+parsed, applied by the single writer, committed (group commit), acknowledged.
 
 In the same run, the same server's bare no-op JSON endpoint (GET /ping: no
 database, no token) under the same load is the floor the status change is
@@ -13,7 +13,7 @@ compared with. With --rate, the load is open-loop instead: status changes
 leave at that rate whatever the answers do, and latency counts from each
 request's scheduled moment (issue 6: 15,000 agents, 1,000 changes/s, p99).
 
-Run: .venv/bin/python bench/bench_api.py [--agents 200] [--concurrency 64] [--seconds 10]
+Run: .venv/bin/python bench/bench_api.py [--agents 200] [--concurrency 64,256] [--seconds 10]
                                          [--database postgresql://…]
      .venv/bin/python bench/bench_api.py --agents 15000 --rate 1000 --seconds 20
 """
@@ -35,8 +35,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 import loadgen
+from bulk import insert_rows
+from onduty.service.auth import new_token, token_hash
+from onduty.storage import schema as t
+from onduty.storage.database import resolve
+from onduty.storage.store import Store
 
 
 def free_port() -> int:
@@ -88,27 +94,54 @@ def status_flips(tokens: list[str]) -> Callable[[int], loadgen.Request]:
     return make
 
 
-async def prepare(port: int, admin_token: str, agents: int, workers: int = 32) -> list[str]:
-    """Agents created and logged in through the API, `workers` requests at a time."""
-    tokens = [""] * agents
-    todo = iter(range(agents))
+def add_agents(database: str, agents: int, teams: int = 10) -> list[str]:
+    """`agents` agents with a token each, written straight into the users and tokens tables
+    before the server starts, as `onduty users add` writes them (through the API, one at a
+    time, 15,000 agents took two minutes of the bench's set-up); returns their tokens. The
+    server's engine meets each at their first request (`Service.ensure_agent`)."""
+
+    async def fill() -> list[str]:
+        store = Store(resolve(database))
+        now = time.time()
+        tokens = [new_token() for _ in range(agents)]
+        try:
+            async with store.engine.begin() as conn:
+                await insert_rows(conn, t.teams, [{"name": f"t{k}", "created_at": now} for k in range(teams)])
+                users = [
+                    {"username": f"agent{i}", "name": f"Agent {i}", "role": "agent", "team": f"t{i % teams}",
+                     "password_hash": None, "active": True, "created_at": now}
+                    for i in range(agents)
+                ]  # fmt: skip
+                await insert_rows(conn, t.users, users)
+                ids = dict((await conn.execute(select(t.users.c.username, t.users.c.id))).all())
+                await insert_rows(
+                    conn,
+                    t.tokens,
+                    [
+                        {"token_hash": token_hash(token), "user_id": ids[f"agent{i}"], "created_at": now}
+                        for i, token in enumerate(tokens)
+                    ],
+                )
+        finally:
+            await store.close()
+        return tokens
+
+    return asyncio.run(fill())
+
+
+async def log_in(port: int, tokens: list[str], workers: int = 64) -> None:
+    """Every agent logs in through the API (S5), `workers` requests at a time."""
+    todo = iter(tokens)
 
     async def worker(conn: loadgen.Connection) -> None:
-        for i in todo:
-            body = {"username": f"agent{i}", "role": "agent", "team": f"t{i % 10}"}
-            status, answer = await conn.request(
-                "POST", "/api/v1/users", {"Authorization": f"Bearer {admin_token}"}, body
-            )
-            assert status == 201, answer
-            tokens[i] = json.loads(answer)["token"]
-            status, answer = await conn.request("POST", "/api/v1/me/login", {"Authorization": f"Bearer {tokens[i]}"})
+        for token in todo:
+            status, answer = await conn.request("POST", "/api/v1/me/login", {"Authorization": f"Bearer {token}"})
             assert status == 200, answer
 
     pool = [await loadgen.Connection.open("127.0.0.1", port) for _ in range(workers)]
     await asyncio.gather(*(worker(conn) for conn in pool))
     for conn in pool:
         conn.close()
-    return tokens
 
 
 def noop(_: int) -> loadgen.Request:
@@ -116,36 +149,56 @@ def noop(_: int) -> loadgen.Request:
 
 
 def closed_loop(port: int, tokens: list[str], args: argparse.Namespace, database: str) -> None:
-    """Rounds of the no-op endpoint and of status changes, taking turns under the same load."""
+    """Rounds of the no-op endpoint and of status changes, taking turns under the same load,
+    at each number of requests in flight. A status change is answered only once its batch
+    is committed (fsync included): with few requests in flight its rate is bounded by that
+    wait (Little's law: in flight ÷ latency), not by the server's CPU, while the no-op is
+    CPU-bound at any load. The target compares what each endpoint serves at its best (the
+    server's capacity for it); the rate at each load is shown beside it."""
     kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
-    changes: list[loadgen.Result] = []
-    pings: list[loadgen.Result] = []
-    for _ in range(args.rounds):
-        for results, make in ((pings, noop), (changes, status_flips(tokens))):
-            result = asyncio.run(
-                loadgen.run("127.0.0.1", port, make, connections=args.concurrency, seconds=args.seconds)
-            )
-            if set(result.statuses) != {200}:
-                print(f"  answers other than 200: {result.statuses}")
-            results.append(result)
-    rate = statistics.median(r.rate for r in changes)
-    floor = statistics.median(r.rate for r in pings)
+    print(f"status changes over HTTP, {kind}, {args.agents} agents, {os.cpu_count()} cores")
+    best = {"status": 0.0, "ping": 0.0}
+    for concurrency in args.concurrency:
+        changes: list[loadgen.Result] = []
+        pings: list[loadgen.Result] = []
+        for _ in range(args.rounds):
+            for results, make in ((pings, noop), (changes, status_flips(tokens))):
+                result = asyncio.run(
+                    loadgen.run("127.0.0.1", port, make, connections=concurrency, seconds=args.seconds)
+                )
+                if set(result.statuses) != {200}:
+                    print(f"  answers other than 200: {result.statuses}")
+                results.append(result)
+        rate = statistics.median(r.rate for r in changes)
+        floor = statistics.median(r.rate for r in pings)
+        best["status"], best["ping"] = max(best["status"], rate), max(best["ping"], floor)
+        pairs = [c.rate / p.rate for c, p in zip(changes, pings, strict=True)]
+        print(f"  {concurrency} in flight:")
+        print(f"    status changes: {', '.join(f'{r.rate:,.0f}' for r in changes)} requests/s; median {rate:,.0f}")
+        print(
+            f"    latency p50 {statistics.median(r.percentile(0.5) for r in changes) * 1000:.1f} ms, "
+            f"p99 {statistics.median(r.percentile(0.99) for r in changes) * 1000:.1f} ms (medians over rounds)"
+        )
+        print(f"    no-op GET /ping: {', '.join(f'{r.rate:,.0f}' for r in pings)} requests/s; median {floor:,.0f}")
+        print(
+            f"    ratio status change / no-op: {rate / floor:.2f} "
+            f"(round by round: {', '.join(f'{x:.2f}' for x in pairs)})"
+        )
     print(
-        f"status changes over HTTP, {kind}, {args.agents} agents, {args.concurrency} in flight, {os.cpu_count()} cores"
+        f"  at its best: status changes {best['status']:,.0f}/s, no-op {best['ping']:,.0f}/s; "
+        f"ratio {best['status'] / best['ping']:.2f} (target: at least 0.5)"
     )
-    print(f"  status changes: {', '.join(f'{r.rate:,.0f}' for r in changes)} requests/s; median {rate:,.0f}")
-    print(
-        f"  latency p50 {statistics.median(r.percentile(0.5) for r in changes) * 1000:.1f} ms, "
-        f"p99 {statistics.median(r.percentile(0.99) for r in changes) * 1000:.1f} ms (medians over rounds)"
-    )
-    print(f"  no-op GET /ping: {', '.join(f'{r.rate:,.0f}' for r in pings)} requests/s; median {floor:,.0f}")
-    print(f"  ratio status change / no-op: {rate / floor:.2f}")  # fmt: skip
 
 
 def open_loop(port: int, tokens: list[str], args: argparse.Namespace) -> None:
     result = asyncio.run(
         loadgen.run_rate(
-            "127.0.0.1", port, status_flips(tokens), rate=args.rate, seconds=args.seconds, connections=args.concurrency
+            "127.0.0.1",
+            port,
+            status_flips(tokens),
+            rate=args.rate,
+            seconds=args.seconds,
+            connections=args.concurrency[0],
         )
     )
     print(f"open loop: {args.agents:,} agents online, {args.rate:,.0f} status changes/s offered for {args.seconds:g} s")
@@ -157,7 +210,13 @@ def open_loop(port: int, tokens: list[str], args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[64, 256],
+        help="requests in flight: one number, or several separated by commas (default 64,256; "
+        "the open loop takes the first as its connections)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3, help="repeat the load; medians are reported")
     parser.add_argument("--database", default=None, help="default: a fresh SQLite file")
@@ -167,12 +226,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         database = args.database or f"sqlite:///{workdir / 'bench.db'}"
-        admin_token = add_admin(database, workdir)
+        add_admin(database, workdir)  # `onduty users add`: the schema, as an operator makes it
+        tokens = add_agents(database, args.agents)
         port = free_port()
         server = start_server(database, port, workdir)
         base = f"http://127.0.0.1:{port}"
         try:
-            tokens = asyncio.run(prepare(port, admin_token, args.agents))
+            started = time.perf_counter()
+            asyncio.run(log_in(port, tokens))
+            print(
+                f"  set-up: {args.agents:,} agents logged in through the API in {time.perf_counter() - started:.1f} s"
+            )
             before = metric_sums(httpx.get(f"{base}/metrics").text)
             if args.rate:
                 open_loop(port, tokens, args)
