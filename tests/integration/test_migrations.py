@@ -10,11 +10,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
-from onduty.storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from onduty.storage.migrate import alembic_config, current_revision, head_revision, newest_revision, upgrade
 from onduty.storage.schema import metadata
 
 
@@ -38,6 +39,28 @@ def _diff(db: Database) -> list[Any]:
 def test_migrations_build_the_declared_schema(database: Database) -> None:
     assert asyncio.run(current_revision(database)) == head_revision(database)
     assert _diff(database) == []
+
+
+def test_the_newest_revision_is_known_from_the_file_names_as_alembic_knows_it(database: Database) -> None:
+    """`upgrade` skips Alembic when the database is at `newest_revision()`; that must be
+    Alembic's own head, and every migration file must be named for its revision."""
+    assert newest_revision() == head_revision(database)
+    script = ScriptDirectory.from_config(alembic_config(database))
+    for revision in script.walk_revisions():
+        assert revision.path is not None
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+
+
+def test_a_database_behind_the_newest_revision_is_migrated(database: Database) -> None:
+    """The quick check (one query) sends a database that is behind to Alembic."""
+    command.downgrade(alembic_config(database), "0003")
+    try:
+        assert asyncio.run(current_revision(database)) == "0003"
+        asyncio.run(upgrade(database))
+        assert asyncio.run(current_revision(database)) == head_revision(database)
+        assert _diff(database) == []
+    finally:
+        command.upgrade(alembic_config(database), "head")  # the PostgreSQL database is shared
 
 
 def test_migrating_twice_changes_nothing(database: Database) -> None:

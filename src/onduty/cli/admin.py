@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,7 +9,7 @@ from typing import TypeVar
 import click
 import msgspec
 
-from onduty.cli._db import database_option, open_database
+from onduty.cli._db import database_option, open_database, run_on
 from onduty.domain.errors import DomainError
 from onduty.service.service import Service
 from onduty.storage.database import Database
@@ -30,7 +29,7 @@ T = TypeVar("T")
 def migrate(database_url: str | None) -> None:
     """Bring a database to the current schema (serve does it too)."""
     db = open_database(database_url)
-    asyncio.run(upgrade(db))
+    run_on(db, upgrade(db))
     click.echo(f"{db.shown()}: schema is current")
 
 
@@ -52,7 +51,7 @@ def add_user(
     """Create a user and print {"id", "username", "role", "token"} as JSON."""
     db = open_database(database_url)
     try:
-        created = asyncio.run(_add(db, name, role, team, capacity, password))
+        created = run_on(db, _add(db, name, role, team, capacity, password))
     except (ApiError, DomainError) as error:
         field = getattr(error, "field", None)
         raise click.UsageError(f"{field + ': ' if field else ''}{error.message}") from None

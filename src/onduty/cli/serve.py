@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 import uvicorn
 
-from onduty.cli._db import database_option, open_database
+from onduty.cli._db import database_option, open_database, run_on
 from onduty.cli.admin import with_service
 from onduty.cli.demo import announce, seed
 from onduty.logs import configure_logging
@@ -30,9 +28,9 @@ def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: 
     """Run the service (creates or upgrades the database schema first)."""
     configure_logging(json=log_json)
     db = open_database(database_url)
-    asyncio.run(upgrade(db))
+    run_on(db, upgrade(db))
     if demo:
-        tokens = asyncio.run(with_service(db, seed))
+        tokens = run_on(db, with_service(db, seed))
         if tokens is None:
             click.echo("Database has users already; --demo added nothing.")
         else:
