@@ -49,12 +49,12 @@ bench: install compiled ## every benchmark under bench/, with its floor (about 1
 	$(PY) bench/bench_simulator.py
 	PYTHONPATH=$(COMPILED) $(PY) bench/bench_simulator.py
 	$(PY) bench/bench_routing.py
-	$(PY) bench/bench_commit.py
-	$(PY) bench/bench_api.py --seconds 5 --rounds 3
+	$(PY) bench/bench_commit.py --seconds 3
+	$(PY) bench/bench_api.py --seconds 4 --rounds 3
 	$(PY) bench/bench_api.py --agents 15000 --rate 1000 --seconds 20 --concurrency 200
 	@if pg_isready -q -h 127.0.0.1 -p 5432; then \
 		psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS onduty_bench" -c "CREATE DATABASE onduty_bench" && \
-		$(PY) bench/bench_api.py --seconds 5 --rounds 3 --database postgresql://postgres@127.0.0.1:5432/onduty_bench; \
+		$(PY) bench/bench_api.py --seconds 3 --rounds 3 --database postgresql://postgres@127.0.0.1:5432/onduty_bench; \
 	else echo "PostgreSQL is not on 127.0.0.1:5432: its status-change figure is skipped"; fi
 	$(PY) bench/bench_fanout.py
 	$(PY) bench/bench_restart.py

@@ -490,7 +490,7 @@ def main() -> None:
     parser.add_argument("--supervisors", type=int, default=100, help="the clients share these supervisors' tokens")
     parser.add_argument("--agents", type=int, default=8, help="agents changing status in a burst")
     parser.add_argument("--changes", type=int, default=20, help="status changes per steady phase")
-    parser.add_argument("--interval", type=float, default=0.5, help="seconds between steady status changes")
+    parser.add_argument("--interval", type=float, default=0.3, help="seconds between steady status changes")
     parser.add_argument("--burst", type=int, default=40, help="status changes per burst")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(

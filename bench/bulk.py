@@ -9,6 +9,7 @@ commits write them (storage/write_plan.py).
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -25,8 +26,12 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, 
     as_json = [isinstance(table.c[name].type, JSON) for name in columns]
     marks = ", ".join(placeholders(conn.dialect.name, len(columns)))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    values = [
-        tuple(json_text(row[name]) if is_json else row[name] for name, is_json in zip(columns, as_json, strict=True))
-        for row in rows
-    ]
+    if any(as_json):
+        values = [
+            tuple(json_text(row[n]) if is_json else row[n] for n, is_json in zip(columns, as_json, strict=True))
+            for row in rows
+        ]
+    else:  # the common case, in C: a tuple of the columns' values (two or more columns)
+        pick = itemgetter(*columns)
+        values = [pick(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
     await conn.exec_driver_sql(sql, values)
