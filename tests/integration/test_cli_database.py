@@ -34,7 +34,7 @@ def test_a_database_nobody_answers_for_is_a_clear_error(args: list[str]) -> None
     url = f"postgresql://postgres@127.0.0.1:{unused_port()}/onduty"
     result = CliRunner().invoke(main, [*args, "--database", url])
     assert result.exit_code == 1
-    assert f"cannot open the database {url}:" in result.output
+    assert f"cannot use the database {url}:" in result.output
     assert "Traceback" not in result.output
 
 
@@ -44,7 +44,7 @@ def test_a_sqlite_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> N
     url = f"sqlite:///{blocked / 'onduty.db'}"
     result = CliRunner().invoke(main, ["migrate", "--database", url])
     assert result.exit_code == 1
-    assert f"cannot open the database {url}:" in result.output
+    assert f"cannot use the database {url}:" in result.output
 
 
 def test_a_current_database_is_recognised_without_alembic(tmp_path: Path) -> None:

@@ -33,10 +33,10 @@ def open_database(url: str | None) -> Database:
 
 
 def run_on(db: Database, work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work on `db`; a database that cannot be opened or reached is a clear
+    """Run a command's work on `db`; a database that cannot be opened, reached or written is a clear
     error naming it, not a traceback."""
     try:
         return asyncio.run(work)
     except (OSError, DBAPIError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise click.ClickException(f"cannot open the database {db.shown()}: {reason}") from None
+        raise click.ClickException(f"cannot use the database {db.shown()}: {reason}") from None
