@@ -153,11 +153,12 @@ def closed_loop(port: int, tokens: list[str], args: argparse.Namespace, database
     at each number of requests in flight. A status change is answered only once its batch
     is committed (fsync included): with few requests in flight its rate is bounded by that
     wait (Little's law: in flight ÷ latency), not by the server's CPU, while the no-op is
-    CPU-bound at any load. The target compares what each endpoint serves at its best (the
-    server's capacity for it); the rate at each load is shown beside it."""
+    CPU-bound at any load. The target is read at the last load given (256 by default), where
+    both are bound by the server's CPU: the two endpoints' capacities, each round's pair
+    measured back to back; the lower loads are shown beside it."""
     kind = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     print(f"status changes over HTTP, {kind}, {args.agents} agents, {os.cpu_count()} cores")
-    best = {"status": 0.0, "ping": 0.0}
+    ratio = float("nan")
     for concurrency in args.concurrency:
         changes: list[loadgen.Result] = []
         pings: list[loadgen.Result] = []
@@ -171,8 +172,8 @@ def closed_loop(port: int, tokens: list[str], args: argparse.Namespace, database
                 results.append(result)
         rate = statistics.median(r.rate for r in changes)
         floor = statistics.median(r.rate for r in pings)
-        best["status"], best["ping"] = max(best["status"], rate), max(best["ping"], floor)
         pairs = [c.rate / p.rate for c, p in zip(changes, pings, strict=True)]
+        ratio = statistics.median(pairs)
         print(f"  {concurrency} in flight:")
         print(f"    status changes: {', '.join(f'{r.rate:,.0f}' for r in changes)} requests/s; median {rate:,.0f}")
         print(
@@ -180,14 +181,8 @@ def closed_loop(port: int, tokens: list[str], args: argparse.Namespace, database
             f"p99 {statistics.median(r.percentile(0.99) for r in changes) * 1000:.1f} ms (medians over rounds)"
         )
         print(f"    no-op GET /ping: {', '.join(f'{r.rate:,.0f}' for r in pings)} requests/s; median {floor:,.0f}")
-        print(
-            f"    ratio status change / no-op: {rate / floor:.2f} "
-            f"(round by round: {', '.join(f'{x:.2f}' for x in pairs)})"
-        )
-    print(
-        f"  at its best: status changes {best['status']:,.0f}/s, no-op {best['ping']:,.0f}/s; "
-        f"ratio {best['status'] / best['ping']:.2f} (target: at least 0.5)"
-    )
+        print(f"    ratio status change / no-op: {ratio:.2f} (round by round: {', '.join(f'{x:.2f}' for x in pairs)})")
+    print(f"  ratio at {args.concurrency[-1]} in flight: {ratio:.2f} (target: at least 0.5)")
 
 
 def open_loop(port: int, tokens: list[str], args: argparse.Namespace) -> None:
@@ -214,7 +209,8 @@ def main() -> None:
         "--concurrency",
         type=lambda text: [int(n) for n in text.split(",")],
         default=[64, 256],
-        help="requests in flight: one number, or several separated by commas (default 64,256; "
+        help="requests in flight: one number, or several separated by commas, the target read at the last "
+        "(default 64,256; "
         "the open loop takes the first as its connections)",
     )
     parser.add_argument("--seconds", type=float, default=10.0)
