@@ -57,6 +57,7 @@ class Dashboard(asyncio.Protocol):
         self._inflate: zlib._Decompress | None = None
         self._fragments: list[bytes] = []
         self._compressed = False
+        self._close_sent = False
 
     # -- asyncio.Protocol -----------------------------------------------------------------
 
@@ -149,7 +150,8 @@ class Dashboard(asyncio.Protocol):
             if opcode == PING:
                 self._send(PONG, payload)
             elif opcode == CLOSE:
-                self._send(CLOSE, payload[:2])
+                if not self._close_sent:  # the server began the closing handshake: answer it
+                    self._send(CLOSE, payload[:2])
                 assert self._transport is not None
                 self._transport.close()
             return
@@ -185,6 +187,7 @@ class Dashboard(asyncio.Protocol):
     def close(self) -> None:
         """Close as a client does: a close frame, then the connection once the server answers."""
         self._send(CLOSE, struct.pack("!H", 1000))
+        self._close_sent = True
         if self._transport is not None:
             loop = asyncio.get_running_loop()
             loop.call_later(2.0, self._transport.abort)
