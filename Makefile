@@ -45,7 +45,7 @@ fmt: install ## format and autofix
 screenshots: install ## refresh docs/screenshots from the browser tests
 	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
-bench: install compiled ## every benchmark under bench/, with its floor (about 10 minutes; not part of the tests)
+bench: install compiled ## every benchmark under bench/, with its floor (about 7 minutes; not part of the tests)
 	$(PY) bench/bench_simulator.py
 	PYTHONPATH=$(COMPILED) $(PY) bench/bench_simulator.py
 	$(PY) bench/bench_routing.py
