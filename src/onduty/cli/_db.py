@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import asyncpg
 import click
 from sqlalchemy.exc import DBAPIError
 
+from onduty.service.service import ServiceUnavailable
 from onduty.storage.database import ENV_VAR, Database, DatabaseUrlError, resolve
+from onduty.storage.migrate import SchemaTooNew
 
 T = TypeVar("T")
 
@@ -33,10 +37,15 @@ def open_database(url: str | None) -> Database:
 
 
 def run_on(db: Database, work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's work on `db`; a database that cannot be opened, reached or written is a clear
-    error naming it, not a traceback."""
+    """Run a command's work on `db`. A database that cannot be opened, reached or written,
+    or whose schema is newer than this onduty, is a one-line error naming it."""
     try:
         return asyncio.run(work)
-    except (OSError, DBAPIError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise click.ClickException(f"cannot use the database {db.shown()}: {reason}") from None
+    except (OSError, DBAPIError, sqlite3.Error, asyncpg.PostgresError, ServiceUnavailable, SchemaTooNew) as error:
+        raise click.ClickException(f"cannot use the database {db.shown()}: {_reason(error)}") from None
+
+
+def _reason(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper: the driver's own error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__  # a bare TimeoutError says nothing else

@@ -52,9 +52,7 @@ class Committer(Protocol):
 
 class SqliteCommitter:
     def __init__(self, db: Database, *, checkpoint_every: int = 100) -> None:
-        path = make_url(db.async_url).database
-        assert path is not None  # resolve() refuses a SQLite URL without a file
-        self._path = path
+        self._path = str(db.sqlite_path)
         self._conn: sqlite3.Connection | None = None
         # What must not hold up the loop: the COMMIT's fsync, waiting for another's lock.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onduty-commit")

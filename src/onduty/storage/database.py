@@ -49,6 +49,14 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file (the URL's path, unescaped, without its query)."""
+        path = make_url(self.async_url).database if self.is_sqlite else None
+        if not path:
+            raise ValueError(f"{self.shown()} is not a SQLite file")  # resolve() makes none such
+        return Path(path)
+
     def shown(self) -> str:
         return (
             make_url(self.async_url)

@@ -24,11 +24,19 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def newest_revision() -> str:
-    """The newest migration's revision, from its file's name: migrations are
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer onduty than this one."""
+
+
+def known_revisions() -> set[str]:
+    """Every migration's revision, from its file's name: migrations are
     `versions/NNNN_what_it_does.py` with revision "NNNN", each revising the one before
     (tests/integration/test_migrations.py holds Alembic to the same answer)."""
-    return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    return {path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")}
+
+
+def newest_revision() -> str:
+    return max(known_revisions())
 
 
 def alembic_config(db: Database) -> Config:
@@ -61,31 +69,45 @@ async def current_revision(db: Database) -> str | None:
         await engine.dispose()
 
 
-async def _is_current(db: Database) -> bool:
-    """Is the database at the newest revision? One query, no Alembic; False whenever in
-    doubt (no file yet, no version table), and Alembic decides."""
-    if db.is_sqlite and not Path(db.async_url.split("///", 1)[1]).is_file():
-        return False
+async def stored_revisions(db: Database) -> list[str] | None:
+    """The revisions the database says it is at (one, normally); None when it has no
+    version table (new, or not onduty's yet). Failing to connect is an error of its own."""
+    if db.is_sqlite and not db.sqlite_path.is_file():
+        return None
     engine = create_engine(db)
     try:
         async with engine.connect() as conn:
-            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-    except DBAPIError:
-        return False
+            try:
+                result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            except DBAPIError:
+                return None
+            return list(result.scalars())
     finally:
         await engine.dispose()
-    return versions == [newest_revision()]
+
+
+def is_current(revisions: list[str] | None) -> bool:
+    return revisions == [newest_revision()]
 
 
 def upgrade_sync(db: Database) -> None:
     from alembic import command
 
     if db.is_sqlite:
-        Path(db.async_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(db), "head")
 
 
 async def upgrade(db: Database) -> None:
-    """Bring the database to the current schema (creates it when empty)."""
-    if not await _is_current(db):
-        await asyncio.to_thread(upgrade_sync, db)
+    """Bring the database to the current schema (creates it when empty). Raises
+    SchemaTooNew for a database a newer onduty migrated: this one would misread it."""
+    revisions = await stored_revisions(db)
+    if is_current(revisions):
+        return
+    unknown = sorted(set(revisions or ()) - known_revisions())
+    if unknown:
+        raise SchemaTooNew(
+            f"its schema is at revision {unknown[-1]}, newer than this onduty knows (up to {newest_revision()}): "
+            "run the onduty that migrated it, or a newer one"
+        )
+    await asyncio.to_thread(upgrade_sync, db)
