@@ -41,8 +41,7 @@ import loadgen
 from bulk import insert_rows
 from onduty.service.auth import new_token, token_hash
 from onduty.storage import schema as t
-from onduty.storage.database import resolve
-from onduty.storage.store import Store
+from onduty.storage.database import create_engine, resolve
 
 
 def free_port() -> int:
@@ -96,16 +95,17 @@ def status_flips(tokens: list[str]) -> Callable[[int], loadgen.Request]:
 
 def add_agents(database: str, agents: int, teams: int = 10) -> list[str]:
     """`agents` agents with a token each, written straight into the users and tokens tables
-    before the server starts, as `onduty users add` writes them (through the API, one at a
-    time, 15,000 agents took two minutes of the bench's set-up); returns their tokens. The
-    server's engine meets each at their first request (`Service.ensure_agent`)."""
+    before the server starts (through the API, 32 at a time, 15,000 agents took two minutes
+    of the bench's set-up); returns their tokens. `onduty users add` would also register
+    each with the engine; here the server's engine does that at their first request
+    (`Service.ensure_agent`), so logging in costs them one more durable command."""
 
     async def fill() -> list[str]:
-        store = Store(resolve(database))
+        engine = create_engine(resolve(database), writes=True)
         now = time.time()
         tokens = [new_token() for _ in range(agents)]
         try:
-            async with store.engine.begin() as conn:
+            async with engine.begin() as conn:
                 await insert_rows(conn, t.teams, [{"name": f"t{k}", "created_at": now} for k in range(teams)])
                 users = [
                     {"username": f"agent{i}", "name": f"Agent {i}", "role": "agent", "team": f"t{i % teams}",
@@ -123,7 +123,7 @@ def add_agents(database: str, agents: int, teams: int = 10) -> list[str]:
                     ],
                 )
         finally:
-            await store.close()
+            await engine.dispose()
         return tokens
 
     return asyncio.run(fill())

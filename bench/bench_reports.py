@@ -131,7 +131,7 @@ async def main() -> None:
         statuses = await fill(store, args.agents, args.days, args.changes_per_day)
         total = (await store.fetch_one(select(func.count()).select_from(t.agent_activity)))[0]
         filled = time.perf_counter() - started
-        os.sync()  # the fill's dirty pages written back now, not by the kernel during the reports
+        os.sync()  # SQLite: the fill's dirty pages written back now, not by the kernel during the reports
         print(f"workload report bench, {db.dialect}: {args.agents:,} agents x {args.days} days")
         print(f"  history: {statuses:,} status changes, {total:,} activity rows (filled in {filled:.0f} s)")
         runs = []

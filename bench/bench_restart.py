@@ -389,7 +389,7 @@ def main() -> None:
         started = time.perf_counter()
         counts, open_n, events_before = asyncio.run(prepare(db, args))
         filled = time.perf_counter() - started
-        os.sync()  # the fill's dirty pages written back now, not by the kernel during the first start
+        os.sync()  # SQLite: the fill's dirty pages written back now, not by the kernel during the first start
         kind = "SQLite" if db.is_sqlite else "PostgreSQL"
         print(
             f"restart bench, {kind}, {os.cpu_count()} cores, engine {engine_build()}: "

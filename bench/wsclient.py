@@ -58,6 +58,7 @@ class Dashboard(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._compressed = False
         self._close_sent = False
+        self._close_received = False
 
     # -- asyncio.Protocol -----------------------------------------------------------------
 
@@ -106,22 +107,17 @@ class Dashboard(asyncio.Protocol):
             raise HandshakeError("Sec-WebSocket-Accept does not match the key")
         self.extensions = headers.get("sec-websocket-extensions", "")
         if self.extensions:
-            params = [p.strip() for p in self.extensions.split(";")]
-            if params[0] != "permessage-deflate" or not self._offer:
+            if not self._offer or self.extensions.split(";")[0].strip() != "permessage-deflate":
                 raise HandshakeError(f"extension not offered: {self.extensions!r}")
-            bits = 15
-            for param in params[1:]:
-                name, _, value = param.partition("=")
-                if name == "server_max_window_bits":
-                    bits = int(value)
-            self._inflate = zlib.decompressobj(-bits)
+            # The largest window reads whatever smaller one the server chose (server_max_window_bits).
+            self._inflate = zlib.decompressobj(-15)
         self._open = True
         self.opened.set_result(None)
 
     def _frames(self, buffer: bytes, now: float) -> bytes:
         """Every whole frame in `buffer`; returns what is left of it (a frame's beginning)."""
         start, size = 0, len(buffer)
-        while size - start >= 2:
+        while size - start >= 2 and not self._close_received:
             first, second = buffer[start], buffer[start + 1]
             length, at = second & 0x7F, start + 2
             if length == 126:
@@ -150,6 +146,7 @@ class Dashboard(asyncio.Protocol):
             if opcode == PING:
                 self._send(PONG, payload)
             elif opcode == CLOSE:
+                self._close_received = True  # nothing the server sends after it counts
                 if not self._close_sent:  # the server began the closing handshake: answer it
                     self._send(CLOSE, payload[:2])
                 assert self._transport is not None
@@ -172,6 +169,7 @@ class Dashboard(asyncio.Protocol):
 
     def _send(self, opcode: int, payload: bytes) -> None:
         """A client frame (always masked): control frames only, as dashboards do not talk."""
+        assert len(payload) <= 125, "a control frame's payload fits its 7-bit length"
         if self._transport is None or self._transport.is_closing():
             return
         mask = os.urandom(4)
@@ -211,15 +209,13 @@ async def connect(url: str, on_message: OnMessage, *, deflate: bool = True, time
 
 def agent_id(message: bytes) -> int | None:
     """The `agent_id` of an event's `data`, read without parsing the whole JSON document
-    (both servers' status events carry it first in `data`, as `"agent_id": 12`)."""
+    (both servers' status events carry it first in `data`, as `"agent_id": 12`); None when
+    there is none, or it is not a number."""
     at = message.find(b'"agent_id":', message.find(b'"data":'))
     if at < 0:
         return None
-    at += 11
-    end = at
-    while message[at] == 0x20:  # the bare server's JSON has a space after the colon
-        at += 1
-        end = at
-    while 0x30 <= message[end] <= 0x39:
+    digits = message[at + 11 : at + 40].lstrip(b" ")
+    end = 0
+    while end < len(digits) and 0x30 <= digits[end] <= 0x39:
         end += 1
-    return int(message[at:end])
+    return int(digits[:end]) if end else None
