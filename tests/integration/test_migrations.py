@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
-from onduty.storage.migrate import alembic_config, current_revision, head_revision, newest_revision, upgrade
+from onduty.storage.migrate import alembic_config, head_revision, newest_revision, stored_revisions, upgrade
 from onduty.storage.schema import metadata
 
 
@@ -37,7 +37,7 @@ def _diff(db: Database) -> list[Any]:
 
 
 def test_migrations_build_the_declared_schema(database: Database) -> None:
-    assert asyncio.run(current_revision(database)) == head_revision(database)
+    assert asyncio.run(stored_revisions(database)) == [head_revision(database)]
     assert _diff(database) == []
 
 
@@ -55,9 +55,9 @@ def test_a_database_behind_the_newest_revision_is_migrated(database: Database) -
     """The quick check (one query) sends a database that is behind to Alembic."""
     command.downgrade(alembic_config(database), "0003")
     try:
-        assert asyncio.run(current_revision(database)) == "0003"
+        assert asyncio.run(stored_revisions(database)) == ["0003"]
         asyncio.run(upgrade(database))
-        assert asyncio.run(current_revision(database)) == head_revision(database)
+        assert asyncio.run(stored_revisions(database)) == [head_revision(database)]
         assert _diff(database) == []
     finally:
         command.upgrade(alembic_config(database), "head")  # the PostgreSQL database is shared
@@ -65,7 +65,7 @@ def test_a_database_behind_the_newest_revision_is_migrated(database: Database) -
 
 def test_migrating_twice_changes_nothing(database: Database) -> None:
     asyncio.run(upgrade(database))
-    assert asyncio.run(current_revision(database)) == head_revision(database)
+    assert asyncio.run(stored_revisions(database)) == [head_revision(database)]
     assert _diff(database) == []
 
 

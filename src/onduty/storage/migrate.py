@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from onduty.storage.database import Database, create_engine
@@ -52,21 +51,6 @@ def head_revision(db: Database) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
-
-
-async def current_revision(db: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = create_engine(db)
-    try:
-        async with engine.connect() as conn:
-
-            def read(sync_conn: Connection) -> str | None:
-                return MigrationContext.configure(sync_conn).get_current_revision()
-
-            return await conn.run_sync(read)
-    finally:
-        await engine.dispose()
 
 
 async def stored_revisions(db: Database) -> list[str] | None:
