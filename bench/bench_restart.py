@@ -57,7 +57,6 @@ from sqlalchemy import func, select
 from bulk import insert_rows
 from onduty.buildinfo import engine_build
 from onduty.domain.settings import Settings
-from onduty.storage import id_lists
 from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade
@@ -200,11 +199,9 @@ async def fill(store: Store, agents: int, open_threads: int, closed: int, events
             thread_id, client, created, state, agent_id = row[0], row[1], row[2], row[4], row[5]
             n = 2 if state == "closed" else rng.randint(1, 3)
             pin = state in ("assigned", "in_progress") and rng.random() < 0.05
-            # An open thread's row lists its messages and pins, as the projection writes it.
-            ids = [] if state == "closed" else list(range(message_id, message_id + n))
+            # An open thread's row lists its pins, as the projection writes it.
             thread_rows.append(
-                dict(zip(THREAD_COLUMNS, row, strict=True))
-                | {"message_ids": id_lists.encode(ids), "pinned_ids": id_lists.encode(ids[:1] if pin else [])}
+                dict(zip(THREAD_COLUMNS, row, strict=True)) | {"pinned_ids": str(message_id) if pin else ""}
             )
             for k in range(n):
                 by_agent = k % 2 == 1
@@ -306,7 +303,7 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
                     "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
 
 
-# The rows a restart needs (agents, open threads with their message ids and pins, the client
+# The rows a restart needs (agents, open threads with their pins, the client
 # owners of the affinity window), as the service asks for them.
 OPEN = "('queued', 'assigned', 'in_progress')"
 
@@ -316,7 +313,7 @@ def restart_rows(now: float) -> tuple[str, ...]:
     return (
         "SELECT * FROM agents",
         "SELECT id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for, reserve_deadline,"
-        f" reclaim_pending, answered_once, message_ids, pinned_ids FROM threads WHERE state IN {OPEN}",
+        f" reclaim_pending, answered_once, pinned_ids FROM threads WHERE state IN {OPEN}",
         "SELECT client_id, owner_agent_id, owned_since FROM clients"
         f" WHERE owned_since >= {since!r} ORDER BY owned_since",
     )

@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
 from onduty.storage.migrate import alembic_config, head_revision, newest_revision, stored_revisions, upgrade
@@ -92,16 +93,18 @@ def test_unsupported_database_urls_get_a_clear_error(url: str) -> None:
         resolve(url)
 
 
-def test_open_thread_rows_get_their_message_ids_and_pins_when_migrated(database: Database) -> None:
-    """Migration 0004 fills the lists from the messages table for the threads open then, in id
-    order; closed threads keep none. Down to 0003 and up again, on a database with data."""
+def test_thread_rows_lists_through_0004_and_0005_and_back(database: Database) -> None:
+    """Migration 0004 fills each open thread row's message ids and pins from the messages
+    table, in id order; closed threads keep none. 0005 drops the message ids (the engine no
+    longer holds them, R8 in docs/rules.md) and keeps the pins; its downgrade fills the
+    message ids again. On a database with data, back up to the head at the end."""
     cfg = alembic_config(database)
-    command.downgrade(cfg, "0003")
     threads = [(1, "in_progress"), (2, "closed"), (3, "queued"), (4, "assigned")]
     # (id, thread, pinned), not in id order within a thread
     messages = [(12, 1, True), (10, 1, False), (11, 2, True), (13, 1, True), (14, 3, False)]
+    lists = {1: ("10,12,13", "12,13"), 2: ("", ""), 3: ("14", ""), 4: ("", "")}
 
-    async def fill_and_read() -> dict[int, tuple[str, str]]:
+    async def fill() -> None:
         engine = create_engine(database)
         try:
             async with engine.begin() as conn:
@@ -121,12 +124,29 @@ def test_open_thread_rows_get_their_message_ids_and_pins_when_migrated(database:
                         ),
                         {"id": message_id, "thread": thread_id, "pinned": pinned},
                     )
-            await asyncio.to_thread(command.upgrade, cfg, "head")
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text("SELECT id, message_ids, pinned_ids FROM threads"))).all()
-            return {r.id: (r.message_ids, r.pinned_ids) for r in rows}
         finally:
             await engine.dispose()
 
-    assert asyncio.run(fill_and_read()) == {1: ("10,12,13", "12,13"), 2: ("", ""), 3: ("14", ""), 4: ("", "")}
+    async def read(columns: str) -> dict[int, tuple[str, ...]]:
+        engine = create_engine(database)
+        try:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text(f"SELECT id, {columns} FROM threads ORDER BY id"))).all()
+            return {row[0]: tuple(row[1:]) for row in rows}
+        finally:
+            await engine.dispose()
+
+    command.downgrade(cfg, "0003")
+    try:
+        asyncio.run(fill())
+        command.upgrade(cfg, "0004")
+        assert asyncio.run(read("message_ids, pinned_ids")) == lists
+        command.upgrade(cfg, "head")
+        assert asyncio.run(read("pinned_ids")) == {k: (pins,) for k, (_, pins) in lists.items()}
+        with pytest.raises(DBAPIError, match="message_ids"):
+            asyncio.run(read("message_ids"))
+        command.downgrade(cfg, "0004")
+        assert asyncio.run(read("message_ids, pinned_ids")) == lists
+    finally:
+        command.upgrade(cfg, "head")  # the PostgreSQL database is shared
     assert _diff(database) == []

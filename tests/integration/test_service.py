@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from onduty.domain import commands as c
+from onduty.domain.errors import NotFound
 from onduty.domain.types import Actor, State
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service, ServiceUnavailable
@@ -111,9 +112,23 @@ async def busy_pair(service: Service, clients: int) -> tuple[int, int]:
     return first, second
 
 
-async def test_open_threads_come_back_from_the_database_with_their_messages_and_pins(service: Service) -> None:
-    """R8 after a restart: each open thread's messages (the engine checks pins against them)
-    and its pins, read back as the engine held them; closed threads' messages stay out."""
+async def messages_of(service: Service, thread_id: int) -> list[int]:
+    """A thread's message ids, from the messages table (the engine keeps no lists of them)."""
+    rows = await service.store.fetch(
+        select(t.messages.c.id).where(t.messages.c.thread_id == thread_id).order_by(t.messages.c.id)
+    )
+    return [row.id for row in rows]
+
+
+async def pin(service: Service, thread_id: int, message_id: int, agent_id: int, pinned: bool = True) -> None:
+    """As the API pins: the message's own thread read from the messages table first."""
+    written_in = await service.store.message_thread(message_id)
+    await service.execute(c.PinMessage(thread_id, message_id, agent_id, pinned, written_in))
+
+
+async def test_open_threads_come_back_from_the_database_with_their_pins(service: Service) -> None:
+    """R8 after a restart: each open thread's pins (what the engine counts per agent), read
+    back as the engine held them; closed threads' pins stay out."""
     await busy_pair(service, clients=6)
     ws = service.workspace
     held = {thread.id: thread.agent_id for thread in ws.threads.values() if thread.agent_id is not None}
@@ -125,22 +140,41 @@ async def test_open_threads_come_back_from_the_database_with_their_messages_and_
     pinned_thread, closed_thread = list(held)[:2]
     pin_holder = held[pinned_thread]
     assert pin_holder is not None
-    for message_id in ws.threads[pinned_thread].message_ids[1:]:
-        await service.execute(c.PinMessage(pinned_thread, message_id, pin_holder, True))
+    for message_id in (await messages_of(service, pinned_thread))[1:]:
+        await pin(service, pinned_thread, message_id, pin_holder)
     closer = held[closed_thread]
     assert closer is not None
+    await pin(service, closed_thread, (await messages_of(service, closed_thread))[0], closer)
     await service.execute(c.CloseThread(closed_thread, Actor.agent(closer)))
 
-    expected = {t.id: (t.message_ids, t.pinned) for t in ws.threads.values()}
-    assert expected[pinned_thread][1] and closed_thread not in expected
+    expected = {t.id: t.pinned for t in ws.threads.values()}
+    assert len(expected[pinned_thread]) == 2 and closed_thread not in expected
     snapshot = await service.store.load_snapshot(service.now())
-    assert {t.id: (t.message_ids, t.pinned) for t in snapshot.threads} == expected
+    assert {t.id: t.pinned for t in snapshot.threads} == expected
 
 
-async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table(service: Service) -> None:
-    """R8: an open thread's row carries its message ids and pins (what the start reads), and
-    they agree with the messages table after answers, pins in any order, an unpin, a transfer
-    and a close; a closed thread's row lists nothing."""
+async def test_r8_a_pin_is_checked_against_the_messages_table(service: Service) -> None:
+    """R8: only a message of the thread itself is pinned; another thread's message, or one that
+    does not exist, is not found, and nothing changes."""
+    first, _ = await busy_pair(service, clients=2)
+    ws = service.workspace
+    mine = next(thread for thread in ws.threads.values() if thread.agent_id == first)
+    other = next(thread for thread in ws.threads.values() if thread.id != mine.id)
+    others_message = (await messages_of(service, other.id))[0]
+    for message_id in (others_message, 10**9, 2**63):
+        with pytest.raises(NotFound) as refused:
+            await pin(service, mine.id, message_id, first)
+        assert refused.value.field == "message_id"
+    assert not mine.pinned and ws.agents[first].pinned == 0
+    own = (await messages_of(service, mine.id))[0]
+    await pin(service, mine.id, own, first)
+    assert mine.pinned == (own,) and ws.agents[first].pinned == 1
+
+
+async def test_thread_rows_list_the_same_pins_as_the_messages_table(service: Service) -> None:
+    """R8: an open thread's row carries its pins (what the start reads), and they agree with
+    the messages table after answers, pins in any order, an unpin, a transfer and a close; a
+    closed thread's row lists none."""
     first, second = await busy_pair(service, clients=4)
     ws = service.workspace
     threads = [thread for thread in ws.threads.values() if thread.agent_id is not None]
@@ -152,14 +186,15 @@ async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table
     pinned, transferred, closed = threads[:3]
     holder = pinned.agent_id
     assert holder is not None
-    third, second_message = pinned.message_ids[2], pinned.message_ids[1]
-    for message_id, pin in ((third, True), (second_message, True), (pinned.message_ids[0], True)):
-        await service.execute(c.PinMessage(pinned.id, message_id, holder, pin))
-    await service.execute(c.PinMessage(pinned.id, pinned.message_ids[0], holder, False))
-    assert pinned.pinned == [third, second_message]  # the order they were pinned in
+    own = await messages_of(service, pinned.id)
+    for message_id in (own[2], own[1], own[0]):
+        await pin(service, pinned.id, message_id, holder)
+    await pin(service, pinned.id, own[0], holder, pinned=False)
+    assert pinned.pinned == (own[2], own[1])  # the order they were pinned in
     target = first if transferred.agent_id == second else second
     await service.execute(c.Transfer(transferred.id, target, Actor.supervisor(0)))
     assert closed.agent_id is not None
+    await pin(service, closed.id, (await messages_of(service, closed.id))[0], closed.agent_id)
     await service.execute(c.CloseThread(closed.id, Actor.agent(closed.agent_id)))
 
     async with service.store.engine.connect() as conn:
@@ -167,13 +202,11 @@ async def test_thread_rows_list_the_same_messages_and_pins_as_the_messages_table
         messages = (await conn.execute(select(t.messages).order_by(t.messages.c.id))).all()
     for thread in ws.threads.values():
         row = rows[thread.id]
-        in_table = [m.id for m in messages if m.thread_id == thread.id]
-        assert row.message_ids == ",".join(map(str, in_table)) == ",".join(map(str, thread.message_ids))
         assert sorted(map(int, filter(None, row.pinned_ids.split(",")))) == sorted(
             m.id for m in messages if m.thread_id == thread.id and m.pinned
         )
         assert row.pinned_ids == ",".join(map(str, thread.pinned))
-    assert (rows[closed.id].state, rows[closed.id].message_ids, rows[closed.id].pinned_ids) == ("closed", "", "")
+    assert (rows[closed.id].state, rows[closed.id].pinned_ids) == ("closed", "")
 
 
 async def test_client_owners_come_back_from_the_database_oldest_first_within_the_window(service: Service) -> None:

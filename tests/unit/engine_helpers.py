@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from onduty.domain import commands as c
 from onduty.domain.engine import Engine
-from onduty.domain.events import Event, StatusChanged, ThreadAssigned
+from onduty.domain.events import Event, MessageAdded, StatusChanged, ThreadAssigned
 from onduty.domain.model import Agent, Thread
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, AgentId, ClientId, Instant, MessageId, State, ThreadId
@@ -126,7 +126,9 @@ class World:
     ) -> list[Event]:
         holder = self.holder(thread_id) if agent_id is None else agent_id
         assert holder is not None
-        return self.do(c.PinMessage(thread_id, message_id, holder, pinned), t)
+        # As the API does: the message's own thread comes from where messages are kept (here, the log).
+        written_in = self.message_threads().get(message_id)
+        return self.do(c.PinMessage(thread_id, message_id, holder, pinned, written_in), t)
 
     # -- looking ---------------------------------------------------------------
 
@@ -153,8 +155,12 @@ class World:
         """The general queue in routing order."""
         return [thread.id for thread in self.ws.queue.in_order()]
 
+    def message_threads(self) -> dict[MessageId, ThreadId]:
+        """Each message written so far -> its thread, from the events (the engine keeps no lists)."""
+        return {e.message_id: e.thread_id for e in self.log if isinstance(e, MessageAdded)}
+
     def messages(self, thread_id: ThreadId) -> list[MessageId]:
-        return list(self.ws.threads[thread_id].message_ids)
+        return [m for m, thread in self.message_threads().items() if thread == thread_id]
 
     def pinned(self, agent_id: AgentId) -> int:
         return self.ws.agents[agent_id].pinned

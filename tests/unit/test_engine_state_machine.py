@@ -18,6 +18,7 @@ from onduty.domain.engine import Engine
 from onduty.domain.errors import DomainError
 from onduty.domain.events import (
     Event,
+    MessageAdded,
     StatusChanged,
     ThreadAssigned,
     ThreadClosed,
@@ -71,7 +72,7 @@ def snapshot(engine: Engine) -> Any:
         for a in sorted(ws.agents.values(), key=lambda a: a.id)
     )
     threads = tuple(
-        (t.id, t.state, t.agent_id, tuple(t.message_ids), tuple(sorted(t.pinned)), t.reserved_for, t.reclaim_pending)
+        (t.id, t.state, t.agent_id, tuple(sorted(t.pinned)), t.reserved_for, t.reclaim_pending)
         for t in sorted(ws.threads.values(), key=lambda t: t.id)
     )
     queue = tuple(t.id for t in ws.queue.in_order())
@@ -86,6 +87,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine = Engine(Settings(response_timeout=60, prompt_timeout=30, affinity_wait=20))
         self.now = 0.0
         self.open_threads: set[int] = set()
+        self.message_threads: dict[int, int] = {}  # every message written -> its thread, as storage keeps it
         self.shadow: dict[int, tuple[State, str | None]] = {}
         for i, agent_id in enumerate(AGENTS):
             self.apply(c.RegisterAgent(agent_id, "team-a" if i < 3 else "team-b", capacity=None if i % 2 else 2))
@@ -131,6 +133,9 @@ class EngineMachine(RuleBasedStateMachine):
                 assert event.trace.load < ws.capacity_of(agent), "R2: router exceeded capacity"
             elif isinstance(event, ThreadCreated):
                 self.open_threads.add(event.thread_id)
+            elif isinstance(event, MessageAdded):
+                assert event.message_id not in self.message_threads, "a message id given twice"
+                self.message_threads[event.message_id] = event.thread_id
             elif isinstance(event, ThreadClosed):
                 self.open_threads.remove(event.thread_id)
         for agent_id in kicked:
@@ -208,9 +213,11 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(data=st.data(), pinned=st.booleans())
     def pin(self, data: st.DataObject, pinned: bool) -> None:
         thread = self.engine.workspace.threads[data.draw(st.sampled_from(self.held_threads()))]
-        message_id = data.draw(st.sampled_from((*thread.message_ids, 10**9)))
+        # Any message written so far (mostly other threads': refused), or none at all.
+        message_id = data.draw(st.sampled_from((*self.message_threads, 10**9)))
         assert thread.agent_id is not None
-        self.apply(c.PinMessage(thread.id, message_id, thread.agent_id, pinned))
+        written_in = self.message_threads.get(message_id)  # what the API reads from the messages table
+        self.apply(c.PinMessage(thread.id, message_id, thread.agent_id, pinned, written_in))
 
     @rule(agent=st.sampled_from(AGENTS))
     def continue_working(self, agent: int) -> None:
@@ -307,6 +314,8 @@ class EngineMachine(RuleBasedStateMachine):
                 assert agent.threads, "S3: a finishing agent with no thread is not finishing"
             held = [ws.threads[t] for t in agent.threads]
             assert agent.pinned == sum(len(t.pinned) for t in held), "R8: pin count"
+            for thread in held:
+                assert all(self.message_threads[m] == thread.id for m in thread.pinned), "R8: a pin from elsewhere"
             assert set(agent.unanswered) == {t.id for t in held if t.state is ThreadState.ASSIGNED}
             if agent.prompt_deadline is not None:
                 assert agent.state in WORKING and agent.unanswered, "S6: a prompt with nothing to answer"

@@ -163,12 +163,17 @@ CASES = [
     _case("R3-transfer-to-holder", c.Transfer(3, 1, SUPERVISOR), Conflict, "agent_id"),
     _case("R3-transfer-by-system", c.Transfer(3, 2, SYSTEM), Forbidden, "actor"),
     # PinMessage
-    _case("R8-pin-unknown-thread", c.PinMessage(99, 1, 1), NotFound, "thread_id"),
-    _case("R8-pin-by-non-holder", c.PinMessage(2, 2, 5), Forbidden, "thread_id"),
-    _case("R8-pin-queued-thread", c.PinMessage(5, 6, 1), Forbidden, "thread_id"),
-    _case("R8-pin-message-of-another-thread", c.PinMessage(2, 4, 1), DomainError, "message_id"),
-    _case("R8-pin-unknown-message", c.PinMessage(2, 999, 1), DomainError, "message_id"),
-    _case("R8-unpin-message-of-another-thread", c.PinMessage(2, 4, 1, pinned=False), DomainError, "message_id"),
+    _case("R8-pin-unknown-thread", c.PinMessage(99, 1, 1, message_thread_id=1), NotFound, "thread_id"),
+    _case("R8-pin-by-non-holder", c.PinMessage(2, 2, 5, message_thread_id=2), Forbidden, "thread_id"),
+    _case("R8-pin-queued-thread", c.PinMessage(5, 6, 1, message_thread_id=5), Forbidden, "thread_id"),
+    _case("R8-pin-message-of-another-thread", c.PinMessage(2, 4, 1, message_thread_id=3), NotFound, "message_id"),
+    _case("R8-pin-unknown-message", c.PinMessage(2, 999, 1, message_thread_id=None), NotFound, "message_id"),
+    _case(
+        "R8-unpin-message-of-another-thread",
+        c.PinMessage(2, 4, 1, pinned=False, message_thread_id=3),
+        NotFound,
+        "message_id",
+    ),
     # AddReason
     _case("S1-add-reason-uppercase-code", c.AddReason("Nap", "Nap"), DomainError, "code"),
     _case("S1-add-reason-empty-code", c.AddReason("", "Nap"), DomainError, "code"),

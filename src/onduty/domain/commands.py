@@ -107,10 +107,16 @@ class Transfer:
 
 @command
 class PinMessage:
+    """R8. The engine holds no thread's message list (500,000 open threads would hold
+    millions of ids for this one check): the caller says which thread the message was
+    written in, as the messages table says, and the engine checks it is this thread.
+    A message never moves between threads, so that answer cannot go stale."""
+
     thread_id: ThreadId
     message_id: MessageId
     agent_id: AgentId
     pinned: bool = True
+    message_thread_id: ThreadId | None = None  # the message's own thread; None: no such message
 
 
 @command

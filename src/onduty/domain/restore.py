@@ -29,7 +29,7 @@ class Snapshot:
     settings: Settings
     reasons: list[Reason]
     agents: list[Agent]  # lasting fields; held threads, pins and deadlines are derived
-    threads: list[Thread]  # open threads, with their message ids and pins
+    threads: list[Thread]  # open threads, with their pins
     requests: list[ApprovalRequest]  # pending only
     owners: list[tuple[ClientId, AgentId, Instant]]  # R4: client -> agent, since
     next_thread_id: int = 1

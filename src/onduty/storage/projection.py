@@ -197,7 +197,7 @@ class Rows:
         elif isinstance(event, ev.ThreadClosed):
             closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
             closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
-            closing |= {"message_ids": "", "pinned_ids": ""}  # the lists are an open thread's (id_lists.py)
+            closing["pinned_ids"] = ""  # the list is an open thread's (id_lists.py)
             if thread_id in self.threads:
                 self.threads[thread_id].update(closing)
             else:
@@ -319,7 +319,6 @@ def thread_row(thread: Thread) -> dict[str, Any]:
         "reclaim_pending": thread.reclaim_pending,
         "answered_once": thread.answered_once,
         "closed_at": None,
-        "message_ids": id_lists.encode(thread.message_ids),
         "pinned_ids": id_lists.encode(thread.pinned),
     }
 

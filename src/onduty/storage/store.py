@@ -208,6 +208,14 @@ class Store:
                 messages[row.thread_id].append(row)
         return threads, messages
 
+    async def message_thread(self, message_id: int) -> int | None:
+        """The thread a message was written in; None when there is no such message (R8: the
+        engine checks a pin against it, holding no message lists of its own)."""
+        if not fits(message_id, MAX_BIGINT):
+            return None
+        row = await self.fetch_one(select(t.messages.c.thread_id).where(t.messages.c.id == message_id))
+        return None if row is None else int(row[0])
+
     async def approvals(self, *, state: str | None, agent_ids: list[int] | None) -> list[Any]:
         query = select(t.approval_requests).order_by(t.approval_requests.c.id)
         if state is not None:
@@ -237,12 +245,12 @@ _AGENTS = select(
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
 
-# With each thread its message ids and pins (the engine checks pins against them), from the
-# thread's own row (storage/id_lists.py): one row an open thread, none a message.
+# With each thread its pins (the engine counts each agent's), from the thread's own row
+# (storage/id_lists.py): one row an open thread, none a message.
 _OPEN_THREADS = select(
     *(t.threads.c[name] for name in (
         "id", "client_id", "created_at", "priority", "state", "agent_id", "assigned_at", "reserved_for",
-        "reserve_deadline", "reclaim_pending", "answered_once", "message_ids", "pinned_ids",
+        "reserve_deadline", "reclaim_pending", "answered_once", "pinned_ids",
     ))
 ).where(_OPEN)  # fmt: skip
 
@@ -276,7 +284,7 @@ def _agent(row: Sequence[Any]) -> Agent:
 # `_threads` passes a Thread's fields by position: a third faster than by keyword, for
 # hundreds of thousands of threads. These are the fields, in this order.
 _THREAD_FIELDS = (
-    "id", "client_id", "created_at", "priority", "state", "agent_id", "assigned_at", "message_ids", "pinned",
+    "id", "client_id", "created_at", "priority", "state", "agent_id", "assigned_at", "pinned",
     "reserved_for", "reserve_deadline", "reclaim_pending", "queue_seq", "answered_once",
 )  # fmt: skip
 if tuple(f.name for f in dataclasses.fields(Thread)) != _THREAD_FIELDS:
@@ -286,18 +294,17 @@ if tuple(f.name for f in dataclasses.fields(Thread)) != _THREAD_FIELDS:
 def _threads(rows: Sequence[Sequence[Any]]) -> list[Thread]:
     states = _THREAD_STATES
     decode = id_lists.decode
-    # Pins are few (most threads have none); message ids are in every row, decoded all at once.
-    message_ids = id_lists.decode_all([row[11] for row in rows])
+    no_pins = ()  # most threads have none: one shared empty tuple, nothing to decode
     return [
         Thread(
-            thread_id, client_id, created_at, priority, states[state], agent_id, assigned_at, ids,
-            decode(pinned_ids), reserved_for, reserve_deadline, bool(reclaim_pending), 0,
-            bool(answered_once),  # SQLite gives 0 and 1
+            thread_id, client_id, created_at, priority, states[state], agent_id, assigned_at,
+            decode(pinned_ids) if pinned_ids else no_pins, reserved_for, reserve_deadline,
+            bool(reclaim_pending), 0, bool(answered_once),  # SQLite gives 0 and 1
         )
         for (
             thread_id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for,
-            reserve_deadline, reclaim_pending, answered_once, _, pinned_ids,
-        ), ids in zip(rows, message_ids, strict=True)
+            reserve_deadline, reclaim_pending, answered_once, pinned_ids,
+        ) in rows
     ]  # fmt: skip
 
 

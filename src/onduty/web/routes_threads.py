@@ -152,7 +152,9 @@ async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thr
 async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned: bool) -> s.Thread:
     require(caller, "agent")
     _check_acts_on(ctx, caller, thread_id)
-    await ctx.service.execute(c.PinMessage(thread_id, message_id, caller.id, pinned))
+    # R8: the engine checks the message is this thread's; the messages table says whose it is.
+    message_thread_id = await ctx.service.store.message_thread(message_id)
+    await ctx.service.execute(c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id))
     return await _read(ctx, caller, thread_id)
 
 

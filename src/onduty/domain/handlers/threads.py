@@ -120,16 +120,16 @@ def pin_message(ws: Workspace, cmd: c.PinMessage, now: Instant, out: Out) -> Non
     thread = ws.thread(cmd.thread_id)
     if thread.agent_id != cmd.agent_id:
         raise Forbidden("only the agent holding the thread pins its messages", field="thread_id")
-    if cmd.message_id not in thread.message_ids:
+    if cmd.message_thread_id != thread.id:
         raise NotFound(f"message {cmd.message_id} is not in thread {thread.id}", field="message_id")
     if (cmd.message_id in thread.pinned) == cmd.pinned:
         return
     agent = ws.agents[cmd.agent_id]
     if cmd.pinned:
-        thread.pinned.append(cmd.message_id)
+        thread.pinned = (*thread.pinned, cmd.message_id)
         agent.pinned += 1
     else:
-        thread.pinned.remove(cmd.message_id)
+        thread.pinned = tuple(m for m in thread.pinned if m != cmd.message_id)
         agent.pinned -= 1
     out.append(MessagePinned(now, thread.id, cmd.message_id, agent.id, cmd.pinned))
 
@@ -139,7 +139,6 @@ def _add_message(
 ) -> None:
     message_id = ws.next_message_id
     ws.next_message_id += 1
-    thread.message_ids.append(message_id)
     out.append(MessageAdded(now, thread.id, message_id, author, agent_id, text))
 
 
