@@ -46,6 +46,9 @@ screenshots: install ## refresh docs/screenshots from the browser tests
 	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
 bench: install compiled ## every benchmark under bench/, with its floor (about 7 minutes; not part of the tests)
+	@# The sources' bytecode, as an installed onduty has it (pip compiles it): where
+	@# PYTHONDONTWRITEBYTECODE is set, every server start would compile them again.
+	$(PY) -m compileall -q src
 	$(PY) bench/bench_simulator.py
 	PYTHONPATH=$(COMPILED) $(PY) bench/bench_simulator.py
 	$(PY) bench/bench_routing.py

@@ -82,7 +82,7 @@ class Store:
         """The engine's lasting state, read at start (and after a failed commit).
 
         Sized for a large open state (issue 6: 500,000 open threads): open threads are
-        found through `ix_threads_open`, each with its message ids and pins in its own row,
+        found through `ix_threads_open`, each with its pins in its own row (no message rows),
         so closed history is never scanned; the big reads take only the columns the
         engine needs, as the driver's own rows (no Row objects); the cyclic GC waits
         until all these objects exist (it would traverse them again and again)."""
@@ -98,7 +98,9 @@ class Store:
             for r in (await conn.execute(select(t.reasons))).all()
         ]
         agents = [_agent(r) for r in await _driver_rows(conn, _AGENTS)]
-        threads = _threads(await _driver_rows(conn, _OPEN_THREADS))
+        threads: list[Thread] = []
+        for state in _OPEN_STATES:  # one read a state, so no row carries its state's name
+            threads += _threads(await _driver_rows(conn, _OPEN_THREADS.where(t.threads.c.state == state.value)), state)
         requests = [
             ApprovalRequest(r.id, r.agent_id, State(r.requested_state), r.requested_reason, r.created_at)
             for r in (
@@ -233,8 +235,6 @@ class Store:
 # -- reading the engine's state: the big reads -----------------------------------------
 
 _STATES = {s.value: s for s in State}
-_THREAD_STATES = {s.value: s for s in ThreadState}
-_OPEN = t.threads.c.state.in_([s.value for s in ThreadState if s is not ThreadState.CLOSED])
 
 _AGENTS = select(
     *(t.agents.c[name] for name in (
@@ -245,14 +245,16 @@ _AGENTS = select(
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
 
-# With each thread its pins (the engine counts each agent's), from the thread's own row
-# (storage/id_lists.py): one row an open thread, none a message.
+# The open threads of one state (a `.where` names it), each with its pins (the engine counts
+# each agent's) from the thread's own row (storage/id_lists.py): one row an open thread, none
+# a message, found through `ix_threads_open`.
+_OPEN_STATES = [s for s in ThreadState if s is not ThreadState.CLOSED]
 _OPEN_THREADS = select(
     *(t.threads.c[name] for name in (
-        "id", "client_id", "created_at", "priority", "state", "agent_id", "assigned_at", "reserved_for",
+        "id", "client_id", "created_at", "priority", "agent_id", "assigned_at", "reserved_for",
         "reserve_deadline", "reclaim_pending", "answered_once", "pinned_ids",
     ))
-).where(_OPEN)  # fmt: skip
+)  # fmt: skip
 
 
 def _agent(row: Sequence[Any]) -> Agent:
@@ -291,18 +293,17 @@ if tuple(f.name for f in dataclasses.fields(Thread)) != _THREAD_FIELDS:
     raise ImportError("Thread's fields changed: update _THREAD_FIELDS and _threads() in onduty.storage.store")
 
 
-def _threads(rows: Sequence[Sequence[Any]]) -> list[Thread]:
-    states = _THREAD_STATES
+def _threads(rows: Sequence[Sequence[Any]], state: ThreadState) -> list[Thread]:
     decode = id_lists.decode
     no_pins = ()  # most threads have none: one shared empty tuple, nothing to decode
     return [
         Thread(
-            thread_id, client_id, created_at, priority, states[state], agent_id, assigned_at,
+            thread_id, client_id, created_at, priority, state, agent_id, assigned_at,
             decode(pinned_ids) if pinned_ids else no_pins, reserved_for, reserve_deadline,
             bool(reclaim_pending), 0, bool(answered_once),  # SQLite gives 0 and 1
         )
         for (
-            thread_id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for,
+            thread_id, client_id, created_at, priority, agent_id, assigned_at, reserved_for,
             reserve_deadline, reclaim_pending, answered_once, pinned_ids,
         ) in rows
     ]  # fmt: skip
