@@ -305,15 +305,18 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
 
 # The rows a restart needs (agents, open threads with their pins, the client
 # owners of the affinity window), as the service asks for them.
-OPEN = "('queued', 'assigned', 'in_progress')"
+OPEN_STATES = ("queued", "assigned", "in_progress")
 
 
 def restart_rows(now: float) -> tuple[str, ...]:
     since = now - Settings().client_affinity_timeout  # the bench keeps the default window
     return (
         "SELECT * FROM agents",
-        "SELECT id, client_id, created_at, priority, state, agent_id, assigned_at, reserved_for, reserve_deadline,"
-        f" reclaim_pending, answered_once, pinned_ids FROM threads WHERE state IN {OPEN}",
+        *(
+            "SELECT id, client_id, created_at, priority, agent_id, assigned_at, reserved_for, reserve_deadline,"
+            f" reclaim_pending, answered_once, pinned_ids FROM threads WHERE state = '{state}'"
+            for state in OPEN_STATES  # one read a state, as the service reads them
+        ),
         "SELECT client_id, owner_agent_id, owned_since FROM clients"
         f" WHERE owned_since >= {since!r} ORDER BY owned_since",
     )
