@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 
 from onduty.service.clock import ManualClock
+from onduty.storage import schema
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade_sync
 from onduty.web.app import create_app
@@ -74,22 +75,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = (
-    "agent_activity",
-    "events",
-    "status_log",
-    "clients",
-    "approval_requests",
-    "messages",
-    "threads",
-    "meta",
-    "settings",
-    "reasons",
-    "agents",
-    "tokens",
-    "users",
-    "teams",
-)
+# Every table of the schema (a new one is emptied between tests without being listed here).
+TABLES = tuple(schema.metadata.tables)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
