@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from onduty.storage.activity import day_sums
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
 from onduty.storage.migrate import alembic_config, head_revision, newest_revision, stored_revisions, upgrade
 from onduty.storage.schema import metadata
+from onduty.storage.write_plan import DAY_COLUMNS
 
 
 def _diff(db: Database) -> list[Any]:
@@ -147,6 +150,75 @@ def test_thread_rows_lists_through_0004_and_0005_and_back(database: Database) ->
             asyncio.run(read("message_ids"))
         command.downgrade(cfg, "0004")
         assert asyncio.run(read("message_ids, pinned_ids")) == lists
+    finally:
+        command.upgrade(cfg, "head")  # the PostgreSQL database is shared
+    assert _diff(database) == []
+
+
+def test_0006_sums_the_activity_rows_written_before_it_per_day(database: Database) -> None:
+    """Migration 0006 sums the activity rows already written into agent_activity_days as
+    the writer sums new ones (`day_sums`): per UTC day of the row's time, compared exactly
+    (a row a hair before midnight stays in its day), spans whole; its downgrade drops the
+    sums. On a database with data, back up to the head at the end."""
+    cfg = alembic_config(database)
+    midnight = 20_834 * 86_400.0
+    columns = ("agent_id", "at", "kind", "seconds", "prev_at", "prev_state", "prev_reason", "prev_held")
+    rows = [
+        (1, midnight - 7_200.0, "registered", None, None, None, None, None),
+        (1, math.nextafter(midnight, 0.0), "status", None, midnight - 7_200.0, "offline", None, 0),
+        (1, midnight, "status", None, math.nextafter(midnight, 0.0), "active", None, 0),
+        (1, midnight + 60.0, "received", None, midnight, "inactive", "lunch", 0),
+        (1, midnight + 90.0, "answered", 30.0, midnight + 60.0, "active", None, 1),
+        (1, midnight + 95.0, "answered", 5.0, midnight + 90.0, "active", None, 1),
+        (2, midnight + 86_400.0 * 2 + 1.5, "status", None, midnight - 3_600.0, "not_ready", None, 0),
+    ]
+    written = [dict(zip(columns, row, strict=True)) for row in rows]
+
+    async def fill() -> None:
+        engine = create_engine(database)
+        try:
+            async with engine.begin() as conn:
+                for row in written:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO agent_activity (agent_id, team, at, kind, state, held, seconds, prev_at,"
+                            " prev_state, prev_reason, prev_held) VALUES (:agent_id, 't', :at, :kind, 'active', 0,"
+                            " :seconds, :prev_at, :prev_state, :prev_reason, :prev_held)"
+                        ),
+                        row,
+                    )
+        finally:
+            await engine.dispose()
+
+    async def sums() -> list[tuple[Any, ...]]:
+        engine = create_engine(database)
+        try:
+            async with engine.connect() as conn:
+                query = text(f"SELECT {', '.join(DAY_COLUMNS)} FROM agent_activity_days")
+                return sorted(tuple(row) for row in (await conn.execute(query)).all())
+        finally:
+            await engine.dispose()
+
+    command.downgrade(cfg, "0005")
+    try:
+        asyncio.run(fill())
+        command.upgrade(cfg, "head")
+        expected = sorted(day_sums(written))
+        assert [row[:5] for row in expected] == [
+            (20_833, 1, "", "", "registered"),
+            (20_833, 1, "offline", "", "status"),
+            (20_834, 1, "active", "", "answered"),
+            (20_834, 1, "active", "", "status"),
+            (20_834, 1, "inactive", "lunch", "received"),
+            (20_836, 2, "not_ready", "", "status"),
+        ]
+        got = asyncio.run(sums())
+        assert [row[:6] for row in got] == [row[:6] for row in expected]  # the keys, and the rows counted
+        for row, want in zip(got, expected, strict=True):
+            assert row[6:] == pytest.approx(want[6:])
+        command.downgrade(cfg, "0005")
+        with pytest.raises(DBAPIError, match="agent_activity_days"):
+            asyncio.run(sums())
     finally:
         command.upgrade(cfg, "head")  # the PostgreSQL database is shared
     assert _diff(database) == []

@@ -133,6 +133,43 @@ async def test_p2_open_status_counts_up_to_now(api: Api) -> None:
     assert only(report, agent)["time_in_status"] == {"active": 20 * M}
 
 
+async def test_p2_a_period_of_several_days_clips_the_span_that_began_before_it(api: Api) -> None:
+    """The whole UTC days inside the period are read from their daily sums, which hold each
+    span whole: the lunch that began before the period's start and ended on one of those
+    days counts only from the start."""
+    supervisor = await api.person("supervisor")
+    api.clock.set(DAY + 18 * H)
+    agent = await api.ready_agent()
+    chat = await api.person("integration")
+    await at(api, 20 * H)
+    await status(api, agent, "inactive", "lunch")
+    await at(api, 24 * H + 10 * H)  # the next day
+    await status(api, agent, "active")
+    await at(api, 24 * H + 11 * H)
+    thread = await api.json(chat, "POST", "/threads", {"client_id": "c1", "text": "hello"}, expect=201)
+    await at(api, 24 * H + 11 * H + 20)
+    await api.call(agent, "POST", f"/threads/{thread['id']}/messages", {"text": "hi"}, expect=201)
+    await at(api, 24 * H + 12 * H)
+    await api.call(agent, "POST", f"/threads/{thread['id']}/close", expect=200)
+    await at(api, 48 * H + 3 * H)  # the day after
+    await api.call(agent, "POST", "/me/logout", expect=200)
+    await at(api, 72 * H + 6 * H)
+    params = {"from": "2027-02-01T22:00:00Z", "to": "2027-02-04T00:00:00Z"}
+    row = only(await api.json(supervisor, "GET", "/reports/workload", params=params), agent)
+    assert row["time_in_status"] == {
+        "inactive:lunch": 12 * H,  # 22:00 to 10:00 the next day
+        "active": 17 * H,  # 10:00 to 03:00 the day after
+        "offline": 21 * H,  # 03:00 to the end
+    }
+    assert (row["threads_received"], row["threads_answered"], row["threads_closed"]) == (1, 1, 1)
+    assert row["mean_first_answer_seconds"] == 20
+    assert row["occupancy"] == round(1 * H / (17 * H), 4)
+    # A second shorter at each end: the same whole days, and part days at both edges.
+    params = {"from": "2027-02-01T22:00:01Z", "to": "2027-02-03T23:59:59Z"}
+    row = only(await api.json(supervisor, "GET", "/reports/workload", params=params), agent)
+    assert row["time_in_status"] == {"inactive:lunch": 12 * H - 1, "active": 17 * H, "offline": 21 * H - 1}
+
+
 async def test_p1_p2_a_custom_reason_retired_mid_period_keeps_its_label(api: Api) -> None:
     api.clock.set(DAY + 9 * H)
     supervisor = await api.person("supervisor")

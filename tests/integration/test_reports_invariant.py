@@ -1,5 +1,8 @@
 """P2 over random histories: for every agent, the times across statuses add up exactly
-to the part of the report's period the agent existed in, and occupancy stays a share.
+to the part of the report's period the agent existed in, occupancy stays a share, and
+the report (whole UTC days read from their daily sums) equals one summed here from the
+activity rows themselves. Histories run over several days, so periods start and end
+anywhere in a day.
 
 Random command sequences go through the real service on a virtual clock into a
 real (SQLite) database; the report reads it back. The SQL is the same on
@@ -10,8 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -19,7 +26,7 @@ from sqlalchemy import select
 from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
 from onduty.domain.types import Actor, State
-from onduty.reports.workload import workload
+from onduty.reports.workload import Totals, workload
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
 from onduty.storage import schema as t
@@ -33,6 +40,7 @@ STATES = (State.ACTIVE, State.NOT_READY, State.ACTIVE_OWN_CLIENTS, State.INACTIV
 
 step = st.one_of(
     st.tuples(st.just("wait"), st.floats(min_value=1, max_value=900)),
+    st.tuples(st.just("wait"), st.floats(min_value=3600, max_value=30 * 3600)),  # across days
     st.tuples(st.just("status"), st.integers(0, AGENTS - 1), st.sampled_from(STATES)),
     st.tuples(st.just("client"), st.integers(0, 5)),
     st.tuples(st.just("answer"), st.integers(0, 20)),
@@ -80,9 +88,45 @@ async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[flo
             if totals is not None:
                 assert 0 <= totals.holding <= totals.working + 1e-6
                 assert all(n >= 0 for n in totals.counts.values())
+        rows = await store.fetch(select(t.agent_activity).order_by(t.agent_activity.c.at, t.agent_activity.c.id))
+        expected = from_rows(rows, start, min(end, now))
+        assert set(report) == set(expected)
+        for agent_id, totals in report.items():
+            want = expected[agent_id]
+            assert dict(totals.counts) == pytest.approx(dict(want.counts))
+            for key in set(totals.time_in_status) | set(want.time_in_status):
+                assert totals.time_in_status[key] == pytest.approx(want.time_in_status[key], abs=1e-6), key
+            assert (totals.answer_seconds, totals.working, totals.holding) == pytest.approx(
+                (want.answer_seconds, want.working, want.holding), abs=1e-6
+            )
     finally:
         await service.stop()
         await store.close()
+
+
+def from_rows(rows: Sequence[Any], start: float, end: float) -> dict[int, Totals]:
+    """The report over [start, end) summed from the activity rows, one by one: each row in
+    the period ends the span since `prev_at` (clipped to the start) and counts its kind; the
+    last row before the end opens the span that runs to it."""
+    per_agent: dict[int, Totals] = defaultdict(Totals)
+    last: dict[int, Any] = {}
+    for row in rows:
+        if row.at >= end:
+            break
+        last[row.agent_id] = row
+        if row.at < start:
+            continue
+        totals = per_agent[row.agent_id]
+        if row.prev_at is not None:
+            seconds = row.at - max(row.prev_at, start)
+            totals.span(row.prev_state, row.prev_reason, seconds, seconds if row.prev_held else 0.0)
+        if row.kind not in ("status", "registered"):
+            totals.counts[row.kind] += 1
+            totals.answer_seconds += row.seconds or 0.0
+    for agent_id, row in last.items():
+        seconds = end - max(row.at, start)
+        per_agent[agent_id].span(row.state, row.reason, seconds, seconds if row.held else 0.0)
+    return per_agent
 
 
 async def apply(service: Service, clock: ManualClock, ids: list[int], action: tuple[object, ...]) -> None:

@@ -2,11 +2,19 @@
 
 Everything comes from `agent_activity`. Each of its rows ends a span: the
 agent's previous condition (state, reason, threads held) lasted from
-`prev_at` to the row's time. So the report is one scan of the period, summing
-spans by the condition they describe (clipped to the period's start) and
-counting what happened, plus one indexed look-up per agent for the span still
-open at the end, which counts up to the end (or now, whichever comes first).
-An agent counts from their registration: before it they have no row.
+`prev_at` to the row's time. So the report sums spans by the condition they
+describe (clipped to the period's start) and counts what happened, plus one
+indexed look-up per agent for the span still open at the end, which counts
+up to the end (or now, whichever comes first). An agent counts from their
+registration: before it they have no row.
+
+The rows of the UTC days wholly inside the period are read as their daily
+sums (`agent_activity_days`, written with the rows); only the part days at
+the period's edges are read row by row. A daily sum holds its spans whole,
+so the one span per agent that crosses the period's start, if it ends in a
+whole day, is clipped afterwards (`_CROSSING`): an agent's rows follow each
+other in time (the engine's clock never runs backwards), so only the first
+row after the start can begin before it.
 """
 
 from __future__ import annotations
@@ -16,13 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onduty.storage.activity import ANSWERED, RECEIVED
+from onduty.storage.activity import ANSWERED, DAY, RECEIVED, day_of
 from onduty.storage.store import Store
 
 WORKING = ("active", "active_own_clients", "finishing")
 
-# Spans that end inside the period, and what happened, in one pass.
+# Spans that end in [lo, hi), clipped to the period's start, and what happened, in one pass.
 _ENDED = text(
     """
     SELECT agent_id, prev_state, prev_reason, kind,
@@ -35,8 +44,35 @@ _ENDED = text(
                     WHEN prev_at > :start THEN at - prev_at
                     ELSE at - :start END) AS holding
     FROM agent_activity
-    WHERE at >= :start AND at < :end
+    WHERE at >= :lo AND at < :hi
     GROUP BY agent_id, prev_state, prev_reason, kind
+    """
+)
+
+# The same for whole days [first, last), from their sums; '' stands for no previous state.
+_DAYS = text(
+    """
+    SELECT agent_id, prev_state, prev_reason, kind,
+           SUM(n) AS n, SUM(answer_seconds) AS answer_seconds, SUM(span) AS span, SUM(holding) AS holding
+    FROM agent_activity_days
+    WHERE day >= :first AND day < :last
+    GROUP BY agent_id, prev_state, prev_reason, kind
+    """
+)
+
+# Each agent's first row at or after the start, where it is among the daily sums read (in
+# [:whole, :until)) and its span began before the start: the part before the start comes off.
+_CROSSING = text(
+    """
+    SELECT a.agent_id, a.prev_at, a.prev_state, a.prev_reason, a.prev_held
+    FROM agents ag
+    JOIN agent_activity a ON a.id = (
+        SELECT b.id FROM agent_activity b
+        WHERE b.agent_id = ag.id AND b.at >= :start
+        ORDER BY b.at, b.id
+        LIMIT 1
+    )
+    WHERE a.at >= :whole AND a.at < :until AND a.prev_at < :start
     """
 )
 
@@ -98,20 +134,47 @@ def status_key(state: str, reason: str | None) -> str:
     return f"inactive:{reason}" if state == "inactive" and reason else state
 
 
-async def workload(store: Store, *, start: float, end: float) -> dict[int, Totals]:
-    """Totals per agent id over [start, end)."""
-    params = {"start": start, "end": end}
+async def workload(store: Store, *, start: float, end: float, daily_sums: bool = True) -> dict[int, Totals]:
+    """Totals per agent id over [start, end). `daily_sums=False` reads every row of the
+    period instead: the same totals, the way the bench measures what the sums save."""
     per_agent: dict[int, Totals] = defaultdict(Totals)
+    first, last = whole_days(start, end) if daily_sums else (0, 0)
     async with store.engine.connect() as conn:
-        for row in (await conn.execute(_ENDED, params)).all():
-            totals = per_agent[row.agent_id]
-            if row.prev_state is not None:
-                totals.span(row.prev_state, row.prev_reason, float(row.span or 0.0), float(row.holding or 0.0))
-            if row.kind not in ("status", "registered"):
-                totals.counts[row.kind] += int(row.n)
-                if row.kind == ANSWERED and row.answer_seconds is not None:
-                    totals.answer_seconds += float(row.answer_seconds)
-        for row in (await conn.execute(_OPEN, params)).all():
+        if first < last:
+            edges = [(start, first * DAY), (last * DAY, end)]
+            await _fold(conn, _DAYS, {"first": first, "last": last}, per_agent)
+            for row in (
+                await conn.execute(_CROSSING, {"start": start, "whole": first * DAY, "until": last * DAY})
+            ).all():
+                before = start - row.prev_at  # counted in its day's sums, outside the period
+                held = -before if row.prev_held else 0.0
+                per_agent[row.agent_id].span(row.prev_state, row.prev_reason, -before, held)
+        else:
+            edges = [(start, end)]
+        for lo, hi in edges:
+            if lo < hi:
+                await _fold(conn, _ENDED, {"start": start, "lo": lo, "hi": hi}, per_agent)
+        for row in (await conn.execute(_OPEN, {"end": end})).all():
             seconds = end - max(row.at, start)
             per_agent[row.agent_id].span(row.state, row.reason, seconds, seconds if row.held > 0 else 0.0)
     return per_agent
+
+
+def whole_days(start: float, end: float) -> tuple[int, int]:
+    """The UTC days [first, last) that lie wholly inside [start, end); none when first >= last."""
+    first = day_of(start)
+    if first * DAY < start:
+        first += 1
+    return first, day_of(end)
+
+
+async def _fold(conn: AsyncConnection, query: Any, params: dict[str, float], per_agent: dict[int, Totals]) -> None:
+    """Adds up rows of (agent, previous state and reason, kind) sums: _ENDED's or _DAYS'."""
+    for row in (await conn.execute(query, params)).all():
+        totals = per_agent[row.agent_id]
+        if row.prev_state:  # None or '': the agent's first row, which ends no span
+            totals.span(row.prev_state, row.prev_reason or None, float(row.span or 0.0), float(row.holding or 0.0))
+        if row.kind not in ("status", "registered"):
+            totals.counts[row.kind] += int(row.n)
+            if row.kind == ANSWERED and row.answer_seconds is not None:
+                totals.answer_seconds += float(row.answer_seconds)

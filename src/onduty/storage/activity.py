@@ -25,6 +25,12 @@ REGISTERED = "registered"
 
 Condition = tuple[float, str, str | None, int]  # since, state, reason, threads held
 
+DAY = 86400.0  # the roll-ups' days are UTC days: [d * DAY, (d + 1) * DAY)
+
+# One row of agent_activity_days: day, agent_id, prev_state, prev_reason, kind (the key),
+# then n, answer_seconds, span, holding (added to what the day holds).
+DaySums = tuple[int, int, str, str, str, int, float, float, float]
+
 
 @dataclass(slots=True)
 class ActivityTracker:
@@ -65,6 +71,35 @@ def activity_rows(events: list[ev.Event], ws: Workspace, tracker: ActivityTracke
         )
         last[agent_id] = now
     return rows
+
+
+def day_of(at: float) -> int:
+    """The day `at` falls in: d with d * DAY <= at < (d + 1) * DAY. Exact, as the report's
+    comparisons are: float floor division rounds nothing here (fmod is exact)."""
+    return int(at // DAY)
+
+
+def day_sums(rows: list[dict[str, Any]]) -> list[DaySums]:
+    """Activity rows summed as agent_activity_days holds them, one sum per key: a key once
+    in a statement (PostgreSQL refuses an upsert that meets its own row twice). A row ends
+    the span since `prev_at`, whole here; the report clips at its start the one span per
+    agent that crosses it."""
+    sums: dict[tuple[int, int, str, str, str], list[float]] = {}
+    for row in rows:
+        at, prev_at = row["at"], row["prev_at"]
+        key = (int(at // DAY), row["agent_id"], row["prev_state"] or "", row["prev_reason"] or "", row["kind"])
+        span = 0.0 if prev_at is None else at - prev_at
+        holding = span if row["prev_held"] else 0.0
+        seconds = row["seconds"] or 0.0
+        total = sums.get(key)
+        if total is None:
+            sums[key] = [1, seconds, span, holding]
+        else:
+            total[0] += 1
+            total[1] += seconds
+            total[2] += span
+            total[3] += holding
+    return [(*key, int(n), seconds, span, holding) for key, (n, seconds, span, holding) in sums.items()]
 
 
 def _thread(event: ev.Event) -> int | None:

@@ -216,6 +216,25 @@ agent_activity = Table(
     Index("ix_agent_activity_agent_at", "agent_id", "at"),
 )
 
+# agent_activity summed per UTC day of the rows' `at` (day = floor(at / 86400)), per agent
+# and per what the rows count by: the condition they end (prev_state, prev_reason; '' for
+# none) and their kind. Written with the rows, in the same transaction, so a report over
+# many days reads these sums for its whole days and the rows only for the part days at
+# its edges (docs/performance.md, reports).
+agent_activity_days = Table(
+    "agent_activity_days",
+    metadata,
+    Column("day", Integer, primary_key=True),  # first: a report reads a range of days
+    Column("agent_id", Integer, primary_key=True),
+    Column("prev_state", String(30), primary_key=True),
+    Column("prev_reason", String(40), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("n", Integer, nullable=False),  # rows
+    Column("answer_seconds", Float, nullable=False),  # Σ seconds
+    Column("span", Float, nullable=False),  # Σ at - prev_at: the spans the rows end, whole
+    Column("holding", Float, nullable=False),  # of which, with a thread in hand (prev_held > 0)
+)
+
 events = Table(
     "events",
     metadata,
