@@ -4,7 +4,8 @@ In one run, on fresh SQLite files in WAL mode with synchronous=FULL (every
 acknowledged change on disk):
 
 - floor: the stdlib sqlite3 module inserting what one status change writes
-  (two journal events, a status-log row, an activity row, the agent's row),
+  (two journal events, a status-log row, an activity row added into its
+  day's sums, the agent's row),
   one transaction per change, as a service without group commit would;
 - onduty: the real Service (engine, projection, store) applying status
   changes with `--concurrency` callers in flight, acknowledged after commit.
@@ -51,6 +52,9 @@ def raw_floor(path: Path, seconds: float) -> float:
         CREATE TABLE activity (id INTEGER PRIMARY KEY, agent_id INT, team TEXT, at REAL, kind TEXT, state TEXT,
             reason TEXT, held INT, prev_at REAL, prev_state TEXT, prev_reason TEXT, prev_held INT);
         CREATE INDEX ix_activity_at ON activity (at);
+        CREATE TABLE activity_days (day INT, agent_id INT, prev_state TEXT, prev_reason TEXT, kind TEXT, n INT,
+            answer_seconds REAL, span REAL, holding REAL,
+            PRIMARY KEY (day, agent_id, prev_state, prev_reason, kind));
         CREATE TABLE agents (id INTEGER PRIMARY KEY, team TEXT, state TEXT, reason TEXT, since REAL, set_by TEXT);
         """
     )
@@ -78,6 +82,14 @@ def raw_floor(path: Path, seconds: float) -> float:
             "INSERT INTO activity (agent_id, team, at, kind, state, reason, held, prev_at, prev_state, prev_reason, "
             "prev_held) VALUES (?, 't', ?, 'status', 'not_ready', NULL, 0, ?, 'active', NULL, 0)",
             (agent, now, now - 1),
+        )
+        db.execute(
+            "INSERT INTO activity_days VALUES (?, ?, 'active', '', 'status', 1, 0, 1, 0) "
+            "ON CONFLICT (day, agent_id, prev_state, prev_reason, kind) DO UPDATE SET "
+            "n = activity_days.n + excluded.n, "
+            "answer_seconds = activity_days.answer_seconds + excluded.answer_seconds, "
+            "span = activity_days.span + excluded.span, holding = activity_days.holding + excluded.holding",
+            (int(now // 86400), agent),
         )
         db.execute(
             "INSERT INTO agents (id, team, state, reason, since, set_by) "
