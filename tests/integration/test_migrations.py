@@ -23,6 +23,20 @@ from onduty.storage.schema import metadata
 from onduty.storage.write_plan import DAY_COLUMNS
 
 
+def _select(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of one query, on a connection of its own (between Alembic's commands)."""
+
+    async def run() -> list[tuple[Any, ...]]:
+        engine = create_engine(db)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(row) for row in (await conn.execute(text(sql))).all()]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def _diff(db: Database) -> list[Any]:
     async def run() -> list[Any]:
         engine = create_engine(db)
@@ -130,26 +144,20 @@ def test_thread_rows_lists_through_0004_and_0005_and_back(database: Database) ->
         finally:
             await engine.dispose()
 
-    async def read(columns: str) -> dict[int, tuple[str, ...]]:
-        engine = create_engine(database)
-        try:
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text(f"SELECT id, {columns} FROM threads ORDER BY id"))).all()
-            return {row[0]: tuple(row[1:]) for row in rows}
-        finally:
-            await engine.dispose()
+    def read(columns: str) -> dict[int, tuple[str, ...]]:
+        return {row[0]: tuple(row[1:]) for row in _select(database, f"SELECT id, {columns} FROM threads ORDER BY id")}
 
     command.downgrade(cfg, "0003")
     try:
         asyncio.run(fill())
         command.upgrade(cfg, "0004")
-        assert asyncio.run(read("message_ids, pinned_ids")) == lists
+        assert read("message_ids, pinned_ids") == lists
         command.upgrade(cfg, "head")
-        assert asyncio.run(read("pinned_ids")) == {k: (pins,) for k, (_, pins) in lists.items()}
+        assert read("pinned_ids") == {k: (pins,) for k, (_, pins) in lists.items()}
         with pytest.raises(DBAPIError, match="message_ids"):
-            asyncio.run(read("message_ids"))
+            read("message_ids")
         command.downgrade(cfg, "0004")
-        assert asyncio.run(read("message_ids, pinned_ids")) == lists
+        assert read("message_ids, pinned_ids") == lists
     finally:
         command.upgrade(cfg, "head")  # the PostgreSQL database is shared
     assert _diff(database) == []
@@ -190,14 +198,8 @@ def test_0006_sums_the_activity_rows_written_before_it_per_day(database: Databas
         finally:
             await engine.dispose()
 
-    async def sums() -> list[tuple[Any, ...]]:
-        engine = create_engine(database)
-        try:
-            async with engine.connect() as conn:
-                query = text(f"SELECT {', '.join(DAY_COLUMNS)} FROM agent_activity_days")
-                return sorted(tuple(row) for row in (await conn.execute(query)).all())
-        finally:
-            await engine.dispose()
+    def sums() -> list[tuple[Any, ...]]:
+        return sorted(_select(database, f"SELECT {', '.join(DAY_COLUMNS)} FROM agent_activity_days"))
 
     command.downgrade(cfg, "0005")
     try:
@@ -212,13 +214,13 @@ def test_0006_sums_the_activity_rows_written_before_it_per_day(database: Databas
             (20_834, 1, "inactive", "lunch", "received"),
             (20_836, 2, "not_ready", "", "status"),
         ]
-        got = asyncio.run(sums())
+        got = sums()
         assert [row[:6] for row in got] == [row[:6] for row in expected]  # the keys, and the rows counted
         for row, want in zip(got, expected, strict=True):
             assert row[6:] == pytest.approx(want[6:])
         command.downgrade(cfg, "0005")
         with pytest.raises(DBAPIError, match="agent_activity_days"):
-            asyncio.run(sums())
+            sums()
     finally:
         command.upgrade(cfg, "head")  # the PostgreSQL database is shared
     assert _diff(database) == []
