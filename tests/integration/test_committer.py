@@ -536,3 +536,20 @@ async def test_postgres_commits_go_on_after_the_server_drops_the_connections(sto
     second = await store.committer.commit(write_plan(store.db.dialect, rows, []))
     assert second == [first[0] + 1]
     assert await read(store, "SELECT count(*) FROM status_log") == [(1,)]
+
+
+# -- reads that span several queries ---------------------------------------------------
+
+
+async def test_snapshot_reads_see_one_moment_while_commits_land(store: Store) -> None:
+    """A report made of several queries (P2) reads through `snapshot_reads`: a commit that
+    lands between two of its queries is not seen by the second; a read after it sees it."""
+    first, second = await add_users(store, 2)
+    await store.committer.commit(write_plan(store.db.dialect, Rows(), [agent(first)]))
+    count = "SELECT COUNT(*) FROM agents"
+    async with store.snapshot_reads() as conn:
+        before = (await conn.execute(text(count))).scalar()
+        await store.committer.commit(write_plan(store.db.dialect, Rows(), [agent(second)]))
+        during = (await conn.execute(text(count))).scalar()
+    assert (before, during) == (1, 1)
+    assert await read(store, count) == [(2,)]

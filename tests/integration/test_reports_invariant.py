@@ -1,8 +1,9 @@
 """P2 over random histories: for every agent, the times across statuses add up exactly
 to the part of the report's period the agent existed in, occupancy stays a share, and
 the report (whole UTC days read from their daily sums) equals one summed here from the
-activity rows themselves. Histories run over several days, so periods start and end
-anywhere in a day.
+activity rows themselves. Histories begin half an hour before a UTC midnight and
+run over several days, so periods start and end anywhere in a day, and the test
+checks that some of its periods hold whole days (the daily sums were read).
 
 Random command sequences go through the real service on a virtual clock into a
 real (SQLite) database; the report reads it back. The SQL is the same on
@@ -26,21 +27,23 @@ from sqlalchemy import select
 from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
 from onduty.domain.types import Actor, State
-from onduty.reports.workload import Totals, workload
+from onduty.reports.workload import Totals, whole_days, workload
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
 from onduty.storage import schema as t
+from onduty.storage.activity import DAY, day_of
 from onduty.storage.database import resolve
 from onduty.storage.store import Store
 from onduty.storage.users import UserStore
 
-START = 1_800_000_000.0
+START = 20_833 * 86_400.0 - 1_800.0  # half an hour before a UTC midnight
 AGENTS = 3
 STATES = (State.ACTIVE, State.NOT_READY, State.ACTIVE_OWN_CLIENTS, State.INACTIVE, State.OFFLINE)
 
 step = st.one_of(
     st.tuples(st.just("wait"), st.floats(min_value=1, max_value=900)),
     st.tuples(st.just("wait"), st.floats(min_value=3600, max_value=30 * 3600)),  # across days
+    st.tuples(st.just("wait"), st.floats(min_value=20 * 3600, max_value=50 * 3600)),
     st.tuples(st.just("status"), st.integers(0, AGENTS - 1), st.sampled_from(STATES)),
     st.tuples(st.just("client"), st.integers(0, 5)),
     st.tuples(st.just("answer"), st.integers(0, 20)),
@@ -50,7 +53,8 @@ step = st.one_of(
 )
 
 
-async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[float, float]) -> None:
+async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[float, float, bool]) -> bool:
+    """Plays the history, checks the report over the window; whether it held a whole day."""
     store = Store(resolve(f"sqlite:///{db_path}"))
     clock = ManualClock(START)
     service = Service(store, clock=clock)
@@ -68,9 +72,14 @@ async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[flo
         for action in steps:
             await apply(service, clock, ids, action)
         start = START + window[0] * (clock.now() - START)
+        if window[2] and (day_of(start) + 1) * DAY - 600 < clock.now():
+            # Ten minutes before the next midnight: spans that began before the period end in
+            # its first whole day, where the report must clip them (_CROSSING).
+            start = (day_of(start) + 1) * DAY - 600
         end = start + window[1] * (clock.now() + 600 - start)
         now = clock.now()
         report = await workload(store, start=start, end=min(end, now))
+        first, last = whole_days(start, min(end, now))
         joined = {
             r.agent_id: r.at
             for r in await store.fetch(select(t.agent_activity).where(t.agent_activity.c.kind == "registered"))
@@ -99,6 +108,7 @@ async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[flo
             assert (totals.answer_seconds, totals.working, totals.holding) == pytest.approx(
                 (want.answer_seconds, want.working, want.holding), abs=1e-6
             )
+        return first < last
     finally:
         await service.stop()
         await store.close()
@@ -165,15 +175,23 @@ async def apply(service: Service, clock: ManualClock, ids: list[int], action: tu
         pass  # refused commands change nothing; the history goes on
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    steps=st.lists(step, min_size=5, max_size=40),
-    window=st.tuples(st.floats(0, 0.9), st.floats(0.05, 1.0)),
-)
-def test_p2_times_add_up_to_the_time_each_agent_existed(
-    sqlite_template: Path, tmp_path_factory: object, steps: list[tuple[object, ...]], window: tuple[float, float]
-) -> None:
-    folder = Path(str(tmp_path_factory.mktemp("history")))  # type: ignore[attr-defined]
-    db_path = folder / "onduty.db"
-    shutil.copy(sqlite_template, db_path)
-    asyncio.run(play(db_path, steps, window))
+def test_p2_times_add_up_to_the_time_each_agent_existed(sqlite_template: Path, tmp_path_factory: object) -> None:
+    held_whole_days: list[bool] = []
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        steps=st.lists(step, min_size=5, max_size=40),
+        # Where the period starts and how much of the rest it takes, as fractions of the
+        # history; often all of it, from before the first midnight; or from just before a later one.
+        window=st.tuples(
+            st.one_of(st.just(0.0), st.floats(0, 0.9)), st.one_of(st.just(1.0), st.floats(0.05, 1.0)), st.booleans()
+        ),
+    )
+    def check(steps: list[tuple[object, ...]], window: tuple[float, float, bool]) -> None:
+        folder = Path(str(tmp_path_factory.mktemp("history")))  # type: ignore[attr-defined]
+        db_path = folder / "onduty.db"
+        shutil.copy(sqlite_template, db_path)
+        held_whole_days.append(asyncio.run(play(db_path, steps, window)))
+
+    check()
+    assert any(held_whole_days), "no period held a whole day: the daily sums went untested"

@@ -14,7 +14,10 @@ import sqlite3
 from typing import Any
 
 import pytest
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.schema import CreateTable
 
+from onduty.storage import schema
 from onduty.storage import write_plan as wp
 from onduty.storage.projection import Rows
 from onduty.storage.write_plan import Statement, journal_inserts, write_plan
@@ -196,3 +199,40 @@ def test_the_sqlite_limit_is_within_what_the_linked_sqlite_accepts() -> None:
     with may be built with another limit, and must take at least as many."""
     with contextlib.closing(sqlite3.connect(":memory:")) as conn:
         assert conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) >= wp.SQLITE_MAX_PARAMETERS
+
+
+def test_activity_rows_are_added_into_their_days_sums_across_batches() -> None:
+    """P2's daily sums: each batch upserts one row per (day, agent, condition ended, kind),
+    adding to what earlier batches wrote; a row a hair before midnight stays in its day."""
+    midnight = 20_834 * 86_400.0
+
+    def row(at: float, prev_at: float | None, kind: str = "status", **extra: Any) -> dict[str, Any]:
+        return {
+            "agent_id": 7, "team": "t", "at": at, "kind": kind, "state": "active", "reason": None, "held": 0,
+            "thread_id": None, "seconds": None, "prev_at": prev_at, "prev_state": "active", "prev_reason": None,
+            "prev_held": 1,
+        } | extra  # fmt: skip
+
+    first = [
+        row(midnight - 100, None, "registered", prev_state=None, prev_held=None),
+        row(math.nextafter(midnight, 0.0), midnight - 100),
+        row(midnight + 10, math.nextafter(midnight, 0.0)),
+        row(midnight + 40, midnight + 10, "answered", seconds=30.0),
+    ]
+    second = [row(midnight + 50, midnight + 40), row(midnight + 70, midnight + 50, prev_held=0)]
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute(str(CreateTable(schema.agent_activity_days).compile(dialect=sqlite_dialect())))
+        for batch in (first, second):
+            plan = write_plan("sqlite", Rows(activity=batch), [])
+            days = [s for s in plan.statements if s.sql.startswith("INSERT INTO agent_activity_days")]
+            assert len(days) == 1
+            for params in days[0].rows:
+                conn.execute(days[0].sql, params)
+        got = conn.execute(f"SELECT {', '.join(wp.DAY_COLUMNS)} FROM agent_activity_days ORDER BY 1, 5").fetchall()
+    before, after = midnight / 86_400 - 1, midnight / 86_400
+    assert got == [
+        (before, 7, "", "", "registered", 1, 0.0, 0.0, 0.0),
+        (before, 7, "active", "", "status", 1, 0.0, pytest.approx(100.0), pytest.approx(100.0)),
+        (after, 7, "active", "", "answered", 1, 30.0, 30.0, 30.0),
+        (after, 7, "active", "", "status", 3, 0.0, pytest.approx(40.0), pytest.approx(20.0)),
+    ]

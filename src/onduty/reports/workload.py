@@ -139,7 +139,7 @@ async def workload(store: Store, *, start: float, end: float, daily_sums: bool =
     period instead: the same totals, the way the bench measures what the sums save."""
     per_agent: dict[int, Totals] = defaultdict(Totals)
     first, last = whole_days(start, end) if daily_sums else (0, 0)
-    async with store.engine.connect() as conn:
+    async with store.snapshot_reads() as conn:  # the queries below must see the same rows
         if first < last:
             edges = [(start, first * DAY), (last * DAY, end)]
             await _fold(conn, _DAYS, {"first": first, "last": last}, per_agent)

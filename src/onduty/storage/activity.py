@@ -80,10 +80,10 @@ def day_of(at: float) -> int:
 
 
 def day_sums(rows: list[dict[str, Any]]) -> list[DaySums]:
-    """Activity rows summed as agent_activity_days holds them, one sum per key: a key once
-    in a statement (PostgreSQL refuses an upsert that meets its own row twice). A row ends
-    the span since `prev_at`, whole here; the report clips at its start the one span per
-    agent that crosses it."""
+    """Activity rows summed as agent_activity_days holds them, one sum per key: a batch
+    upserts each key once (fewer rows to write than the activity rows). A row ends the span
+    since `prev_at`, whole here; the report clips at its start the one span per agent that
+    crosses it."""
     sums: dict[tuple[int, int, str, str, str], list[float]] = {}
     for row in rows:
         at, prev_at = row["at"], row["prev_at"]

@@ -8,7 +8,8 @@ engines. The same code runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,19 @@ class Store:
         return ActivityTracker({r.agent_id: (r.at, r.state, r.reason, r.held) for r in rows})
 
     # -- reads for the API ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def snapshot_reads(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose reads all see the database as one moment, from its first
+        read on: a report made of several queries then adds up even while commits land
+        between them. SQLite: a deferred transaction (its snapshot starts at the first
+        read); PostgreSQL: REPEATABLE READ (READ COMMITTED would take one per statement)."""
+        async with self.engine.connect() as conn:
+            if self.db.is_sqlite:
+                await conn.exec_driver_sql("BEGIN")
+            else:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
 
     async def fetch(self, query: Select[Any]) -> Sequence[Any]:
         async with self.engine.connect() as conn:

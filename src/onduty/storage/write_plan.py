@@ -79,15 +79,13 @@ def _insert_sql(dialect: str, table: str, columns: tuple[str, ...], tail: str, c
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}{tail}"
 
 
-def inserts(
-    dialect: str, table: str, columns: tuple[str, ...], rows: Sequence[Params], tail: str = ""
-) -> list[Statement]:
+def inserts(dialect: str, table: str, columns: tuple[str, ...], rows: list[Params], tail: str = "") -> list[Statement]:
     """INSERT of `rows` (`tail`: an ON CONFLICT clause). On PostgreSQL one prepared statement
     run for every row (asyncpg pipelines them); on SQLite one multi-row VALUES statement per
     chunk: a third less CPU than `executemany` for a batch of 30 status changes (one step
     into SQLite instead of one per row)."""
     if dialect == "postgresql":
-        return [Statement(_insert_sql(dialect, table, columns, tail, 1), list(rows))]
+        return [Statement(_insert_sql(dialect, table, columns, tail, 1), rows)]
     per = max(1, SQLITE_MAX_PARAMETERS // len(columns))
     out = []
     for first in range(0, len(rows), per):
@@ -192,6 +190,7 @@ def write_plan(dialect: str, rows: Rows, agent_rows: list[dict[str, Any]]) -> Wr
         out += _insert(dialect, "status_log", rows.status_log)
     if rows.activity:
         out += _insert(dialect, "agent_activity", rows.activity)
-        out += inserts(dialect, "agent_activity_days", DAY_COLUMNS, day_sums(rows.activity), _ADD_TO_DAY)
+        days: list[Params] = list(day_sums(rows.activity))  # a few rows: one per agent and kind
+        out += inserts(dialect, "agent_activity_days", DAY_COLUMNS, days, _ADD_TO_DAY)
     journal = [(j.at, j.name, json_text(j.data), json_text(j.scope)) for j in rows.journal]
     return WritePlan(out, JournalRows(journal))
