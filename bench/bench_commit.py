@@ -30,6 +30,7 @@ from pathlib import Path
 from onduty.domain import commands as c
 from onduty.domain.types import Actor, State
 from onduty.service.service import Service
+from onduty.storage.activity import day_of
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import Store
@@ -89,7 +90,7 @@ def raw_floor(path: Path, seconds: float) -> float:
             "n = activity_days.n + excluded.n, "
             "answer_seconds = activity_days.answer_seconds + excluded.answer_seconds, "
             "span = activity_days.span + excluded.span, holding = activity_days.holding + excluded.holding",
-            (int(now // 86400), agent),
+            (day_of(now), agent),
         )
         db.execute(
             "INSERT INTO agents (id, team, state, reason, since, set_by) "

@@ -30,13 +30,12 @@ from sqlalchemy import func, select
 from bulk import insert_rows
 from onduty.reports.workload import Totals, workload
 from onduty.storage import schema as t
-from onduty.storage.activity import day_sums
+from onduty.storage.activity import DAY, day_sums
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import Store
 from onduty.storage.write_plan import DAY_COLUMNS, placeholders
 
-DAY = 86_400.0
 START = 1_800_000_000.0
 CHUNK = 20_000
 CYCLE = ("not_ready", "active", "inactive", "active", "active_own_clients", "active", "finishing", "inactive")

@@ -87,7 +87,7 @@ def day_sums(rows: list[dict[str, Any]]) -> list[DaySums]:
     sums: dict[tuple[int, int, str, str, str], list[float]] = {}
     for row in rows:
         at, prev_at = row["at"], row["prev_at"]
-        key = (int(at // DAY), row["agent_id"], row["prev_state"] or "", row["prev_reason"] or "", row["kind"])
+        key = (day_of(at), row["agent_id"], row["prev_state"] or "", row["prev_reason"] or "", row["kind"])
         span = 0.0 if prev_at is None else at - prev_at
         holding = span if row["prev_held"] else 0.0
         seconds = row["seconds"] or 0.0
