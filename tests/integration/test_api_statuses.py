@@ -194,7 +194,7 @@ async def test_s3_finishing_then_inactive_when_the_last_thread_closes(api: Api) 
     await answer(api, agent, second["id"])
 
     now = await set_status(api, agent, "inactive", "lunch")
-    assert (now["state"], now["reason"], now["label"]) == ("finishing", "lunch", "Active (finishing)")
+    assert (now["state"], now["reason"], now["label"]) == ("finishing", "lunch", "Active (finishing → Lunch break)")
     # No new threads while finishing.
     third = await client_says(api, "c3")
     assert third["state"] == "queued"

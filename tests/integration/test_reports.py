@@ -235,7 +235,7 @@ async def test_p1_p2_csv_downloads(api: Api) -> None:
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert {r["to_label"] for r in rows} >= {"Lunch break", "Inactive (kicked out)", "Active (finishing)"}
+    assert {r["to_label"] for r in rows} >= {"Lunch break", "Inactive (kicked out)", "Active (finishing → Lunch break)"}
     assert all(r["team"] == "support" for r in rows)
     response = await api.call(supervisor, "GET", "/reports/workload", params=params, expect=200)
     table = list(csv.DictReader(io.StringIO(response.text)))

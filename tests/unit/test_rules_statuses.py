@@ -177,10 +177,19 @@ def test_s1_retiring_a_reason_cancels_pending_requests_for_it() -> None:
 def test_s1_built_in_reason_can_be_retired() -> None:
     w = World()
     w.logged_in(1)
-    w.do(c.RetireReason("away"), 1)
+    w.do(c.RetireReason("meeting"), 1)
     with pytest.raises(DomainError) as refused:
-        w.go_inactive(1, "away", t=2)
+        w.go_inactive(1, "meeting", t=2)
     assert refused.value.code == "reason_retired"
+
+
+def test_s1_s8_the_on_disconnect_reason_cannot_be_retired_while_in_use() -> None:
+    w = World()
+    with pytest.raises(DomainError, match="on_disconnect") as refused:
+        w.do(c.RetireReason("away"), 1)
+    assert refused.value.field == "code"
+    w.do(c.ChangeSettings({"on_disconnect": {"state": "offline"}}), 2)
+    w.do(c.RetireReason("away"), 3)
 
 
 # -- S2 who changes a status -------------------------------------------------------

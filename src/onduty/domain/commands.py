@@ -77,6 +77,33 @@ class ContinueWorking:
 
 
 @command
+class Connect:
+    """S8: the agent's first event stream opened (the service counts the streams)."""
+
+    agent_id: AgentId
+
+
+@command
+class Disconnect:
+    """S8: the agent's last event stream closed."""
+
+    agent_id: AgentId
+
+
+@command
+class ResetConnections:
+    """S8: the service started, so no stream is open: whoever was connected is now
+    disconnected, and their grace runs from now."""
+
+
+@command
+class ReportInput:
+    """S8 idle_timeout: a page says its person is still there."""
+
+    agent_id: AgentId
+
+
+@command
 class ReceiveClientMessage:
     """A client wrote: opens a thread, or adds to the client's open one."""
 
@@ -151,6 +178,10 @@ Command = (
     | SetStatus
     | DecideApproval
     | ContinueWorking
+    | Connect
+    | Disconnect
+    | ResetConnections
+    | ReportInput
     | ReceiveClientMessage
     | Answer
     | CloseThread

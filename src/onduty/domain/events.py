@@ -73,6 +73,24 @@ class PromptCleared(Event):
 
 
 @dataclass(slots=True)
+class AgentConnected(Event):
+    """S8: the agent's first event stream opened."""
+
+    name: ClassVar[str] = "agent.connected"
+    agent_id: AgentId
+
+
+@dataclass(slots=True)
+class AgentDisconnected(Event):
+    """S8: the agent's last event stream closed; `deadline` is when the grace ends (None:
+    the rule will not move them, e.g. disconnect_grace is 0 or they are offline)."""
+
+    name: ClassVar[str] = "agent.disconnected"
+    agent_id: AgentId
+    deadline: Instant | None
+
+
+@dataclass(slots=True)
 class RoutingTrace:
     """Why a thread went where it went (answers "why did this go to Bob?")."""
 

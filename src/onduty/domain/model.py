@@ -53,6 +53,19 @@ class Agent:
     pending_request: RequestId | None = None
     # Own clients' new threads waiting for this agent (R4), in arrival order.
     reserved: dict[ThreadId, None] = field(default_factory=dict)
+    # S8. `connected`: at least one event stream open. `stream_seen`: connected at some point
+    # since the last login (only such agents are moved). `disconnected_at`: when the last
+    # stream closed. `last_input`: the pages' last report of input (not kept: a restart
+    # drops every stream anyway). `away_from`/`away_at`: the status the system moved the
+    # agent out of, and when, for the return; cleared when anybody else changes the status.
+    connected: bool = False
+    stream_seen: bool = False
+    disconnected_at: Instant | None = None
+    last_input: Instant | None = None
+    away_from: tuple[State, str | None] | None = None
+    away_at: Instant | None = None
+    grace_deadline: Instant | None = None
+    idle_deadline: Instant | None = None
 
     @property
     def load(self) -> int:

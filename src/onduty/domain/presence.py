@@ -11,7 +11,9 @@ from onduty.domain.state import Out
 from onduty.domain.statuses import TAKES_OWN_CLIENTS, WORKING
 from onduty.domain.timers import TimerKind
 from onduty.domain.types import (
+    WHY_DISCONNECTED,
     WHY_FINISHING_COMPLETED,
+    WHY_IDLE,
     WHY_KICKED_OUT,
     WHY_LOGIN_RESTORE,
     Actor,
@@ -23,8 +25,12 @@ from onduty.domain.types import (
 
 # Enum members as module globals for the hot paths: on Python 3.11 `State.ACTIVE` goes through
 # EnumType's __getattr__ hook (~100 ns a look-up); a global is several times cheaper.
-_RESPONSE, _PROMPT, _AFFINITY = TimerKind.RESPONSE, TimerKind.PROMPT, TimerKind.AFFINITY
+_RESPONSE, _PROMPT, _AFFINITY, _GRACE = TimerKind.RESPONSE, TimerKind.PROMPT, TimerKind.AFFINITY, TimerKind.GRACE
 _FINISHING = State.FINISHING
+_ACTIVE = State.ACTIVE
+# Changes that leave an S8 return possible: the system's own steps after moving an absent
+# agent. Any other change means somebody decided anew, and the return restores nothing.
+_KEEPS_AWAY_FROM = frozenset({WHY_DISCONNECTED, WHY_IDLE, WHY_FINISHING_COMPLETED})
 
 
 class PresenceMixin(RoutingMixin):
@@ -35,6 +41,12 @@ class PresenceMixin(RoutingMixin):
             return
         agent.state, agent.reason, agent.since, agent.set_by = state, reason, now, actor
         out.append(StatusChanged(now, agent.id, old_state, old_reason, state, reason, actor))
+        if old_state is _ACTIVE:
+            self.active_count -= 1
+        if state is _ACTIVE:
+            self.active_count += 1
+        if agent.away_from is not None and actor.why not in _KEEPS_AWAY_FROM:
+            agent.away_from = agent.away_at = None
         if state in WORKING:
             if old_state not in WORKING:
                 agent.working_since = now
@@ -80,6 +92,7 @@ class PresenceMixin(RoutingMixin):
         if state is State.INACTIVE and agent.threads:
             state = State.FINISHING  # S3: threads kept through the logout (on_logout = keep) come first
         agent.ever_logged_in = True
+        agent.stream_seen = agent.connected  # S8 watches those connected since their login
         self.set_state(agent, state, reason, Actor.system(WHY_LOGIN_RESTORE), now, out)
 
     def logout(self, agent: Agent, actor: Actor, now: Instant, out: Out) -> None:
@@ -171,8 +184,10 @@ class PresenceMixin(RoutingMixin):
                 self._prompt(self.agents[key], now, out)
             elif kind is _PROMPT:
                 self.kick_out(self.agents[key], now, out)
-            else:
+            elif kind is _AFFINITY:
                 self.end_reservation(self.threads[key], now, out)
+            else:
+                self.absent(self.agents[key], WHY_DISCONNECTED if kind is _GRACE else WHY_IDLE, now, out)
 
     def _is_live(self, deadline: Instant, kind: TimerKind, key: int) -> bool:
         if kind is _AFFINITY:
@@ -183,9 +198,16 @@ class PresenceMixin(RoutingMixin):
             return False
         if kind is _RESPONSE:
             return agent.response_deadline == deadline
-        return agent.prompt_deadline == deadline
+        if kind is _PROMPT:
+            return agent.prompt_deadline == deadline
+        if kind is _GRACE:
+            return agent.grace_deadline == deadline
+        return agent.idle_deadline == deadline
 
     # -- hooks -----------------------------------------------------------------------
+
+    def absent(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
+        raise NotImplementedError  # S8, in connections.py
 
     def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:
         if agent.prompt_deadline is not None and not agent.unanswered:

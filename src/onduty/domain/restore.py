@@ -21,7 +21,7 @@ from onduty.domain.pickers import RoundRobin
 from onduty.domain.reasons import Reason
 from onduty.domain.settings import Settings
 from onduty.domain.timers import TimerKind
-from onduty.domain.types import AgentId, ClientId, Instant, ThreadState
+from onduty.domain.types import AgentId, ClientId, Instant, State, ThreadState
 
 
 @dataclass(slots=True)
@@ -72,6 +72,9 @@ def _restore(snapshot: Snapshot) -> Engine:
     for agent in snapshot.agents:
         agent.threads, agent.unanswered, agent.reserved = {}, {}, {}
         agent.pinned, agent.pending_request, agent.response_deadline = 0, None, None
+        agent.grace_deadline = agent.idle_deadline = None
+        # Input is not kept: a connected agent's counts from the last thing written.
+        agent.last_input = snapshot.clock if agent.connected else None
         agents[agent.id] = agent
         if agent.prompt_deadline is not None:
             ws.timers.push(agent.prompt_deadline, TimerKind.PROMPT, agent.id)
@@ -115,6 +118,7 @@ def _restore(snapshot: Snapshot) -> Engine:
     ws.clock = snapshot.clock
     if isinstance(ws.picker, RoundRobin):
         ws.picker.last = snapshot.round_robin_last
+    ws.active_count = sum(1 for agent in agents.values() if agent.state is State.ACTIVE)
     for agent in agents.values():
         ws.refresh(agent)
         ws.arm(agent)

@@ -8,12 +8,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from onduty.domain.errors import DomainError
-from onduty.domain.types import OnLogout, Seconds, Strategy
+from onduty.domain.types import OnLogout, Seconds, State, Strategy
 
 # Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
 _TIMEOUT_MAX: Seconds = 30 * 24 * 3600
 MAX_CAPACITY = 1000
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class OnDisconnect:
+    """S8: the status the system sets when an agent's connection is gone: inactive with a
+    reason of the catalogue, or offline (a logout by the system)."""
+
+    state: State = State.INACTIVE
+    reason: str | None = "away"
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.state is State.OFFLINE:
+            return {"state": "offline"}
+        return {"state": self.state.value, "reason": self.reason}
+
+
+# Settings in seconds that 0 or null turns off (S8).
+_OFF_BY_ZERO = frozenset({"disconnect_grace", "return_window", "idle_timeout"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +46,11 @@ class Settings:
     # Where the reports' days and weeks begin. Only its form is checked here (the domain
     # reads no tz database); the web layer checks that the zone exists.
     time_zone: str = "UTC"
+    # S8: connection-aware presence; 0 turns each off.
+    disconnect_grace: Seconds = 60.0
+    return_window: Seconds = 8 * 3600.0
+    idle_timeout: Seconds = 0.0
+    on_disconnect: OnDisconnect = OnDisconnect()
 
     def changed(self, changes: dict[str, Any]) -> Settings:
         """A copy with `changes` applied, after checking every one of them."""
@@ -44,6 +67,8 @@ class Settings:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, OnDisconnect):
+        return value.as_dict()
     return value.value if isinstance(value, Strategy | OnLogout) else value
 
 
@@ -52,6 +77,10 @@ def _check(name: str, value: Any) -> Any:
         return _enum(Strategy, name, value)
     if name == "on_logout":
         return _enum(OnLogout, name, value)
+    if name == "on_disconnect":
+        return _on_disconnect(value)
+    if name in _OFF_BY_ZERO and value is None:
+        return 0.0
     if name == "time_zone":
         if not isinstance(value, str) or not _ZONE.match(value):
             raise DomainError("time_zone must be an IANA time zone name, like Europe/Paris or UTC", field=name)
@@ -74,3 +103,20 @@ def _enum(kind: type[Strategy] | type[OnLogout], name: str, value: Any) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
         raise DomainError(f"{name} must be one of: {allowed}", field=name) from None
+
+
+def _on_disconnect(value: Any) -> OnDisconnect:
+    """Only the form: whether the reason is in the catalogue is the engine's check."""
+    shape = 'on_disconnect must be {"state": "inactive", "reason": "<reason code>"} or {"state": "offline"}'
+    if not isinstance(value, dict) or not set(value) <= {"state", "reason"}:
+        raise DomainError(shape, field="on_disconnect")
+    state, reason = value.get("state"), value.get("reason")
+    if state == "offline":
+        if reason is not None:
+            raise DomainError("on_disconnect offline takes no reason", field="on_disconnect")
+        return OnDisconnect(State.OFFLINE, None)
+    if state != "inactive":
+        raise DomainError(shape, field="on_disconnect")
+    if not isinstance(reason, str) or not reason:
+        raise DomainError("on_disconnect inactive needs a reason code", field="on_disconnect")
+    return OnDisconnect(State.INACTIVE, reason)

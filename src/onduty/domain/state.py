@@ -42,6 +42,7 @@ class WorkspaceState:
         self.next_message_id = 1
         self.next_request_id = 1
         self.clock: Instant = float("-inf")
+        self.active_count = 0  # agents in state active: whether routing is halted (R6) or at capacity
         # Agents whose S6 deadline may have moved during the current command.
         self._dirty: set[AgentId] = set()
 
@@ -71,6 +72,13 @@ class WorkspaceState:
         capacity = self.settings.default_capacity if agent.capacity is None else agent.capacity
         self.picker.update(agent, agent.state is _ACTIVE and len(agent.threads) < capacity)
         self._dirty.add(agent.id)
+
+    def routing(self) -> str:
+        """What happens to a thread that arrives now (W5): `flowing` (someone can take it),
+        `halted` (R6: nobody is active) or `at_capacity` (every active agent is full)."""
+        if len(self.picker):
+            return "flowing"
+        return "at_capacity" if self.active_count else "halted"
 
     # -- hooks the mixins provide to each other ---------------------------------
 

@@ -36,6 +36,8 @@ def status_label(state: State, reason_label: str | None, threads_held: int) -> s
         return reason_label or "Inactive"
     if state is State.ACTIVE and threads_held == 0:
         return ACTIVE_FREE_LABEL
+    if state is State.FINISHING and reason_label:
+        return f"Active (finishing → {reason_label})"  # W1: where they are heading
     return STATE_LABELS[state]
 
 

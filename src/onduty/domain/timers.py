@@ -12,6 +12,8 @@ class TimerKind(enum.IntEnum):
     RESPONSE = 1  # S6: an unanswered thread's response_timeout
     PROMPT = 2  # S6: "continue working?" not confirmed in time
     AFFINITY = 3  # R4: an own client's thread stops waiting for its agent
+    GRACE = 4  # S8: an agent without an event stream for disconnect_grace
+    IDLE = 5  # S8: an agent whose pages reported no input for idle_timeout
 
 
 _Entry = tuple[Instant, int, TimerKind, int]

@@ -83,3 +83,6 @@ class Actor:
 WHY_KICKED_OUT = "kicked_out"
 WHY_FINISHING_COMPLETED = "finishing_completed"
 WHY_LOGIN_RESTORE = "login_restore"
+WHY_DISCONNECTED = "disconnected"  # S8: no event stream open for disconnect_grace
+WHY_IDLE = "idle"  # S8: no input reported for idle_timeout
+WHY_RECONNECTED = "reconnected"  # S8: back within return_window; the status before comes back

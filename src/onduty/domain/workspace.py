@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from onduty.domain.presence import PresenceMixin
+from onduty.domain.connections import ConnectionsMixin
 from onduty.domain.state import Out
 from onduty.domain.types import Instant
 
 
-class Workspace(PresenceMixin):
+class Workspace(ConnectionsMixin):
     """One team space: agents, open threads, queue, timers. Mutated only by the engine."""
 
     def finish(self, now: Instant, out: Out) -> None:

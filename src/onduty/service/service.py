@@ -79,7 +79,9 @@ class Service:
         started = time.perf_counter()
         await self._reload()
         self.last_event_id = await self.store.last_event_id()
-        await self._commit_batch([], tick=True)  # deadlines that fell while we were down
+        # Deadlines that fell while we were down, then S8: no stream is open in a new process.
+        started_future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._commit_batch([_Pending(c.ResetConnections(), started_future)], tick=True)
         self._writer = asyncio.create_task(self._write_loop(), name="onduty-writer")
         log.info(
             "service started",

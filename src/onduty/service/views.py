@@ -55,7 +55,9 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "status": status_view(ws, agent),
         "presence": presence_of(agent.state).value,
         "threads": len(agent.threads),
+        "unanswered_threads": len(agent.unanswered),  # W6: said before a break is approved
         "pinned_messages": agent.pinned,
+        "connected": agent.connected,  # S8: an event stream of theirs is open
         "pending_request": request_view(pending) if pending is not None else None,
         "prompt_deadline": iso(agent.prompt_deadline),
     }

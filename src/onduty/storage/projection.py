@@ -302,6 +302,12 @@ def agent_row(agent: Agent) -> dict[str, Any]:
         "idle_since": _finite(agent.idle_since),
         "working_since": agent.working_since,
         "prompt_deadline": agent.prompt_deadline,
+        "connected": agent.connected,
+        "stream_seen": agent.stream_seen,
+        "disconnected_at": agent.disconnected_at,
+        "away_from_state": agent.away_from[0].value if agent.away_from else None,
+        "away_from_reason": agent.away_from[1] if agent.away_from else None,
+        "away_at": agent.away_at,
     }
 
 

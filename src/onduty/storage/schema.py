@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -88,6 +89,13 @@ agents = Table(
     Column("idle_since", Float, nullable=True),
     Column("working_since", Float, nullable=True),
     Column("prompt_deadline", Float, nullable=True),
+    # S8 (domain/connections.py)
+    Column("connected", Boolean, nullable=False, server_default=false()),
+    Column("stream_seen", Boolean, nullable=False, server_default=false()),
+    Column("disconnected_at", Float, nullable=True),
+    Column("away_from_state", String(30), nullable=True),
+    Column("away_from_reason", String(40), nullable=True),
+    Column("away_at", Float, nullable=True),
 )
 
 reasons = Table(

@@ -254,7 +254,8 @@ _AGENTS = select(
     *(t.agents.c[name] for name in (
         "id", "team", "capacity", "name", "state", "reason", "since", "set_by_kind", "set_by_id", "set_by_why",
         "before_logout_state", "before_logout_reason", "ever_logged_in", "last_assigned_at", "idle_since",
-        "working_since", "prompt_deadline",
+        "working_since", "prompt_deadline", "connected", "stream_seen", "disconnected_at", "away_from_state",
+        "away_from_reason", "away_at",
     )),
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
@@ -275,7 +276,8 @@ def _agent(row: Sequence[Any]) -> Agent:
     (
         agent_id, team, capacity, name, state, reason, since, set_by_kind, set_by_id, set_by_why,
         before_logout_state, before_logout_reason, ever_logged_in, last_assigned_at, idle_since,
-        working_since, prompt_deadline, username,
+        working_since, prompt_deadline, connected, stream_seen, disconnected_at, away_from_state,
+        away_from_reason, away_at, username,
     ) = row  # fmt: skip
     never = float("-inf")
     return Agent(
@@ -294,6 +296,11 @@ def _agent(row: Sequence[Any]) -> Agent:
         idle_since=idle_since if idle_since is not None else never,
         working_since=working_since,
         prompt_deadline=prompt_deadline,
+        connected=bool(connected),
+        stream_seen=bool(stream_seen),
+        disconnected_at=disconnected_at,
+        away_from=(_STATES[away_from_state], away_from_reason) if away_from_state else None,
+        away_at=away_at,
     )
 
 

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from onduty.domain.model import Agent
 from onduty.domain.types import Actor
 from onduty.service.auth import token_hash
+from onduty.service.connections import AgentStreams
 from onduty.service.service import Service
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, not_found, unauthorized
@@ -34,6 +35,10 @@ class AppContext:
     users: UserStore
     # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
+    streams: AgentStreams = field(init=False)  # S8: agents' open event streams
+
+    def __post_init__(self) -> None:
+        self.streams = AgentStreams(self.service)
 
     async def user_for_token(self, token: str) -> User | None:
         digest = token_hash(token)

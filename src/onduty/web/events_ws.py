@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
+import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.serialization import encode_json
 
+from onduty.service.connections import INPUT_EVERY, AgentStreams
 from onduty.service.fanout import Subscription
 from onduty.service.timefmt import iso
 from onduty.storage.store import StoredEvent
@@ -32,6 +35,7 @@ BACKLOG_PAGE = 1000
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4408
+CLOSE_UNAVAILABLE = 1013  # try again later
 WIRE_CACHE_SIZE = 4096
 WIRE_CACHE_KEY = "onduty_event_texts"
 
@@ -94,6 +98,13 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(CLOSE_BAD_REQUEST, "after must be the id of the last event you saw")
         return
     service = ctx.service
+    agent_id = user.id if user.role == "agent" else None
+    if agent_id is not None:
+        try:
+            await ctx.streams.opened(agent_id)  # S8: recorded before anything is sent
+        except Exception:
+            await socket.close(CLOSE_UNAVAILABLE, "the service could not record this connection; connect again")
+            return
     subscription = service.fanout.subscribe()
     service.metrics.connected_clients.inc()
     try:
@@ -110,18 +121,25 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.send_json(
             {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
         )
-        await _live(socket, user, subscription, texts, last)
+        await _live(socket, user, subscription, texts, last, ctx.streams if agent_id is not None else None)
     except WebSocketDisconnect:
         pass
     finally:
         subscription.close()
         service.metrics.connected_clients.dec()
+        if agent_id is not None:
+            await ctx.streams.closed(agent_id)
 
 
 async def _live(
-    socket: WebSocket[Any, Any, Any], user: User, subscription: Subscription, texts: WireTexts, last: int
+    socket: WebSocket[Any, Any, Any],
+    user: User,
+    subscription: Subscription,
+    texts: WireTexts,
+    last: int,
+    streams: AgentStreams | None,
 ) -> None:
-    listener = asyncio.create_task(_until_closed(socket))
+    listener = asyncio.create_task(_listen(socket, user, streams))
     listener.add_done_callback(lambda _: subscription.interrupt())  # a client that leaves wakes us
     try:
         while True:
@@ -142,8 +160,24 @@ async def _live(
             await listener
 
 
-async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
-    """Clients do not talk on this stream; reading only tells us when they leave."""
+async def _listen(socket: WebSocket[Any, Any, Any], user: User, streams: AgentStreams | None) -> None:
+    """Until the client leaves. An agent's page may say `{"type": "input"}` (S8 idle_timeout),
+    passed on at most once per INPUT_EVERY seconds; anything else a client sends is ignored."""
+    last_input = float("-inf")
     with contextlib.suppress(WebSocketDisconnect):
         while True:
-            await socket.receive_data("text")
+            text = await socket.receive_data("text")
+            if streams is None or not _is_input(text):
+                continue
+            now = time.monotonic()
+            if now - last_input >= INPUT_EVERY:
+                last_input = now
+                await streams.input(user.id)
+
+
+def _is_input(text: str) -> bool:
+    try:
+        message = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "input"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEXT
 
@@ -63,6 +63,13 @@ class ReasonPatch(_In):
     requires_approval: bool | None = None
 
 
+class OnDisconnect(_In, omit_defaults=True):
+    """S8: {"state": "inactive", "reason": "<code>"} or {"state": "offline"}."""
+
+    state: Literal["inactive", "offline"]
+    reason: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+
+
 class SettingsPatch(_In):
     response_timeout: float | None = None
     prompt_timeout: float | None = None
@@ -72,9 +79,23 @@ class SettingsPatch(_In):
     on_logout: Literal["requeue", "keep"] | None = None
     default_capacity: int | None = None
     time_zone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    # S8: null turns these three off (as 0 does), so they tell null from absent.
+    disconnect_grace: float | UnsetType | None = UNSET
+    return_window: float | UnsetType | None = UNSET
+    idle_timeout: float | UnsetType | None = UNSET
+    on_disconnect: OnDisconnect | None = None
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
+        changes: dict[str, Any] = {}
+        for name, value in msgspec.structs.asdict(self).items():
+            if name in _OFF_BY_NULL and value is not UNSET:
+                changes[name] = value
+            elif value is not None and value is not UNSET:
+                changes[name] = msgspec.structs.asdict(value) if isinstance(value, OnDisconnect) else value
+        return changes
+
+
+_OFF_BY_NULL = frozenset({"disconnect_grace", "return_window", "idle_timeout"})
 
 
 class UserRequest(_In):
@@ -144,7 +165,9 @@ class Agent(Struct):
     status: Status
     presence: Literal["online", "away", "offline"]
     threads: int
+    unanswered_threads: int
     pinned_messages: int
+    connected: bool
     pending_request: ApprovalRequest | None
     prompt_deadline: str | None
 
@@ -238,6 +261,15 @@ class Settings(Struct):
     on_logout: Literal["requeue", "keep"]
     default_capacity: int
     time_zone: str
+    disconnect_grace: float
+    return_window: float
+    idle_timeout: float
+    on_disconnect: OnDisconnectStatus
+
+
+class OnDisconnectStatus(Struct, omit_defaults=True):
+    state: Literal["inactive", "offline"]
+    reason: str | None = None
 
 
 class Presence(Struct):

@@ -8,7 +8,7 @@ from onduty.domain.events import ReasonSaved, SettingsChanged
 from onduty.domain.pickers import picker_for
 from onduty.domain.reasons import Reason, validate_label
 from onduty.domain.state import Out
-from onduty.domain.types import Instant
+from onduty.domain.types import Instant, State
 from onduty.domain.workspace import Workspace
 
 
@@ -33,6 +33,8 @@ def retire_reason(ws: Workspace, cmd: c.RetireReason, now: Instant, out: Out) ->
     reason = ws.reasons.existing(cmd.code)
     if reason.retired:
         raise Conflict(f"reason {cmd.code!r} is retired already", field="code")
+    if (target := ws.settings.on_disconnect).reason == reason.code and target.state is State.INACTIVE:
+        raise Conflict(f"reason {cmd.code!r} is the on_disconnect status (S8); change that setting first", field="code")
     reason.retired = True
     out.append(ReasonSaved(now, reason.code, reason.label, reason.requires_approval, reason.retired))
     for request in list(ws.requests.values()):
@@ -43,6 +45,8 @@ def retire_reason(ws: Workspace, cmd: c.RetireReason, now: Instant, out: Out) ->
 def change_settings(ws: Workspace, cmd: c.ChangeSettings, now: Instant, out: Out) -> None:
     old = ws.settings
     new = old.changed(cmd.changes)
+    if "on_disconnect" in cmd.changes and new.on_disconnect.state is State.INACTIVE:
+        ws.reasons.usable(new.on_disconnect.reason, field="on_disconnect")
     ws.settings = new
     if new.strategy is not old.strategy:
         ws.picker = picker_for(new.strategy)
@@ -51,5 +55,8 @@ def change_settings(ws: Workspace, cmd: c.ChangeSettings, now: Instant, out: Out
             ws.refresh(agent)
     if new.response_timeout != old.response_timeout:
         ws._dirty.update(a.id for a in ws.agents.values() if a.unanswered)
+    s8 = ("disconnect_grace", "idle_timeout", "on_disconnect")
+    if any(getattr(new, name) != getattr(old, name) for name in s8):
+        ws._dirty.update(ws.agents)
     applied = {name: value for name, value in new.as_dict().items() if name in cmd.changes}
     out.append(SettingsChanged(now, applied))

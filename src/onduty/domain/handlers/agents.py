@@ -77,6 +77,22 @@ def continue_working(ws: Workspace, cmd: c.ContinueWorking, now: Instant, out: O
     ws.confirm_presence(agent, "continued", now, out)
 
 
+def connect(ws: Workspace, cmd: c.Connect, now: Instant, out: Out) -> None:
+    ws.connect(ws.agent(cmd.agent_id), now, out)
+
+
+def disconnect(ws: Workspace, cmd: c.Disconnect, now: Instant, out: Out) -> None:
+    ws.disconnect(ws.agent(cmd.agent_id), now, out)
+
+
+def reset_connections(ws: Workspace, cmd: c.ResetConnections, now: Instant, out: Out) -> None:
+    ws.reset_connections(now, out)
+
+
+def report_input(ws: Workspace, cmd: c.ReportInput, now: Instant, out: Out) -> None:
+    ws.report_input(ws.agent(cmd.agent_id), now, out)
+
+
 def decide_approval(ws: Workspace, cmd: c.DecideApproval, now: Instant, out: Out) -> None:
     request = ws.requests.get(cmd.request_id)
     if request is None:

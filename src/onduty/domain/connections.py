@@ -1,0 +1,128 @@
+"""S8: statuses that follow whether an agent is there: their event streams and their input.
+
+The service counts each agent's open streams and says when the first opens (`connect`)
+and the last closes (`disconnect`); pages report input now and then (`report_input`).
+The engine keeps the deadlines: `disconnect_grace` after the last stream closed, and
+`idle_timeout` after the last input, the system sets the workspace's `on_disconnect`
+status. A return within `return_window`, while nobody else changed the status, brings
+back the status from before.
+
+Which agents are moved (docs/rules.md, S8): with `on_disconnect` inactive, those who
+could be given work or are about to start (`not_ready`, `active`, `active_own_clients`);
+an agent on a break, finishing or kicked out already gets nothing new and keeps the status
+that says why. With `on_disconnect` offline, every agent who is not offline is logged out.
+"""
+
+from __future__ import annotations
+
+from onduty.domain.events import AgentConnected, AgentDisconnected
+from onduty.domain.model import Agent
+from onduty.domain.presence import PresenceMixin
+from onduty.domain.state import Out
+from onduty.domain.timers import TimerKind
+from onduty.domain.types import WHY_RECONNECTED, Actor, Instant, State
+
+_MOVED_TO_INACTIVE = frozenset({State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS})
+
+
+class ConnectionsMixin(PresenceMixin):
+    def connect(self, agent: Agent, now: Instant, out: Out) -> None:
+        agent.last_input = now
+        agent.disconnected_at = None
+        agent.stream_seen = True
+        if not agent.connected:
+            agent.connected = True
+            out.append(AgentConnected(now, agent.id))
+        self._return(agent, now, out)
+        self._dirty.add(agent.id)
+
+    def disconnect(self, agent: Agent, now: Instant, out: Out) -> None:
+        if not agent.connected:
+            return
+        agent.connected = False
+        agent.disconnected_at = now
+        agent.last_input = None
+        out.append(AgentDisconnected(now, agent.id, self.grace_deadline_of(agent)))
+        self._dirty.add(agent.id)
+
+    def report_input(self, agent: Agent, now: Instant, out: Out) -> None:
+        if not agent.connected:
+            return  # input from a page whose stream is gone: its reconnect will say so
+        agent.last_input = now
+        self._return(agent, now, out)
+        self._dirty.add(agent.id)
+
+    def absent(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
+        """The grace or the idle time ran out: the workspace's on_disconnect status."""
+        target = self.settings.on_disconnect
+        before = agent.state, agent.reason
+        if before[0] is State.FINISHING:
+            before = State.INACTIVE, before[1]  # where they were heading, as at login (S5)
+        actor = Actor.system(why)
+        if target.state is State.OFFLINE:
+            self.logout(agent, actor, now, out)
+        else:
+            self.apply_status(agent, State.INACTIVE, target.reason, actor, now, out)
+        agent.away_from, agent.away_at = before, now
+
+    def _return(self, agent: Agent, now: Instant, out: Out) -> None:
+        away_from, away_at = agent.away_from, agent.away_at
+        if away_from is None or away_at is None:
+            return
+        agent.away_from = agent.away_at = None
+        window = self.settings.return_window
+        if window <= 0 or now > away_at + window:
+            return
+        state, reason = away_from
+        if state is State.KICKED_OUT:
+            state, reason = State.NOT_READY, None  # only the system kicks out, and only for S6
+        if state is State.INACTIVE and ((r := self.reasons.get(reason or "")) is None or r.retired):
+            state, reason = State.NOT_READY, None  # as at login: a retired reason is not given back
+        if state is State.OFFLINE or (agent.state is state and agent.reason == reason):
+            return
+        if agent.state is State.OFFLINE:
+            agent.ever_logged_in = True
+        self.apply_status(agent, state, reason, Actor.system(WHY_RECONNECTED), now, out)
+
+    def reset_connections(self, now: Instant, out: Out) -> None:
+        """The service (re)started with no stream open. An agent who was connected counts as
+        disconnected from now: the service's own down time is nobody's absence."""
+        for agent in self.agents.values():
+            if agent.connected:
+                self.disconnect(agent, now, out)
+
+    # -- deadlines ---------------------------------------------------------------------
+
+    def movable(self, agent: Agent) -> bool:
+        """Would S8 change this agent's status?"""
+        if not agent.stream_seen or agent.state is State.OFFLINE:
+            return False
+        return self.settings.on_disconnect.state is State.OFFLINE or agent.state in _MOVED_TO_INACTIVE
+
+    def grace_deadline_of(self, agent: Agent) -> Instant | None:
+        grace = self.settings.disconnect_grace
+        since = agent.disconnected_at
+        if grace <= 0 or agent.connected or since is None or not self.movable(agent):
+            return None
+        # A status given while disconnected (a supervisor's, say) gets a whole grace too.
+        return max(since, agent.since) + grace
+
+    def idle_deadline_of(self, agent: Agent) -> Instant | None:
+        idle = self.settings.idle_timeout
+        last = agent.last_input
+        if idle <= 0 or not agent.connected or last is None or not self.movable(agent):
+            return None
+        return max(last, agent.since) + idle
+
+    def arm(self, agent: Agent) -> None:
+        super().arm(agent)
+        grace = self.grace_deadline_of(agent)
+        if grace != agent.grace_deadline:
+            agent.grace_deadline = grace
+            if grace is not None:
+                self.timers.push(grace, TimerKind.GRACE, agent.id)
+        idle = self.idle_deadline_of(agent)
+        if idle != agent.idle_deadline:
+            agent.idle_deadline = idle
+            if idle is not None:
+                self.timers.push(idle, TimerKind.IDLE, agent.id)
