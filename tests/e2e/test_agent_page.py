@@ -192,13 +192,16 @@ def test_login_restores_the_last_status_and_the_page_survives_a_restart_S5(brows
     choose_status(page, "Lunch break")
     expect(page.locator("#my-status")).to_have_text("Lunch break")
 
-    page.get_by_role("button", name="Log out").click()
-    expect(page.locator("#my-status")).to_have_text("Offline")
-    expect(page.locator("#logged-out")).to_contain_text("You are logged out")
+    # S9: signing out is the logout too, and ends the session.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login*")
     assert agent_row(site, ann)["status"]["state"] == "offline"
+    assert page.evaluate("localStorage.getItem('onduty.session')") is None
 
-    # Reopening the workspace is the login: the status from before the logout comes back.
-    page.reload()
+    # Signing in opens the workspace, which is the login: the status from before the logout comes back.
+    page.get_by_label("Username").fill(ann.username)
+    page.get_by_label("Password").fill(ann.password)
+    page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#my-status")).to_have_text("Lunch break")
     expect(page.locator("#logged-out")).to_be_hidden()
     assert agent_row(site, ann)["status"]["reason"] == "lunch"

@@ -52,6 +52,14 @@ class AgentStreams:
         except (DomainError, ServiceUnavailable) as error:  # the next start resets every connection
             log.warning("a disconnect could not be recorded", agent_id=agent_id, error=str(error))
 
+    def forget(self, agent_id: int) -> None:
+        """A stream closed by this server's own stop: counted off, nothing recorded."""
+        count = self._open.get(agent_id, 0) - 1
+        if count > 0:
+            self._open[agent_id] = count
+        else:
+            self._open.pop(agent_id, None)
+
     async def input(self, agent_id: int) -> None:
         try:
             await self._service.execute(c.ReportInput(agent_id))

@@ -48,7 +48,41 @@ const SETTINGS = {
   },
   default_capacity: { label: "Default capacity", unit: "threads", integer: true, hint: "Threads an agent holds at once, unless set per agent." },
   time_zone: { label: "Time zone", hint: "For reports' days, an IANA name such as Europe/Berlin." },
+  disconnect_grace: {
+    label: "Connection grace",
+    unit: "seconds",
+    hint: "An agent whose pages are all closed or cut off this long gets the status below (S8); a reload or a short drop changes nothing. 0 turns it off.",
+  },
+  on_disconnect: {
+    label: "When an agent's connection is lost",
+    // Filled from the reason catalogue; the API's object reads as "inactive:<code>" or "offline".
+    options: {},
+    encode: (value) => (value.state === "offline" ? "offline" : `inactive:${value.reason}`),
+    decode: (text) => (text === "offline" ? { state: "offline" } : { state: "inactive", reason: text.slice("inactive:".length) }),
+    hint: "Offline logs them out (their threads go as at a logout).",
+  },
+  return_window: {
+    label: "Welcome back within",
+    unit: "seconds",
+    hint: "An agent who connects again this soon, with nobody having changed their status, gets back the status they had. 0 turns it off.",
+  },
+  idle_timeout: {
+    label: "Idle after",
+    unit: "seconds",
+    hint: "No key or pointer input on an agent's page this long counts as a lost connection. 0 turns it off.",
+  },
 };
+
+// on_disconnect's choices: offline, or inactive with any usable reason (S8).
+function fillOnDisconnect(select, reasons, current) {
+  const choices = [["offline", "Offline (logged out)"]];
+  for (const reason of reasons) {
+    if (!reason.retired || `inactive:${reason.code}` === current) choices.push([`inactive:${reason.code}`, `Inactive: ${reason.label}`]);
+  }
+  const before = select.value;
+  select.replaceChildren(...choices.map(([value, text]) => h("option", { value }, text)));
+  select.value = before || current;
+}
 
 // -- errors next to their fields -----------------------------------------------------
 
@@ -257,11 +291,14 @@ function humanize(input, human) {
 }
 
 async function loadSettings() {
-  const settings = await api("GET", "/settings");
+  const [settings, reasons] = await Promise.all([api("GET", "/settings"), api("GET", "/reasons")]);
   const fields = $("#settings-fields");
-  for (const [name, value] of Object.entries(settings)) {
+  for (const [name, raw] of Object.entries(settings)) {
+    const meta = SETTINGS[name] || {};
+    const value = meta.encode ? meta.encode(raw) : raw;
     if (!settingInputs.has(name)) fields.append(settingField(name, value));
     const input = settingInputs.get(name);
+    if (name === "on_disconnect") fillOnDisconnect(input, reasons, value);
     sync(input, value);
     const human = $(`#setting-${name}-human`);
     if (human) humanize(input, human);
@@ -284,7 +321,8 @@ async function saveSettings(event) {
       }
       changes[name] = number;
     } else {
-      changes[name] = input.value.trim();
+      const decode = (SETTINGS[name] || {}).decode;
+      changes[name] = decode ? decode(input.value) : input.value.trim();
     }
   }
   if (!Object.keys(changes).length) {
@@ -295,8 +333,10 @@ async function saveSettings(event) {
     const saved = await api("PATCH", "/settings", changes);
     for (const name of Object.keys(changes)) {
       const input = settingInputs.get(name);
-      input.dataset.saved = String(saved[name]);
-      input.value = String(saved[name]);
+      const encode = (SETTINGS[name] || {}).encode;
+      const value = String(encode ? encode(saved[name]) : saved[name]);
+      input.dataset.saved = value;
+      input.value = value;
     }
     $("#settings-saved").textContent = "Saved.";
   } catch (failure) {
@@ -462,8 +502,10 @@ function guarded(load) {
 const refresh = { reasons: guarded(loadReasons), settings: guarded(loadSettings), users: guarded(loadUsers) };
 
 function onEvent({ name }) {
-  if (name === "reason.saved") refresh.reasons();
-  else if (name === "settings.changed") refresh.settings();
+  if (name === "reason.saved") {
+    refresh.reasons();
+    refresh.settings(); // on_disconnect offers the reasons
+  } else if (name === "settings.changed") refresh.settings();
   else if (name === "agent.registered" || name === "agent.changed") refresh.users();
 }
 

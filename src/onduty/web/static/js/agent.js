@@ -31,7 +31,7 @@ const OWN_STATES = ["active", "active_own_clients", "not_ready"];
 
 function start() {
   const stream = new EventStream(onEvent, { onReady });
-  stream.start();
+  stream.start().reportInput(); // S8: the person is still here (idle_timeout)
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
   $("#continue").addEventListener("click", continueWorking);
@@ -40,7 +40,6 @@ function start() {
     choice.value = "active";
     choice.focus();
   });
-  $("#log-out").addEventListener("click", () => presence("logout"));
   $("#log-in").addEventListener("click", () => presence("login"));
   setUpTransferDialog();
 }
@@ -198,7 +197,6 @@ function renderMe(agent) {
   $("#my-pins").textContent = String(agent.pinned_messages);
   $("#kicked").hidden = status.state !== "kicked_out";
   $("#logged-out").hidden = status.state !== "offline";
-  $("#log-out").disabled = status.state === "offline";
   renderPending(agent.pending_request);
   renderPrompt(agent);
   tick();
