@@ -1,6 +1,6 @@
 """The supervisor's page: the live status widget (W1), its filter (W2), the agent card
-(W3) with the status picker (S2) and approvals (S4), the nobody-ready banner (R6), and
-a widget that keeps up through a server restart."""
+(W3) with the status picker (S2) and approvals (S4, W6), why threads wait (W5: halted,
+R6, or at capacity), and a widget that keeps up through a server restart."""
 
 from __future__ import annotations
 
@@ -169,12 +169,15 @@ def test_W3_S4_S2_the_agent_card_approves_and_changes_status(browser: Browser, s
     screenshot(page, "agent-card")
 
     card.get_by_role("button", name="Approve").click()
+    # W6: Ann has not answered bruno yet, so approving asks first.
+    page.get_by_role("alertdialog").get_by_role("button", name="Approve anyway").click()
     expect(card.locator("#card-request")).to_be_hidden()
-    expect(card.locator("#card-status .status")).to_have_text("Active (finishing)")  # S3: threads first
+    # S3: threads first; W1: the status names where she heads.
+    expect(card.locator("#card-status .status")).to_have_text("Active (finishing → Coaching)")
     page.keyboard.press("Escape")
     expect(card).to_be_hidden()
     expect(_row(page, team.ann)).to_be_focused()  # back where the card was opened from
-    expect(_row(page, team.ann).locator(".status")).to_have_text("Active (finishing)")
+    expect(_row(page, team.ann).locator(".status")).to_have_text("Active (finishing → Coaching)")
     expect(_row(page, team.ann).locator(".bell")).to_have_count(0)
     decided = site.api(team.supervisor, "GET", "/approvals?state=approved")
     assert [r["agent_id"] for r in decided] == [team.ann.id]
@@ -208,7 +211,7 @@ def test_W3_S4_S2_the_agent_card_approves_and_changes_status(browser: Browser, s
 
 
 def test_R6_the_banner_shows_while_threads_wait_and_nobody_is_ready(browser: Browser, site: Site) -> None:
-    """R6: threads wait and nobody is eligible: a clear banner; it goes the moment an
+    """R6: threads wait and nobody is active: a clear banner; it goes the moment an
     agent becomes active (and routing takes the thread)."""
     supervisor = site.person("supervisor", "Sam Super")
     ann = site.person("agent", "Ann Agent")
@@ -222,7 +225,7 @@ def test_R6_the_banner_shows_while_threads_wait_and_nobody_is_ready(browser: Bro
     site.client_writes("alice", "Is anybody there?")
     site.client_writes("bruno", "Hello?")
     expect(banner).to_be_visible()
-    expect(banner).to_contain_text("Nobody is ready")
+    expect(banner).to_contain_text("Nobody is active: routing is halted")
     expect(banner).to_contain_text("2 threads are waiting")
     expect(page.locator("#queue-length")).to_have_text("2")
     expect(page.locator("#queue-items li")).to_have_count(2)
@@ -264,5 +267,99 @@ def test_W1_the_widget_keeps_up_through_a_server_restart(browser: Browser, site:
     site.api(bob, "PUT", "/me/status", {"state": "inactive", "reason": "short_break"})
     expect(_row(page, bob).locator(".status")).to_have_text("Short break")
     expect(page.locator("#agents tbody tr")).to_have_count(2)
+    assert _same_page(page)
+    assert errors == []
+
+
+def test_w5_banner_says_at_capacity_not_halted_when_every_active_agent_is_full(browser: Browser, site: Site) -> None:
+    """W5: a thread waits because every active agent is full: an amber notice that says
+    so, not the red "halted"; when the last active agent leaves, it is halted (R6), in
+    its own words; both live, without reload."""
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent", capacity=1)
+    bob = site.person("agent", "Bob Brown")
+    site.ready(ann)
+    site.api(bob, "POST", "/me/login")  # not ready
+    page = sign_in(browser, site, supervisor)
+    errors = _mark_page(page)
+    halted, full = page.locator("#r6-banner"), page.locator("#capacity-banner")
+    routing = page.locator("#queue-routing")
+    expect(routing).to_have_text("Routing: flowing (an active agent has room).")
+
+    site.client_writes("alice", "Hello?")  # Ann's only place
+    site.client_writes("bruno", "Anyone?")  # waits: Ann is full
+    expect(full).to_be_visible()
+    expect(full).to_contain_text("Every active agent is at capacity")
+    expect(full).to_contain_text("1 thread is waiting in the queue for room")
+    expect(halted).to_be_hidden()
+    expect(routing).to_have_text("Routing: waiting for room (every active agent is full).")
+
+    # Ann leaves active: nobody is; she keeps alice's thread and finishes it (R6, S3).
+    site.api(ann, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})
+    expect(halted).to_be_visible()
+    expect(halted).to_contain_text("Nobody is active: routing is halted")
+    expect(full).to_be_hidden()
+    expect(routing).to_have_text("Routing: halted (nobody is Active).")
+
+    site.ready(bob)  # takes bruno's thread
+    expect(halted).to_be_hidden()
+    expect(full).to_be_hidden()
+    expect(page.locator("#queue-length")).to_have_text("0")
+    assert _same_page(page)
+    assert errors == []
+
+
+def test_w6_approving_a_break_with_unanswered_threads_asks_first_and_none_is_one_click(
+    browser: Browser, site: Site
+) -> None:
+    """W6: approving a break for an agent who holds unanswered threads first says how
+    many, which, and what approving does to them (R5, or R6 and S3), in the page; Cancel
+    approves nothing. With none, Approve is one click."""
+    admin = site.admin
+    site.api(admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching", "requires_approval": True})
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent")
+    cat = site.person("agent", "Cat Cole")
+    site.ready(ann)
+    first = site.client_writes("alice", "Hello?")
+    second = site.client_writes("bruno", "Anyone?")
+    site.api(ann, "PUT", "/me/status", {"state": "inactive", "reason": "coaching"}, expect=202)
+    site.api(cat, "POST", "/me/login")
+    site.api(cat, "PUT", "/me/status", {"state": "inactive", "reason": "coaching"}, expect=202)
+    page = sign_in(browser, site, supervisor)
+    errors = _mark_page(page)
+
+    _row(page, ann).click()
+    card = page.get_by_role("dialog")
+    expect(card.locator("#card-threads li.thread")).to_have_count(2)
+    card.get_by_role("button", name="Approve").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text(
+        f"Ann Agent still holds 2 unanswered threads: #{first['id']} (alice), #{second['id']} (bruno)."
+    )
+    expect(confirm).to_contain_text("they go back to the queue if another agent is ready to take them")
+    expect(confirm).to_contain_text("If nobody is, Ann Agent keeps them and finishes them first, then goes to Coaching")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    expect(card.get_by_role("button", name="Approve")).to_be_focused()
+    pending = site.api(supervisor, "GET", "/approvals?state=pending")
+    assert sorted(r["agent_id"] for r in pending) == sorted([ann.id, cat.id])  # nothing approved
+
+    card.get_by_role("button", name="Approve").click()
+    confirm.get_by_role("button", name="Approve anyway").click()
+    expect(card.locator("#card-request")).to_be_hidden()
+    # Nobody else is ready: she keeps both and finishes them first (R6, S3).
+    expect(card.locator("#card-status .status")).to_have_text("Active (finishing → Coaching)")
+    assert site.api(ann, "GET", "/me")["agent"]["threads"] == 2
+    card.get_by_role("button", name="Close the card").click()
+
+    # Cat holds nothing: one click.
+    _row(page, cat).click()
+    expect(card.locator("#card-name")).to_have_text("Cat Cole")
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator("#card-request")).to_be_hidden()
+    expect(confirm).to_be_hidden()
+    expect(_row(page, cat).locator(".status")).to_have_text("Coaching")
     assert _same_page(page)
     assert errors == []

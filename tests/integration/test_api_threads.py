@@ -216,6 +216,7 @@ async def test_r6_nobody_ready_halts_routing_and_resumes_when_someone_goes_activ
         "waiting_for_owner": 0,
         "oldest_wait_seconds": None,
         "routing_halted": False,
+        "routing": "halted",
         "items": [],
     }
     agent = await api.person("agent")

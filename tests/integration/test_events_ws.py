@@ -414,7 +414,10 @@ async def test_every_supervisor_hears_the_queue_change_but_not_who_took_the_thre
         code = await sentinel(api)
         seen = await watch_a.until("reason.saved", is_reason(code))
     changes = [e["data"] for e in seen if e["name"] == "queue.changed"]
-    assert changes == [{"length": 1, "waiting_for_owner": 0}, {"length": 0, "waiting_for_owner": 0}]
+    assert changes == [
+        {"length": 1, "waiting_for_owner": 0, "routing": "halted"},
+        {"length": 0, "waiting_for_owner": 0, "routing": "flowing"},
+    ]
     assert "thread.assigned" not in names(seen, on_thread(queued["id"]))
 
 

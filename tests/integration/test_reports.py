@@ -267,3 +267,40 @@ async def test_p1_p2_bad_periods_are_refused_with_the_field(api: Api) -> None:
     ):
         response = await api.call(supervisor, "GET", "/reports/workload", params=params, expect=400)
         assert api.error(response)["field"] == field, params
+
+
+async def test_p1_p2_without_a_period_both_reports_cover_today_in_utc(api: Api) -> None:
+    api.clock.set(DAY + 9 * H)
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    await at(api, 9 * H + 20 * M)
+    report = await api.json(supervisor, "GET", "/reports/workload", expect=200)
+    assert (report["from"], report["to"]) == ("2027-02-01T00:00:00.000Z", "2027-02-02T00:00:00.000Z")
+    assert only(report, agent)["time_in_status"] == {"active": 20 * M}
+    log = await api.json(supervisor, "GET", "/reports/status-log", expect=200)
+    assert (log["from"], log["to"]) == ("2027-02-01T00:00:00.000Z", "2027-02-02T00:00:00.000Z")
+    assert [e["to"]["state"] for e in log["items"] if e["agent_id"] == agent.id] == ["not_ready", "active"]
+
+
+async def test_p1_p2_without_a_period_today_is_the_workspace_time_zones_day(api: Api) -> None:
+    """At 02:00 UTC on 1 February it is still 31 January in New York (UTC-5): today there
+    runs from 05:00 UTC on the 31st to 05:00 UTC on the 1st. A change at 04:00 UTC on the
+    31st was yesterday there; one at 06:00 UTC was today."""
+    await api.call(api.admin, "PATCH", "/settings", {"time_zone": "America/New_York"}, expect=200)
+    api.clock.set(DAY - 20 * H)  # 31 January, 04:00 UTC: the 30th, 23:00 in New York
+    supervisor = await api.person("supervisor")
+    agent = await api.person("agent")
+    await api.call(agent, "POST", "/me/login", expect=200)  # yesterday, there
+    await at(api, -18 * H)  # 31 January, 06:00 UTC: 01:00 in New York
+    await status(api, agent, "active")
+    await at(api, 2 * H)  # 1 February, 02:00 UTC: 21:00 on the 31st in New York
+    today = ("2027-01-31T05:00:00.000Z", "2027-02-01T05:00:00.000Z")
+    log = await api.json(supervisor, "GET", "/reports/status-log", expect=200)
+    assert (log["from"], log["to"]) == today
+    assert [(e["from"]["state"], e["to"]["state"]) for e in log["items"]] == [("not_ready", "active")]
+    report = await api.json(supervisor, "GET", "/reports/workload", expect=200)
+    assert (report["from"], report["to"], report["time_zone"]) == (*today, "America/New_York")
+    # not ready from local midnight (05:00 UTC) to 06:00 UTC, then active up to now (02:00 UTC)
+    assert only(report, agent)["time_in_status"] == {"not_ready": 1 * H, "active": 20 * H}
+    csv_log = await api.call(supervisor, "GET", "/reports/status-log", params={"format": "csv"}, expect=200)
+    assert len(list(csv.reader(io.StringIO(csv_log.text)))) == 1 + 1  # the header and today's one change

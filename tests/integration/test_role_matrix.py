@@ -240,6 +240,7 @@ MATRIX: tuple[Row, ...] = (
         "not in API.md; like every call but sign-in it needs a token (401 without one)",
     ),
     Row("GET /me", SIGNED_IN, 200, plain("GET", "/me")),
+    Row("POST /events/ticket", SIGNED_IN, 200, plain("POST", "/events/ticket")),
     Row("POST /me/login", AGENT, 200, plain("POST", "/me/login")),
     Row("POST /me/logout", AGENT, 200, _logout),
     Row("PUT /me/status", AGENT, 200, plain("PUT", "/me/status", {"state": "inactive", "reason": "lunch"})),

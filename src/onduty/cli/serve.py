@@ -20,11 +20,18 @@ from onduty.web.app import create_app
 @click.option("--demo", is_flag=True, help="Add a sample team when the database is empty.")
 @click.option("--log-json", is_flag=True, help="Structured logs as JSON lines.")
 @click.option(
+    "--access-log",
+    is_flag=True,
+    help="Log every HTTP request (tokens and tickets in URLs are written as [redacted]).",
+)
+@click.option(
     "--ws-deflate",
     is_flag=True,
     help="Compress the event stream (permessage-deflate): less bandwidth, more CPU per dashboard.",
 )
-def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: bool, ws_deflate: bool) -> None:
+def serve(
+    host: str, port: int, database_url: str | None, demo: bool, log_json: bool, access_log: bool, ws_deflate: bool
+) -> None:
     """Run the service (creates or upgrades the database schema first)."""
     configure_logging(json=log_json)
     db = open_database(database_url)
@@ -40,8 +47,10 @@ def serve(host: str, port: int, database_url: str | None, demo: bool, log_json: 
         create_app(db, settle_heap=True),
         host=host,
         port=port,
-        log_config=None,
-        access_log=False,
+        log_config=None,  # ours (logs.py): structured, and no token or ticket in any line
+        # Off unless asked: a line per request is work added to the busiest calls (status
+        # changes), and the WebSocket lines (uvicorn's "[accepted]") are written either way.
+        access_log=access_log,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         # Off by default: events are small JSON frames, and compressing each one for each

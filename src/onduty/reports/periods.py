@@ -1,4 +1,5 @@
-"""Report periods: a day or a week in the workspace's time zone, or a free from-to.
+"""Report periods: a day or a week in the workspace's time zone, or a free from-to;
+without any of them, today (P1).
 
 Days and weeks start at local midnight (weeks on Monday), so a day across a
 daylight-saving change lasts 23 or 25 hours, as the team lived it.
@@ -40,7 +41,10 @@ def resolve_period(
     zone: ZoneInfo,
     now: float,
 ) -> Period:
-    """`period=day|week` with `date=YYYY-MM-DD` (default: today, local), or `from`/`to` in ISO 8601."""
+    """`period=day|week` with `date=YYYY-MM-DD` (default: today, local), or `from`/`to` in ISO 8601;
+    none of them: today, local (P1)."""
+    if period is None and start is None and end is None and day is None:
+        period = "day"  # the question a supervisor opening a report asks first: how is today going
     if period is not None:
         if start is not None or end is not None:
             raise PeriodError("give either period (with date) or from/to, not both", "period")

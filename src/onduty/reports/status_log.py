@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import aliased
 
 from onduty.domain.reasons import BUILT_IN
-from onduty.domain.statuses import STATE_LABELS
+from onduty.domain.statuses import status_label
 from onduty.domain.types import State
 from onduty.service.timefmt import iso
 from onduty.storage import schema as t
@@ -54,9 +54,9 @@ class LogFilter:
 
 
 def label(state: str, reason: str | None, reasons: dict[str, str]) -> str:
-    if state == State.INACTIVE.value:
-        return reasons.get(reason or "", reason or "Inactive")
-    return STATE_LABELS.get(State(state), state)
+    """As the widget shows it (W1); the log holds no thread counts, so `active` reads "Active"."""
+    reason_label = reasons.get(reason, reason) if reason is not None else None
+    return status_label(State(state), reason_label, threads_held=1)
 
 
 def _query(f: LogFilter, after: int, limit: int) -> Select[Any]:

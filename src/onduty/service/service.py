@@ -104,6 +104,7 @@ class Service:
         snapshot = await self.store.load_snapshot(self.clock.now())
         self.engine = restore(snapshot)
         self.activity = await self.store.last_activity()
+        self.activity.routing = self.workspace.routing()  # as the last committed batch told it
         self.metrics.queue_length.set(len(self.workspace.queue))
 
     # -- commands ------------------------------------------------------------------

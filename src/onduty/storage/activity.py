@@ -35,9 +35,14 @@ DaySums = tuple[int, int, str, str, str, int, float, float, float]
 @dataclass(slots=True)
 class ActivityTracker:
     """Each agent's last written condition. Rebuilt from the table at start and after a
-    failed commit, so it never runs ahead of what the database holds."""
+    failed commit, so it never runs ahead of what the database holds.
+
+    It also keeps the routing state (W5: flowing, halted, at_capacity) last told, so that
+    a change of routing alone is told once, across batches. The service sets it from the
+    engine it rebuilt (what the last committed batch told); None tells the next one."""
 
     last: dict[int, Condition] = field(default_factory=dict)
+    routing: str | None = None
 
 
 def activity_rows(events: list[ev.Event], ws: Workspace, tracker: ActivityTracker) -> list[dict[str, Any]]:

@@ -70,18 +70,7 @@ class Rows:
             elif not moves_queue:
                 moves_queue = _moves_queue(event)
         self.activity.extend(activity_rows(events, ws, self.tracker))
-        if moves_queue:
-            # Every supervisor watches the shared queue, but not other teams' agents: the
-            # queue's counts go to all of them, who took a thread stays with its team.
-            waiting_for_owner = sum(len(ws.agents[a].reserved) for a in ws.reserving)
-            self.journal.append(
-                JournalEntry(
-                    "queue.changed",
-                    ws.clock,
-                    {"length": len(ws.queue), "waiting_for_owner": waiting_for_owner},
-                    {"agents": [], "teams": [], "public": False, "queue": True},
-                )
-            )
+        self._queue_changed(ws, moves_queue)
         # The widget's row (W1) for each agent a command touched. When all that happened to an
         # agent was a change of status, the row's news rides on that `agent.status_changed`
         # (its `status` and `presence` after the command): one event, one frame to every
@@ -104,6 +93,26 @@ class Rows:
                     )
                 )
         self.agent_ids.update(touched_agents)
+
+    def _queue_changed(self, ws: Workspace, moves_queue: bool) -> None:
+        """`queue.changed` when the queue moved, or when routing alone changed (W5: an agent
+        went active, freed up or became full), so that "halted" and "at capacity" are told
+        live. One `routing()` per command: O(1)."""
+        routing = ws.routing()
+        if not moves_queue and routing == self.tracker.routing:
+            return
+        self.tracker.routing = routing
+        # Every supervisor watches the shared queue, but not other teams' agents: the
+        # queue's counts go to all of them, who took a thread stays with its team.
+        waiting_for_owner = sum(len(ws.agents[a].reserved) for a in ws.reserving)
+        self.journal.append(
+            JournalEntry(
+                "queue.changed",
+                ws.clock,
+                {"length": len(ws.queue), "waiting_for_owner": waiting_for_owner, "routing": routing},
+                {"agents": [], "teams": [], "public": False, "queue": True},
+            )
+        )
 
     def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalEntry:
         shape = _shape(type(event))

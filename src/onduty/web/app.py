@@ -21,7 +21,16 @@ from onduty.service.service import Service
 from onduty.storage.database import Database
 from onduty.storage.store import Store
 from onduty.storage.users import UserStore
-from onduty.web import hot_path, routes_admin, routes_agents, routes_me, routes_ops, routes_reports, routes_threads
+from onduty.web import (
+    hot_path,
+    routes_admin,
+    routes_agents,
+    routes_events,
+    routes_me,
+    routes_ops,
+    routes_reports,
+    routes_threads,
+)
 from onduty.web.context import AppContext, provide_caller, provide_ctx
 from onduty.web.errors import EXCEPTION_HANDLERS
 from onduty.web.events_ws import events
@@ -64,7 +73,8 @@ def create_app(
         store = Store(db)
         service = Service(store, clock=clock, fanout=fanout)
         await service.start()
-        app.state.ctx = AppContext(service, UserStore(store))
+        app.state.ctx = ctx = AppContext(service, UserStore(store))
+        routes_events.install_tickets(app, ctx)
         if settle_heap:
             settle_after_start()
         try:
@@ -81,6 +91,7 @@ def create_app(
             *routes_threads.ROUTES,
             *routes_admin.ROUTES,
             *routes_reports.ROUTES,
+            *routes_events.ROUTES,
             events,
         ],
         dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx, sync_to_thread=False)},

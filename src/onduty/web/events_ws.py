@@ -1,4 +1,6 @@
-"""The live event stream: `GET /api/v1/events?token=…&after=<last id>` (WebSocket).
+"""The live event stream: `GET /api/v1/events?ticket=…&after=<last id>` (WebSocket).
+
+Pages sign in with a single-use ticket, programs with their token (routes_events.py).
 
 A client that reconnects with the last id it saw gets everything it missed
 from the journal, then live events, with no gap and no duplicate: we
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -30,12 +33,14 @@ from onduty.service.timefmt import iso
 from onduty.storage.store import StoredEvent
 from onduty.storage.users import User
 from onduty.web.context import context_of
+from onduty.web.routes_events import stream_caller
 
 BACKLOG_PAGE = 1000
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4408
 CLOSE_UNAVAILABLE = 1013  # try again later
+CLOSE_SERVER_RESTART = 1012  # what uvicorn tells every client when the server stops
 WIRE_CACHE_SIZE = 4096
 WIRE_CACHE_KEY = "onduty_event_texts"
 
@@ -88,10 +93,9 @@ def wire_texts(socket: WebSocket[Any, Any, Any]) -> WireTexts:
 async def events(socket: WebSocket[Any, Any, Any]) -> None:
     ctx = context_of(socket)
     await socket.accept()
-    token = socket.query_params.get("token")
-    user = await ctx.user_for_token(token) if token else None
-    if user is None:
-        await socket.close(CLOSE_UNAUTHORIZED, "unknown or missing token: connect with ?token=")
+    user = await stream_caller(socket, ctx)  # a ticket, the Authorization header, or ?token=
+    if isinstance(user, str):
+        await socket.close(CLOSE_UNAUTHORIZED, user)
         return
     after_raw = socket.query_params.get("after")
     if after_raw is not None and not after_raw.isdigit():
@@ -107,6 +111,7 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
             return
     subscription = service.fanout.subscribe()
     service.metrics.connected_clients.inc()
+    gone = _Gone()
     try:
         last = int(after_raw) if after_raw is not None else service.last_event_id
         texts = wire_texts(socket)
@@ -121,14 +126,19 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.send_json(
             {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
         )
-        await _live(socket, user, subscription, texts, last, ctx.streams if agent_id is not None else None)
-    except WebSocketDisconnect:
-        pass
+        await _live(socket, user, subscription, texts, last, ctx.streams if agent_id is not None else None, gone)
+    except WebSocketDisconnect as disconnect:
+        gone.code = disconnect.code
     finally:
         subscription.close()
         service.metrics.connected_clients.dec()
         if agent_id is not None:
-            await ctx.streams.closed(agent_id)
+            if gone.code == CLOSE_SERVER_RESTART:
+                # The server is stopping, not the agent leaving: they stay connected in the
+                # record, and the next start gives everyone connected a whole grace (S8).
+                ctx.streams.forget(agent_id)
+            else:
+                await ctx.streams.closed(agent_id)
 
 
 async def _live(
@@ -138,8 +148,9 @@ async def _live(
     texts: WireTexts,
     last: int,
     streams: AgentStreams | None,
+    gone: _Gone,
 ) -> None:
-    listener = asyncio.create_task(_listen(socket, user, streams))
+    listener = asyncio.create_task(_listen(socket, user, streams, gone))
     listener.add_done_callback(lambda _: subscription.interrupt())  # a client that leaves wakes us
     try:
         while True:
@@ -160,11 +171,16 @@ async def _live(
             await listener
 
 
-async def _listen(socket: WebSocket[Any, Any, Any], user: User, streams: AgentStreams | None) -> None:
+@dataclass(slots=True)
+class _Gone:
+    code: int | None = None  # how the connection closed, once it has
+
+
+async def _listen(socket: WebSocket[Any, Any, Any], user: User, streams: AgentStreams | None, gone: _Gone) -> None:
     """Until the client leaves. An agent's page may say `{"type": "input"}` (S8 idle_timeout),
     passed on at most once per INPUT_EVERY seconds; anything else a client sends is ignored."""
     last_input = float("-inf")
-    with contextlib.suppress(WebSocketDisconnect):
+    try:
         while True:
             text = await socket.receive_data("text")
             if streams is None or not _is_input(text):
@@ -173,6 +189,8 @@ async def _listen(socket: WebSocket[Any, Any, Any], user: User, streams: AgentSt
             if now - last_input >= INPUT_EVERY:
                 last_input = now
                 await streams.input(user.id)
+    except WebSocketDisconnect as disconnect:
+        gone.code = disconnect.code
 
 
 def _is_input(text: str) -> bool:

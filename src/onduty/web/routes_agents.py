@@ -166,6 +166,7 @@ async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queu
             "waiting_for_owner": len(reserved),
             "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
             "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
+            "routing": ws.routing(),
             "items": items,
         },
         s.Queue,

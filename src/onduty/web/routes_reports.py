@@ -85,7 +85,7 @@ def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
     )
 
 
-@api_get("/reports/status-log", summary="Agent status log (P1)", tags=["reports"])
+@api_get("/reports/status-log", summary="Agent status log (P1), today unless asked otherwise", tags=["reports"])
 async def status_log_report(
     caller: Caller,
     ctx: Ctx,
@@ -121,7 +121,9 @@ async def status_log_report(
 STATUS_VALUES = frozenset(state.value for state in State)
 
 
-@api_get("/reports/workload", summary="Workload per agent and team (P2)", tags=["reports"])
+@api_get(
+    "/reports/workload", summary="Workload per agent and team (P2), today unless asked otherwise", tags=["reports"]
+)
 async def workload_report(
     caller: Caller,
     ctx: Ctx,

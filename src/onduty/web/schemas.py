@@ -241,6 +241,9 @@ class Queue(Struct):
     waiting_for_owner: int  # R4: threads waiting for their own agent, listed after the queue
     oldest_wait_seconds: float | None
     routing_halted: bool  # R6: threads wait and nobody is eligible
+    # W5: what happens to a thread arriving now: flowing (someone has room), halted (R6:
+    # nobody is active) or at_capacity (every active agent is full).
+    routing: Literal["flowing", "halted", "at_capacity"]
     items: list[QueueEntry]
 
 
@@ -354,3 +357,8 @@ class WorkloadReport(Struct):
     labels: dict[str, str]
     agents: list[WorkloadAgent]
     teams: list[WorkloadTeam]
+
+
+class EventTicket(Struct):
+    ticket: str  # opens GET /api/v1/events?ticket=… once
+    expires_at: str

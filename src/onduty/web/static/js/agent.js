@@ -11,7 +11,7 @@ import { chrome } from "./chrome.js";
 import { $, h, duration, initials, since, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { requireRole } from "./session.js";
-import { PRESENCE_LABEL, STATE_LABELS, statusClass } from "./status.js";
+import { PRESENCE_LABEL, STATE_LABELS, statusClass, statusLabel } from "./status.js";
 
 const user = requireRole("agent");
 
@@ -537,12 +537,13 @@ function colleagueChanged(data) {
   } else {
     // Not the command's last change for them: the next event carries the status.
     person.presence = PRESENCE_OF[data.to_state] || "offline";
-    const reason = data.to_state === "inactive" ? reasonOf(data.to_reason) : null;
+    const reason = data.to_reason ? reasonOf(data.to_reason) : null;
     person.status = {
       ...person.status,
       state: data.to_state,
       reason: data.to_reason,
-      label: reason ? reason.label : STATE_LABELS[data.to_state] || data.to_state,
+      // Threads held are not in the event: an active colleague reads "Active" until the next row.
+      label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
     };
   }
   if (state.transferring) renderColleagues();

@@ -4,8 +4,11 @@
 // id it saw, so a network drop or a server restart loses no change; an event
 // that comes twice is dropped by its id. While it is away the page says
 // "Reconnecting…".
+import { api, ApiError } from "./api.js";
 import { session } from "./session.js";
 import { $ } from "./dom.js";
+
+const INPUT_EVERY_MS = 60_000;
 
 export class EventStream {
   constructor(onEvent, { onReady = () => {}, onState = () => {} } = {}) {
@@ -29,10 +32,28 @@ export class EventStream {
     if (this.socket) this.socket.close();
   }
 
-  connect() {
+  // Each (re)connect spends a fresh single-use ticket, so no token ever sits in a URL
+  // (URLs end up in logs). A 401 for the ticket means the session is over: sign in
+  // again. Any other failure, and a refused ticket (4401: the session was good a moment
+  // ago, so the next ticket will say whether it still is), tries again after a pause.
+  async connect() {
+    let ticket;
+    try {
+      ({ ticket } = await api("POST", "/events/ticket"));
+    } catch (error) {
+      if (this.closed) return;
+      if (error instanceof ApiError && error.status === 401) {
+        session.clear();
+        location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+        return;
+      }
+      this.retry();
+      return;
+    }
+    if (this.closed) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const after = this.lastId === null ? "" : `&after=${this.lastId}`;
-    const url = `${scheme}://${location.host}/api/v1/events?token=${encodeURIComponent(session.token())}${after}`;
+    const url = `${scheme}://${location.host}/api/v1/events?ticket=${encodeURIComponent(ticket)}${after}`;
     const socket = new WebSocket(url);
     this.socket = socket;
     socket.addEventListener("message", (message) => {
@@ -49,17 +70,33 @@ export class EventStream {
       this.lastId = event.id;
       this.onEvent(event);
     });
-    socket.addEventListener("close", (close) => {
-      if (this.closed) return;
-      if (close.code === 4401) {
-        session.clear();
-        location.assign("/login");
-        return;
-      }
-      this.setState("reconnecting");
-      setTimeout(() => this.connect(), this.pause);
-      this.pause = Math.min(this.pause * 2, 5000);
+    socket.addEventListener("close", () => {
+      if (!this.closed) this.retry();
     });
+  }
+
+  retry() {
+    this.setState("reconnecting");
+    setTimeout(() => this.connect(), this.pause);
+    this.pause = Math.min(this.pause * 2, 5000);
+  }
+
+  // S8 idle_timeout: tell the server that the person is still there, on their own input
+  // (keys, pointer, wheel, touch), at most once a minute, never once per keystroke.
+  reportInput() {
+    const noted = () => {
+      const now = Date.now();
+      if (now - this.inputSentAt < INPUT_EVERY_MS) return;
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+        this.socket.send(JSON.stringify({ type: "input" }));
+        this.inputSentAt = now;
+      }
+    };
+    this.inputSentAt = Date.now(); // connecting counts as input already
+    for (const kind of ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"]) {
+      addEventListener(kind, noted, { passive: true, capture: true });
+    }
+    return this;
   }
 
   setState(state) {

@@ -11,6 +11,8 @@ export const SHOWS_SINCE = new Set(["offline", "not_ready", "inactive", "kicked_
 // W1: the personal queue is shown for these.
 export const SHOWS_QUEUE = new Set(["active", "active_own_clients", "finishing"]);
 
+// Each state's own name, as the server's (domain/statuses.py): what a filter or a picker
+// offers. An agent's status reads as statusLabel() below, which names their reason.
 export const STATE_LABELS = {
   offline: "Offline",
   not_ready: "Not ready",
@@ -20,3 +22,15 @@ export const STATE_LABELS = {
   inactive: "Inactive",
   kicked_out: "Inactive (kicked out)",
 };
+export const ACTIVE_FREE_LABEL = "Active (free)";
+
+// An agent's status as people see it (W1), composed as the server composes `status.label`,
+// for a page that learns of a change before the server's label for it: an inactive agent
+// shows their reason, and a finishing one the reason they head to ("Active (finishing →
+// Lunch break)").
+export function statusLabel(state, reasonLabel = null, threads = 0) {
+  if (state === "inactive") return reasonLabel || STATE_LABELS.inactive;
+  if (state === "active" && threads === 0) return ACTIVE_FREE_LABEL;
+  if (state === "finishing" && reasonLabel) return `Active (finishing → ${reasonLabel})`;
+  return STATE_LABELS[state] || state;
+}

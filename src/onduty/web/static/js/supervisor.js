@@ -1,6 +1,7 @@
 // The supervisor's page: the team's status widget (W1), its filter (W2), the agent
 // card with the status picker (S2), the agent's threads and their pending request
-// (W3, S4), and the queue with the "nobody is ready" banner (R6).
+// (W3, S4), and the queue with why nothing is being routed, if so (W5): halted, nobody
+// is active (R6), or every active agent is full.
 //
 // Live from one event stream (events.js): it connects first; each time it is
 // ready (first connect, and after every reconnect) the page reads the state
@@ -14,11 +15,11 @@ import { chrome } from "./chrome.js";
 import { $, h, toast, duration, initials } from "./dom.js";
 import { EventStream } from "./events.js";
 import { requireRole } from "./session.js";
-import { statusClass, SHOWS_QUEUE, SHOWS_SINCE, STATE_LABELS } from "./status.js";
+import { statusClass, ACTIVE_FREE_LABEL, SHOWS_QUEUE, SHOWS_SINCE, STATE_LABELS } from "./status.js";
 
 // W2: the filter's states, in the order people think of them.
 const FILTER_STATES = [
-  ["active_free", "Active (free)"],
+  ["active_free", ACTIVE_FREE_LABEL],
   ["state:active", "Active (all)"],
   ["state:active_own_clients", STATE_LABELS.active_own_clients],
   ["state:finishing", STATE_LABELS.finishing],
@@ -33,6 +34,12 @@ const PICK_STATES = [
   ["active_own_clients", STATE_LABELS.active_own_clients],
   ["not_ready", STATE_LABELS.not_ready],
 ];
+// W5: how routing stands, in the queue panel (a thread that arrives now would…).
+const ROUTING_LINE = {
+  flowing: "Routing: flowing (an active agent has room).",
+  halted: "Routing: halted (nobody is Active).",
+  at_capacity: "Routing: waiting for room (every active agent is full).",
+};
 const THREAD_STATE = { queued: "queued", assigned: "waiting for an answer", in_progress: "in progress" };
 const SVG = "http://www.w3.org/2000/svg";
 const BELL =
@@ -61,6 +68,7 @@ function main(user) {
   const tbody = $("#agents tbody");
   const select = $("#filter");
   const dialog = $("#card");
+  const confirmBox = $("#approve-confirm");
   if (admin) {
     $(".team-col").hidden = false;
   } else if (user.team) {
@@ -154,7 +162,8 @@ function main(user) {
       upsert({ ...agents.get(data.agent_id), status: data.status, presence: data.presence });
     }
     else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
-    if (name === "queue.changed" || name === "agent.status_changed") queueSoon();
+    // Every move of the queue and every change of routing comes as `queue.changed`.
+    if (name === "queue.changed") queueChanged(data);
     if (card && name.startsWith("thread.")) cardThreadsSoon();
   }
 
@@ -392,7 +401,10 @@ function main(user) {
       queueAt = Date.now();
       renderQueue();
     } catch (failure) {
-      if (asked === queueAsked) $("#queue-routing").textContent = `Could not read the queue: ${failure.message}`;
+      if (asked !== queueAsked) return;
+      const line = $("#queue-routing");
+      delete line.dataset.routing;
+      line.textContent = `Could not read the queue: ${failure.message}`;
     }
   }
 
@@ -410,23 +422,20 @@ function main(user) {
     $("#queue-oldest").textContent = oldest === null ? "–" : duration(queueWait(oldest));
   }
 
+  // The event says at once what the banner needs; the list follows from the API.
+  function queueChanged(data) {
+    if (queue) {
+      queue = { ...queue, length: data.length, routing: data.routing };
+      renderQueue();
+    }
+    queueSoon();
+  }
+
   function renderQueue() {
     if (!queue) return;
     $("#queue-length").textContent = String(queue.length);
     renderOldest();
-    const banner = $("#r6-banner");
-    const n = queue.length;
-    if (queue.routing_halted) {
-      banner.textContent =
-        `Nobody is ready: routing is halted. ${n} thread${n === 1 ? " is" : "s are"} waiting in the queue ` +
-        "and will be handed out the moment an agent becomes Active.";
-      banner.hidden = false;
-    } else banner.hidden = true;
-    $("#queue-routing").textContent = queue.routing_halted
-      ? "Routing: halted (nobody ready)"
-      : n
-        ? "Routing: running"
-        : "Nothing waiting.";
+    renderRouting(queue.routing, queue.length);
     $("#queue-items").replaceChildren(
       ...queue.items.map((item) =>
         h(
@@ -438,6 +447,34 @@ function main(user) {
         ),
       ),
     );
+  }
+
+  // W5: halted (R6, nobody is active) and at capacity (every active agent is full) are two
+  // different problems for a supervisor, so each has its own words and colour. A banner
+  // shows only while threads wait; the queue panel always says how routing stands.
+  function renderRouting(routing, n) {
+    const waiting = `${n} thread${n === 1 ? " is" : "s are"} waiting in the queue`;
+    const halted = $("#r6-banner");
+    const full = $("#capacity-banner");
+    halted.hidden = !(routing === "halted" && n > 0);
+    full.hidden = !(routing === "at_capacity" && n > 0);
+    if (!halted.hidden) {
+      say(
+        halted,
+        `Nobody is active: routing is halted. ${waiting} and will be handed out ` +
+          "the moment an agent becomes Active.",
+      );
+    }
+    if (!full.hidden) {
+      say(
+        full,
+        `Every active agent is at capacity. ${waiting} for room, and will be handed out ` +
+          "as soon as an agent has room again or another agent becomes Active.",
+      );
+    }
+    const line = $("#queue-routing");
+    line.dataset.routing = routing;
+    line.textContent = ROUTING_LINE[routing] || `Routing: ${routing}`;
   }
 
   // -- W3: the agent card ----------------------------------------------------------------
@@ -452,6 +489,7 @@ function main(user) {
   }
 
   dialog.addEventListener("close", () => {
+    if (confirmBox.open) confirmBox.close();
     const opener = card && card.opener;
     card = null;
     if (opener && opener.isConnected) opener.focus();
@@ -500,6 +538,10 @@ function main(user) {
           : null,
       );
       box.dataset.requestId = request.id;
+    }
+    if (confirmBox.open) {
+      if (request) renderConfirm(agent);
+      else confirmBox.close(); // decided meanwhile (by someone else, or withdrawn)
     }
 
     renderPicker(agent);
@@ -578,7 +620,50 @@ function main(user) {
     });
   });
 
-  $("#card-approve").addEventListener("click", () => decide("approve"));
+  $("#card-approve").addEventListener("click", () => {
+    const agent = card && agents.get(card.id);
+    if (agent && agent.unanswered_threads > 0) askToConfirm(agent);
+    else decide("approve");
+  });
+
+  // W6: approving sends the agent on a break; what becomes of the threads they have not
+  // answered yet depends on R5 and R6, so the supervisor reads it before it happens.
+  function askToConfirm(agent) {
+    renderConfirm(agent);
+    confirmBox.returnValue = "";
+    confirmBox.showModal();
+  }
+
+  function renderConfirm(agent) {
+    const n = agent.unanswered_threads;
+    const request = agent.pending_request;
+    const target = request ? reasonLabel(request.requested.reason) : "the break";
+    const them = n === 1 ? "it" : "them";
+    const listed = (card.threads || []).filter((thread) => thread.state === "assigned");
+    const which =
+      listed.length === n ? `: ${listed.map((thread) => `#${thread.id} (${thread.client_id})`).join(", ")}` : "";
+    put(
+      $("#approve-confirm-text"),
+      h("p", {}, `${agent.name} still holds ${plural(n, "unanswered thread")}${which}.`),
+      h(
+        "p",
+        {},
+        `Approving ${target}: ${n === 1 ? "it goes" : "they go"} back to the queue if another agent ` +
+          `is ready to take ${them}. If nobody is, ${agent.name} keeps ${them} and finishes ` +
+          `${them} first, then goes to ${target}.`,
+      ),
+    );
+  }
+
+  $("#approve-confirm-yes").addEventListener("click", () => {
+    confirmBox.close("approve");
+    decide("approve");
+  });
+  $("#approve-confirm-no").addEventListener("click", () => confirmBox.close());
+  confirmBox.addEventListener("close", () => {
+    // Not approved (Cancel, Escape): back to the button that asked.
+    if (confirmBox.returnValue !== "approve" && card && dialog.open) $("#card-approve").focus();
+  });
   $("#card-reject").addEventListener("click", () => decide("reject"));
 
   async function decide(verb) {
@@ -639,6 +724,7 @@ function main(user) {
       if (asked !== threadsAsked || !card || card.id !== id) return;
       card.threads = [...assigned.items, ...working.items].sort((a, b) => a.id - b.id);
       renderCardThreads();
+      if (confirmBox.open && agents.has(id)) renderConfirm(agents.get(id));
     } catch (failure) {
       if (card && card.id === id) $("#card-threads").replaceChildren(h("li", { class: "error" }, failure.message));
     }
@@ -710,6 +796,11 @@ function plural(n, word) {
 // replaceChildren, leaving out the parts that are not there (null, false).
 function put(el, ...children) {
   el.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
+// Live regions announce every change of their text: change it only when it says something new.
+function say(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function debounce(fn, ms) {

@@ -1,0 +1,80 @@
+"""Who may open the event stream: tickets for pages, tokens for programs.
+
+A page cannot set headers on a WebSocket, and a token in the stream's URL ends up
+wherever URLs are written down. So a page first asks `POST /events/ticket` (its
+token in the Authorization header, as for every call) and opens
+`GET /events?ticket=…` with a ticket that works once, within 30 s. Programs may
+send `Authorization: Bearer` on the upgrade, or `?token=` (for the clients that
+cannot set a header; the logs redact it, other hops' logs may not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, WebSocket
+from litestar.openapi.datastructures import ResponseSpec
+
+from onduty.service.tickets import TicketRefused, Tickets, TooManyTickets
+from onduty.service.timefmt import iso
+from onduty.storage.users import User
+from onduty.web import schemas as s
+from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, bearer
+from onduty.web.errors import ERROR_RESPONSES, ApiError
+from onduty.web.routing_helpers import api_post
+
+TICKETS_KEY = "onduty_event_tickets"
+NO_CREDENTIALS = "sign in first: connect with ?ticket= from POST /api/v1/events/ticket"
+
+
+def install_tickets(app: Litestar, ctx: AppContext) -> None:
+    """The app's tickets, on the service's clock (at start, once the service is)."""
+    app.state[TICKETS_KEY] = Tickets[User](ctx.service.now, lambda user: user.id)
+
+
+def tickets_of(app: Litestar) -> Tickets[User]:
+    tickets: Tickets[User] = app.state[TICKETS_KEY]
+    return tickets
+
+
+@api_post(
+    "/events/ticket",
+    status_code=200,
+    summary="A single-use ticket to open the event stream",
+    description=(
+        "Valid 30 s, once: open `GET /api/v1/events?ticket=…` with it, so that no token sits "
+        "in a URL. 429 when too many of the caller's tickets are waiting to be used."
+    ),
+    tags=["events"],
+    responses={
+        **ERROR_RESPONSES,
+        429: ResponseSpec(data_container=s.ErrorResponse, description="Too many unused tickets; try again shortly"),
+    },
+)
+async def event_ticket(caller: Caller, request: Request[Any, Any, Any]) -> s.EventTicket:
+    try:
+        issued = tickets_of(request.app).issue(caller)
+    except TooManyTickets as error:
+        raise ApiError(429, "too_many_requests", str(error)) from None
+    return s.EventTicket(ticket=issued.ticket, expires_at=iso(issued.expires_at) or "")
+
+
+async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> User | str:
+    """Who opens this stream, or why they may not: by `?ticket=` (pages), else the
+    Authorization header, else `?token=`. A ticket brought is the only credential looked
+    at, so that a bad ticket is refused for what it is."""
+    query = socket.query_params
+    ticket = query.get("ticket")
+    if ticket is not None:
+        try:
+            return tickets_of(socket.app).redeem(ticket)
+        except TicketRefused as refused:
+            return str(refused)
+    token = bearer(socket) or query.get("token")
+    if not token:
+        return NO_CREDENTIALS
+    user = await ctx.user_for_token(token)
+    return user if user is not None else f"{UNKNOWN_TOKEN}: sign in again"
+
+
+ROUTES = [event_ticket]
