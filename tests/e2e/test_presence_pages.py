@@ -6,7 +6,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Person, Site, sign_in
 
-GRACE = 2  # seconds: short, so the test waits little; the rule is the same at 60
+GRACE = 4  # seconds: short, so the test waits little; the rule is the same at 60
 
 
 def _row_status(page: Page, agent: Person) -> str:
@@ -35,7 +35,10 @@ def test_s8_a_closed_agent_page_shows_away_after_the_grace_and_back_on_return(br
     expect(watching.locator(_row_status(watching, ann))).to_have_text("Active (free)")
 
     working.context.close()  # the tab is closed, the laptop sleeps: no stream any more
+    lost = watching.locator(f'#agents tbody tr[data-agent-id="{ann.id}"] .sv-disconnected')
+    expect(lost).to_have_text("connection lost")  # during the grace the status stays
     expect(watching.locator(_row_status(watching, ann))).to_have_text("Away", timeout=GRACE * 1000 + 10_000)
+    expect(lost).to_have_count(0)
     row = next(a for a in site.api(sam, "GET", "/agents") if a["id"] == ann.id)
     assert row["status"]["set_by"] == {"kind": "system", "id": None, "why": "disconnected"}
     assert row["connected"] is False

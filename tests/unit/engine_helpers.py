@@ -89,6 +89,23 @@ class World:
     def continue_working(self, agent_id: AgentId, t: Instant) -> list[Event]:
         return self.do(c.ContinueWorking(agent_id), t)
 
+    # -- S8 connections (the service's counts of an agent's event streams) ------------
+
+    def connect(self, agent_id: AgentId, t: Instant) -> list[Event]:
+        return self.do(c.Connect(agent_id), t)
+
+    def disconnect(self, agent_id: AgentId, t: Instant) -> list[Event]:
+        return self.do(c.Disconnect(agent_id), t)
+
+    def report_input(self, agent_id: AgentId, t: Instant) -> list[Event]:
+        return self.do(c.ReportInput(agent_id), t)
+
+    def present(self, *agent_ids: AgentId, t: Instant = 0, capacity: int | None = None) -> None:
+        """`ready`, with a page open: S8 watches them from now on."""
+        for agent_id in agent_ids:
+            self.ready(agent_id, t=t, capacity=capacity)
+            self.connect(agent_id, t)
+
     def add_reason(self, code: str, label: str, *, t: Instant = 0, requires_approval: bool = False) -> None:
         self.do(c.AddReason(code, label, requires_approval), t)
 

@@ -1,7 +1,7 @@
 """Random command sequences against the engine, with the rules checked after every step.
 
 Hypothesis drives every command and the passing of time; after each step the
-invariants below must hold (R7 and friends). A refused command must leave the
+invariants below must hold (R7, S8 and friends). A refused command must leave the
 engine exactly as it was. Profiles: `ci` (default) and `long`
 (HYPOTHESIS_PROFILE=long) for a deeper run on demand.
 """
@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from onduty.domain import commands as c
 from onduty.domain.engine import Engine
 from onduty.domain.errors import DomainError
 from onduty.domain.events import (
+    AgentConnected,
+    AgentDisconnected,
     Event,
     MessageAdded,
     StatusChanged,
@@ -27,7 +29,16 @@ from onduty.domain.events import (
 from onduty.domain.restore import restore, take_snapshot
 from onduty.domain.settings import Settings
 from onduty.domain.statuses import TAKES_OWN_CLIENTS, WORKING
-from onduty.domain.types import Actor, State, ThreadState
+from onduty.domain.types import (
+    WHY_DISCONNECTED,
+    WHY_FINISHING_COMPLETED,
+    WHY_IDLE,
+    WHY_RECONNECTED,
+    Actor,
+    Instant,
+    State,
+    ThreadState,
+)
 
 AGENTS = (1, 2, 3, 4, 5)
 SUPERVISOR = Actor.supervisor(100)
@@ -43,13 +54,30 @@ SETTINGS_CHANGES = st.fixed_dictionaries(
         "response_timeout": st.sampled_from((30, 60, 90)),
         "prompt_timeout": st.sampled_from((10, 30)),
         "client_affinity_timeout": st.sampled_from((0, 3600)),
+        # S8
+        "disconnect_grace": st.sampled_from((0, 30, 60, 150)),
+        "return_window": st.sampled_from((0, 100, 28800)),
+        "idle_timeout": st.sampled_from((0, 0, 90, 250)),  # 90: refused (under the minimum)
+        "on_disconnect": st.sampled_from(
+            (
+                {"state": "inactive", "reason": "away"},
+                {"state": "offline"},
+                {"state": "inactive", "reason": "short_break"},
+                {"state": "inactive", "reason": "nope"},  # refused: not in the catalogue
+            )
+        ),
     },
 )
 STATES = (State.OFFLINE, State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS, State.INACTIVE)
+# S8: the system's own changes that leave the return possible; any other change ends it.
+S8_MOVES = (WHY_DISCONNECTED, WHY_IDLE)
+KEEPS_THE_RETURN = (*S8_MOVES, WHY_FINISHING_COMPLETED)
+MOVED_TO_INACTIVE = (State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS)
 
 
-def snapshot(engine: Engine) -> Any:
-    """Everything a refused command must leave untouched."""
+def snapshot(engine: Engine, with_input: bool = True) -> Any:
+    """Everything a refused command must leave untouched. A restart keeps all of it but the
+    pages' last input (`with_input=False`), which a new process never has."""
     ws = engine.workspace
     agents = tuple(
         (
@@ -68,6 +96,13 @@ def snapshot(engine: Engine) -> Any:
             a.prompt_deadline,
             a.pending_request,
             tuple(a.reserved),
+            a.connected,
+            a.stream_seen,
+            a.disconnected_at,
+            a.away_from,
+            a.away_at,
+            a.grace_deadline,
+            (a.last_input, a.idle_deadline) if with_input else None,
         )
         for a in sorted(ws.agents.values(), key=lambda a: a.id)
     )
@@ -89,6 +124,12 @@ class EngineMachine(RuleBasedStateMachine):
         self.open_threads: set[int] = set()
         self.message_threads: dict[int, int] = {}  # every message written -> its thread, as storage keeps it
         self.shadow: dict[int, tuple[State, str | None]] = {}
+        # S8, kept apart from the engine: who holds a stream open, who has connected since their
+        # login, and the status a return would give back (with when the system moved them).
+        self.connected: set[int] = set()
+        self.announced: set[int] = set()  # connected, as the events say
+        self.watched: dict[int, bool] = dict.fromkeys(AGENTS, False)
+        self.away: dict[int, tuple[tuple[State, str | None], Instant] | None] = dict.fromkeys(AGENTS)
         for i, agent_id in enumerate(AGENTS):
             self.apply(c.RegisterAgent(agent_id, "team-a" if i < 3 else "team-b", capacity=None if i % 2 else 2))
             self.shadow[agent_id] = (State.OFFLINE, None)
@@ -98,6 +139,8 @@ class EngineMachine(RuleBasedStateMachine):
             self.apply(c.Login(agent_id))
             if agent_id <= 3:
                 self.apply(c.SetStatus(agent_id, State.ACTIVE, None, Actor.agent(agent_id)))
+        for agent_id in (1, 2, 4):  # pages open for some; agents 3 and 5 drive the API alone
+            self.connect(agent_id)
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -120,9 +163,18 @@ class EngineMachine(RuleBasedStateMachine):
                     "S7: a change went unrecorded"
                 )
                 self.shadow[event.agent_id] = (event.to_state, event.to_reason)
+                self.check_s8_change(event)
                 if event.to_state is State.KICKED_OUT:
                     assert event.actor.kind == "system", "S2: only the system sets kicked_out"
                     kicked.add(event.agent_id)
+            elif isinstance(event, AgentConnected):
+                assert event.agent_id in self.connected, "S8: connected without a Connect"
+                assert event.agent_id not in self.announced, "S8: connected twice"
+                self.announced.add(event.agent_id)
+            elif isinstance(event, AgentDisconnected):
+                assert event.agent_id not in self.connected, "S8: disconnected without a Disconnect"
+                assert event.agent_id in self.announced, "S8: disconnected twice"
+                self.announced.remove(event.agent_id)
             elif isinstance(event, ThreadAssigned):
                 state = self.shadow[event.agent_id][0]
                 if event.trace.strategy == "affinity":
@@ -140,6 +192,66 @@ class EngineMachine(RuleBasedStateMachine):
                 self.open_threads.remove(event.thread_id)
         for agent_id in kicked:
             assert not ws.agents[agent_id].threads, "S6: a kicked-out agent keeps no thread"
+
+    def check_s8_change(self, event: StatusChanged) -> None:
+        """S8 on one status change, against this machine's own account of connections."""
+        agent_id, actor = event.agent_id, event.actor
+        why = actor.why if actor.kind == "system" else None
+        settings = self.engine.workspace.settings
+        if event.from_state is State.OFFLINE:  # a login, whichever way (S5, S2, or S8's return)
+            self.watched[agent_id] = agent_id in self.connected
+        if why in S8_MOVES:
+            assert self.watched[agent_id], "S8: moved an agent who has not connected since their login"
+            if why == WHY_DISCONNECTED:
+                assert agent_id not in self.connected, "S8: moved for a disconnect while connected"
+                assert settings.disconnect_grace > 0, "S8: grace 0 turns the rule off"
+            else:
+                assert agent_id in self.connected, "S8: idle is for connected agents"
+                assert settings.idle_timeout > 0, "S8: idle_timeout 0 is off"
+            target = settings.on_disconnect
+            if target.state is State.OFFLINE:
+                assert event.to_state is State.OFFLINE
+            else:
+                assert event.from_state in MOVED_TO_INACTIVE, f"S8: moved a {event.from_state} agent"
+                assert event.to_state in (State.INACTIVE, State.FINISHING) and event.to_reason == target.reason
+            if self.away[agent_id] is None:  # the first move: what a return gives back
+                state, reason = event.from_state, event.from_reason
+                self.away[agent_id] = ((State.INACTIVE if state is State.FINISHING else state, reason), event.at)
+        elif why == WHY_RECONNECTED:
+            away = self.away[agent_id]
+            assert away is not None, "S8: a return with nothing to give back"
+            assert agent_id in self.connected, "S8: returned while not connected"
+            (state, reason), at = away
+            assert event.at <= at + settings.return_window, "S8: returned after return_window"
+            if state is State.KICKED_OUT:
+                state, reason = State.NOT_READY, None
+            if state is State.INACTIVE and (r := self.engine.workspace.reasons.get(reason or "")) and r.retired:
+                state, reason = State.NOT_READY, None
+            expected = (state, reason)
+            if state is State.INACTIVE:
+                assert (event.to_state, event.to_reason) in (expected, (State.FINISHING, reason)), "S8/S3: the return"
+            else:
+                assert (event.to_state, event.to_reason) == expected, "S8: the return gives back the status before"
+            self.away[agent_id] = None
+        elif why != WHY_FINISHING_COMPLETED:
+            self.away[agent_id] = None  # somebody decided anew: nothing to give back
+
+    def returned(self, agent_id: int, away: tuple[tuple[State, str | None], Instant] | None) -> None:
+        """After a Connect, or input while connected: a return, if the rules say there is one."""
+        self.away[agent_id] = None  # tried: whatever it gave, nothing is left to give back
+        if away is None:
+            return
+        (state, reason), at = away
+        settings, agent = self.engine.workspace.settings, self.engine.workspace.agents[agent_id]
+        if settings.return_window <= 0 or self.now > at + settings.return_window:
+            return
+        if state is State.KICKED_OUT or (
+            state is State.INACTIVE and (r := self.engine.workspace.reasons.get(reason or "")) and r.retired
+        ):
+            state, reason = State.NOT_READY, None
+        back = (agent.state, agent.reason)
+        through_s3 = (State.FINISHING, reason) if state is State.INACTIVE else None
+        assert back in ((state, reason), through_s3), f"S8: no return to {(state, reason)} within return_window"
 
     def held_threads(self) -> list[int]:
         return sorted(t.id for t in self.engine.workspace.threads.values() if t.agent_id is not None)
@@ -174,6 +286,51 @@ class EngineMachine(RuleBasedStateMachine):
         """Mostly refused: kicked_out, finishing, wrong reasons, someone else's status."""
         actor = Actor.agent(AGENTS[(AGENTS.index(agent) + 1) % len(AGENTS)] if impostor else agent)
         self.apply(c.SetStatus(agent, state, reason, actor))
+
+    # -- S8: the service's counts of each agent's event streams, and the pages' input ------
+
+    @initialize(on_disconnect=st.sampled_from(("inactive", "offline")), idle_timeout=st.sampled_from((0, 250)))
+    def s8_settings(self, on_disconnect: str, idle_timeout: int) -> None:
+        """Both ways S8 moves an agent, from the start (the admin rule changes them later)."""
+        target = {"state": "offline"} if on_disconnect == "offline" else {"state": "inactive", "reason": "away"}
+        self.apply(c.ChangeSettings({"on_disconnect": target, "idle_timeout": idle_timeout}))
+
+    @rule(agent=st.sampled_from((*AGENTS, 99)))
+    def connect(self, agent: int) -> None:
+        away = self.away.get(agent)
+        if agent in AGENTS:
+            self.connected.add(agent)
+            self.watched[agent] = True
+        self.apply(c.Connect(agent))
+        if agent in AGENTS:
+            self.returned(agent, away)
+
+    @precondition(lambda self: any(self.away.values()))
+    @rule(data=st.data(), by_input=st.booleans())
+    def comes_back(self, data: st.DataObject, by_input: bool) -> None:
+        """An agent the system moved opens a page again, or moves the mouse on one still open."""
+        agent = data.draw(st.sampled_from(sorted(a for a, away in self.away.items() if away)))
+        if by_input and agent in self.connected:
+            self.report_input(agent)
+        else:
+            self.connect(agent)
+
+    @rule(agent=st.sampled_from((*AGENTS, 99)))
+    def disconnect(self, agent: int) -> None:
+        self.connected.discard(agent)
+        self.apply(c.Disconnect(agent))
+
+    @rule(agent=st.sampled_from((*AGENTS, 99)))
+    def report_input(self, agent: int) -> None:
+        away = self.away.get(agent)
+        self.apply(c.ReportInput(agent))
+        if agent in self.connected:
+            self.returned(agent, away)
+
+    @rule()
+    def reset_connections(self) -> None:
+        self.connected.clear()
+        self.apply(c.ResetConnections())
 
     @rule(client=st.sampled_from(CLIENTS), priority=st.sampled_from((0, 0, 0, 5, -3)))
     def client_writes(self, client: str, priority: int) -> None:
@@ -249,13 +406,23 @@ class EngineMachine(RuleBasedStateMachine):
     @rule()
     def restart(self) -> None:
         """The service stops and starts: the engine is rebuilt from its lasting state,
-        timers included, and is indistinguishable from the one before."""
-        before = snapshot(self.engine)
+        timers included, and is indistinguishable from the one before (but for the pages'
+        input, not kept: a connected agent's idle time counts from the last step)."""
+        before = snapshot(self.engine, with_input=False)
         deadline = self.engine.next_deadline()
+        idle = any(a.idle_deadline is not None for a in self.engine.workspace.agents.values())
         self.engine = restore(take_snapshot(self.engine))
-        assert snapshot(self.engine) == before
-        assert self.engine.next_deadline() == deadline
+        assert snapshot(self.engine, with_input=False) == before
+        if not idle:
+            assert self.engine.next_deadline() == deadline
         assert [t.id for t in self.engine.workspace.queue.in_order()] == list(before[2])
+
+    @rule()
+    def service_restarts(self) -> None:
+        """As the service starts: restore, then no stream is open in the new process."""
+        self.engine = restore(take_snapshot(self.engine))
+        self.connected.clear()
+        self.apply(c.ResetConnections())
 
     @rule(seconds=st.sampled_from((0.5, 5, 20, 31, 61, 200)))
     def time_passes(self, seconds: float) -> None:
@@ -265,6 +432,13 @@ class EngineMachine(RuleBasedStateMachine):
             self.now = max(self.now, deadline)
             self.check_events(self.engine.tick(self.now))
         self.now = target
+
+    @rule(seconds=st.sampled_from((61, 200, 400)))
+    def late_tick(self, seconds: float) -> None:
+        """The engine woken late (the service was busy or down): every deadline due on the
+        way fires in one step, at the time of the tick."""
+        self.now += seconds
+        self.check_events(self.engine.tick(self.now))
 
     # -- invariants --------------------------------------------------------------------
 
@@ -337,6 +511,56 @@ class EngineMachine(RuleBasedStateMachine):
                 assert agent.response_deadline is None
         deadline = self.engine.next_deadline()
         assert deadline is None or deadline > self.now, "a due deadline was not fired"
+        live = [t.reserve_deadline for t in ws.threads.values() if t.reserve_deadline is not None]
+        for a in ws.agents.values():
+            live += [d for d in (a.response_deadline, a.prompt_deadline, a.grace_deadline, a.idle_deadline) if d]
+        assert deadline == min(live, default=None), "the engine's next deadline is not the earliest of the rules'"
+
+    @invariant()
+    def s8_connections_and_deadlines(self) -> None:
+        """S8: who is connected, who is watched, and where the grace and idle deadlines are."""
+        ws = self.engine.workspace
+        settings = ws.settings
+        offline_target = settings.on_disconnect.state is State.OFFLINE
+        assert self.announced == self.connected
+        for agent in ws.agents.values():
+            assert agent.connected == (agent.id in self.connected)
+            assert agent.stream_seen == self.watched[agent.id], "S8: watched means connected since the login"
+            movable = (
+                agent.stream_seen
+                and agent.state is not State.OFFLINE
+                and (offline_target or agent.state in MOVED_TO_INACTIVE)
+            )
+            grace: Instant | None = None
+            if movable and not agent.connected and settings.disconnect_grace > 0:
+                assert agent.disconnected_at is not None
+                grace = max(agent.disconnected_at, agent.since) + settings.disconnect_grace
+            assert agent.grace_deadline == grace, "S8: the grace deadline"
+            idle: Instant | None = None
+            if movable and agent.connected and settings.idle_timeout > 0:
+                assert agent.last_input is not None
+                idle = max(agent.last_input, agent.since) + settings.idle_timeout
+            assert agent.idle_deadline == idle, "S8: the idle deadline"
+            if agent.grace_deadline is not None:
+                assert not agent.connected and movable
+            away = self.away[agent.id]
+            assert agent.away_from == (away[0] if away else None), "S8: the status a return gives back"
+            assert agent.away_at == (away[1] if away else None)
+            if agent.away_from is not None:
+                assert agent.set_by.kind == "system" and agent.set_by.why in KEEPS_THE_RETURN, (
+                    "S8: a return pending after somebody else changed the status"
+                )
+
+    @invariant()
+    def routing_state_is_counted_right(self) -> None:
+        """W5 and R6: the counts behind `routing()` agree with a count from scratch."""
+        ws = self.engine.workspace
+        active = [a for a in ws.agents.values() if a.state is State.ACTIVE]
+        assert ws.active_count == len(active)
+        if any(ws.has_room(a) for a in active):
+            assert ws.routing() == "flowing"
+        else:
+            assert ws.routing() == ("at_capacity" if active else "halted")
 
 
 TestEngineStateMachine = EngineMachine.TestCase

@@ -20,7 +20,7 @@ from onduty.domain.model import Agent
 from onduty.domain.presence import PresenceMixin
 from onduty.domain.state import Out
 from onduty.domain.timers import TimerKind
-from onduty.domain.types import WHY_RECONNECTED, Actor, Instant, State
+from onduty.domain.types import WHY_IDLE, WHY_RECONNECTED, Actor, Instant, State
 
 _MOVED_TO_INACTIVE = frozenset({State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS})
 
@@ -54,6 +54,23 @@ class ConnectionsMixin(PresenceMixin):
 
     def absent(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
         """The grace or the idle time ran out: the workspace's on_disconnect status."""
+        # Due deadlines fire in a row, and the end of the step re-arms the agents only after
+        # them all. So this one counts only if the rules still put it here: a timer before it
+        # in the same step may have moved it (a kick-out, when the engine ticks late) or fired it
+        # already (a second heap entry for the same instant: a setting turned off and on again).
+        if why == WHY_IDLE:
+            fired, due = agent.idle_deadline, self.idle_deadline_of(agent)
+            agent.idle_deadline = None
+        else:
+            fired, due = agent.grace_deadline, self.grace_deadline_of(agent)
+            agent.grace_deadline = None
+        if due == fired:
+            self._move(agent, why, now, out)
+        # And the agent's deadlines are put right at once, for the timers due after this one in
+        # the same step: the S6 deadline of a thread just reclaimed must not prompt anybody.
+        self.arm(agent)
+
+    def _move(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
         target = self.settings.on_disconnect
         before = agent.state, agent.reason
         if before[0] is State.FINISHING:
@@ -63,7 +80,10 @@ class ConnectionsMixin(PresenceMixin):
             self.logout(agent, actor, now, out)
         else:
             self.apply_status(agent, State.INACTIVE, target.reason, actor, now, out)
-        agent.away_from, agent.away_at = before, now
+        # Moved again while nobody else changed the status (a setting changed meanwhile, say from
+        # idle's away to on_disconnect offline): the status before the first move still comes back.
+        if agent.away_from is None:
+            agent.away_from, agent.away_at = before, now
 
     def _return(self, agent: Agent, now: Instant, out: Out) -> None:
         away_from, away_at = agent.away_from, agent.away_at
@@ -116,6 +136,11 @@ class ConnectionsMixin(PresenceMixin):
 
     def arm(self, agent: Agent) -> None:
         super().arm(agent)
+        # Most agents never had a stream (the API's, the simulator's): nothing to work out.
+        if agent.stream_seen or agent.grace_deadline is not None or agent.idle_deadline is not None:
+            self._arm_presence(agent)
+
+    def _arm_presence(self, agent: Agent) -> None:
         grace = self.grace_deadline_of(agent)
         if grace != agent.grace_deadline:
             agent.grace_deadline = grace

@@ -28,6 +28,7 @@ from onduty.domain.types import (
 _RESPONSE, _PROMPT, _AFFINITY, _GRACE = TimerKind.RESPONSE, TimerKind.PROMPT, TimerKind.AFFINITY, TimerKind.GRACE
 _FINISHING = State.FINISHING
 _ACTIVE = State.ACTIVE
+_OFFLINE = State.OFFLINE
 # Changes that leave an S8 return possible: the system's own steps after moving an absent
 # agent. Any other change means somebody decided anew, and the return restores nothing.
 _KEEPS_AWAY_FROM = frozenset({WHY_DISCONNECTED, WHY_IDLE, WHY_FINISHING_COMPLETED})
@@ -41,6 +42,10 @@ class PresenceMixin(RoutingMixin):
             return
         agent.state, agent.reason, agent.since, agent.set_by = state, reason, now, actor
         out.append(StatusChanged(now, agent.id, old_state, old_reason, state, reason, actor))
+        if old_state is _OFFLINE:
+            # A login, by Login or by a status set while offline (S2): S8 watches the agent only
+            # once connected since (a stream of an earlier session does not count).
+            agent.stream_seen = agent.connected
         if old_state is _ACTIVE:
             self.active_count -= 1
         if state is _ACTIVE:
@@ -92,7 +97,6 @@ class PresenceMixin(RoutingMixin):
         if state is State.INACTIVE and agent.threads:
             state = State.FINISHING  # S3: threads kept through the logout (on_logout = keep) come first
         agent.ever_logged_in = True
-        agent.stream_seen = agent.connected  # S8 watches those connected since their login
         self.set_state(agent, state, reason, Actor.system(WHY_LOGIN_RESTORE), now, out)
 
     def logout(self, agent: Agent, actor: Actor, now: Instant, out: Out) -> None:

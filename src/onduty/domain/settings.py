@@ -13,6 +13,8 @@ from onduty.domain.types import OnLogout, Seconds, State, Strategy
 # Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
 _TIMEOUT_MAX: Seconds = 30 * 24 * 3600
 MAX_CAPACITY = 1000
+# Pages report input at most once a minute (S8): a shorter idle_timeout would move people who are there.
+MIN_IDLE_TIMEOUT: Seconds = 120.0
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 
 
@@ -91,6 +93,11 @@ def _check(name: str, value: Any) -> Any:
         if not isinstance(value, int) or not 1 <= value <= MAX_CAPACITY:
             raise DomainError(f"default_capacity must be a whole number from 1 to {MAX_CAPACITY}", field=name)
         return value
+    if name == "idle_timeout" and 0 < value < MIN_IDLE_TIMEOUT:
+        raise DomainError(
+            f"idle_timeout must be 0 (off) or at least {MIN_IDLE_TIMEOUT:g} seconds: pages report input once a minute",
+            field=name,
+        )
     low = 1.0 if name in ("response_timeout", "prompt_timeout") else 0.0
     if not low <= value <= _TIMEOUT_MAX:
         raise DomainError(f"{name} must be between {low:g} and {_TIMEOUT_MAX:g} seconds", field=name)

@@ -60,6 +60,8 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "connected": agent.connected,  # S8: an event stream of theirs is open
         "pending_request": request_view(pending) if pending is not None else None,
         "prompt_deadline": iso(agent.prompt_deadline),
+        # S8: no stream of theirs is open, and this is when the system sets on_disconnect.
+        "disconnect_deadline": iso(agent.grace_deadline),
     }
 
 

@@ -81,6 +81,7 @@ class Rows:
             if agent is not None and not touched_agents[agent_id]:
                 entry.data["status"] = status_view(ws, agent)
                 entry.data["presence"] = presence_of(agent.state).value
+                entry.data["disconnect_deadline"] = iso(agent.grace_deadline)  # S8: may end with it
         for agent_id, other in touched_agents.items():
             agent = ws.agents.get(agent_id)
             if agent is not None and other:

@@ -170,6 +170,7 @@ class Agent(Struct):
     connected: bool
     pending_request: ApprovalRequest | None
     prompt_deadline: str | None
+    disconnect_deadline: str | None
 
 
 class User(Struct):

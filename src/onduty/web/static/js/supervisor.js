@@ -159,7 +159,8 @@ function main(user) {
     const { name, data } = event;
     if (name === "agent.updated") upsert(data.agent);
     else if (name === "agent.status_changed" && data.status && agents.has(data.agent_id)) {
-      upsert({ ...agents.get(data.agent_id), status: data.status, presence: data.presence });
+      const { status, presence, disconnect_deadline } = data;
+      upsert({ ...agents.get(data.agent_id), status, presence, disconnect_deadline });
     }
     else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
     // Every move of the queue and every change of routing comes as `queue.changed`.
@@ -327,7 +328,7 @@ function main(user) {
           h("span", { class: "user muted" }, agent.username),
         ),
       ),
-      h("td", { class: "st", "data-label": "Status" }, statusChip(agent), bell(agent), prompted(agent)),
+      h("td", { class: "st", "data-label": "Status" }, statusChip(agent), bell(agent), prompted(agent), disconnected(agent)),
       h(
         "td",
         {
@@ -376,6 +377,13 @@ function main(user) {
 
   function prompted(agent) {
     return agent.prompt_deadline ? h("span", { class: "pill sv-prompted" }, "asked to continue") : null;
+  }
+
+  // S8: every page of theirs is closed or cut off; the grace is running.
+  function disconnected(agent) {
+    if (!agent.disconnect_deadline) return null;
+    const at = new Date(agent.disconnect_deadline).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return h("span", { class: "pill sv-disconnected", title: `No connection: their status changes at ${at} unless they come back` }, "connection lost");
   }
 
   function icon(path) {
