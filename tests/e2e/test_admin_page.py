@@ -124,3 +124,32 @@ def test_admin_edits_reasons_settings_and_users_and_agents_see_the_catalogue_S1(
     page.locator("#reason-add").get_by_label("Label").fill("Mentoring")
     page.locator("#reason-add").get_by_role("button", name="Add reason").click()
     expect(choice.locator("option", has_text="Mentoring")).to_have_count(1)
+
+
+def test_s8_admin_sets_the_connection_rules_and_a_refusal_names_its_field(browser: Browser, site: Site) -> None:
+    site.api(site.admin, "POST", "/reasons", {"code": "offsite", "label": "Off site", "requires_approval": False})
+    page = sign_in(browser, site, site.admin)
+    settings = page.locator("#settings")
+    target = settings.get_by_label("When an agent's connection is lost")
+    expect(target).to_have_value("inactive:away")
+    expect(target.locator("option")).to_contain_text(["Offline (logged out)", "Inactive: Off site"])
+
+    # The idle time is too short for pages that report input once a minute: refused, nothing saved.
+    settings.get_by_label("Idle after").fill("30")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.locator('[data-error-for="idle_timeout"]')).to_contain_text("at least 120")
+    assert site.api(site.admin, "GET", "/settings")["idle_timeout"] == 0
+
+    settings.get_by_label("Idle after").fill("600")
+    settings.get_by_label("Connection grace").fill("90")
+    target.select_option(label="Offline (logged out)")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#settings-saved")).to_have_text("Saved.")
+    saved = site.api(site.admin, "GET", "/settings")
+    assert (saved["idle_timeout"], saved["disconnect_grace"]) == (600, 90)
+    assert saved["on_disconnect"] == {"state": "offline"}
+
+    target.select_option(label="Inactive: Off site")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#settings-saved")).to_have_text("Saved.")
+    assert site.api(site.admin, "GET", "/settings")["on_disconnect"] == {"state": "inactive", "reason": "offsite"}
