@@ -1,16 +1,8 @@
 # `make` lists the targets. Everything runs from the project's own .venv.
 PY := .venv/bin/python
-# The compiled build (setup.py), installed on its own into build/compiled: with PYTHONPATH set to
-# it, the same .venv runs the compiled engine instead of the editable sources.
-COMPILED := build/compiled
-LINTED := src tests bench build_support setup.py
-# What runs against the compiled build: the engine's own tests, and the service's around it
-# (restart and restore, commands and bad input through the API, the simulate command).
-ENGINE_TESTS := tests/unit tests/integration/test_restart.py tests/integration/test_service.py \
-	tests/integration/test_api_threads.py tests/integration/test_api_statuses.py \
-	tests/integration/test_api_bad_input.py tests/integration/test_simulate_cli.py
+LINTED := src tests bench
 
-.PHONY: help install compiled run test test-compiled check fmt bench screenshots
+.PHONY: help install test check fmt bench screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,17 +13,8 @@ help: ## this list
 install: .venv/bin/python ## create .venv and install onduty with its dev tools
 	.venv/bin/pip install -q -e '.[dev]'
 
-compiled: install ## build/compiled: onduty with its engine compiled by mypyc, built afresh from the sources
-	rm -rf build
-	ONDUTY_COMPILE=1 .venv/bin/pip wheel -q --no-deps -w build/wheels .
-	.venv/bin/pip install -q --no-deps --target $(COMPILED) build/wheels/onduty-*.whl
-	rm -rf build/lib.* build/temp.* build/bdist.* build/mypyc build/wheels  # work folders, no longer needed
-
 test: install ## the whole test suite (what CI runs)
 	$(PY) -m pytest
-
-test-compiled: compiled ## the tests that run the engine, against the compiled build (CI runs them too)
-	ONDUTY_EXPECT_COMPILED=1 PYTHONPATH=$(COMPILED) $(PY) -m pytest $(ENGINE_TESTS)
 
 check: install ## lint, format check, mypy --strict
 	.venv/bin/ruff check $(LINTED)
@@ -45,12 +28,11 @@ fmt: install ## format and autofix
 screenshots: install ## refresh docs/screenshots from the browser tests
 	ONDUTY_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e
 
-bench: install compiled ## every benchmark under bench/, with its floor (about 7 minutes; not part of the tests)
+bench: install ## every benchmark under bench/, with its floor (about 7 minutes; not part of the tests)
 	@# The sources' bytecode, as an installed onduty has it (pip compiles it): where
 	@# PYTHONDONTWRITEBYTECODE is set, every server start would compile them again.
 	$(PY) -m compileall -q src
 	$(PY) bench/bench_simulator.py
-	PYTHONPATH=$(COMPILED) $(PY) bench/bench_simulator.py
 	$(PY) bench/bench_routing.py
 	$(PY) bench/bench_commit.py --seconds 3
 	$(PY) bench/bench_api.py --seconds 4 --rounds 3

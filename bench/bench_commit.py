@@ -33,7 +33,7 @@ from onduty.service.service import Service
 from onduty.storage.activity import day_of
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 
 AGENTS = 200
@@ -107,7 +107,7 @@ def raw_floor(path: Path, seconds: float) -> float:
 async def onduty_rate(path: Path, seconds: float, concurrency: int) -> float:
     db = resolve(f"sqlite:///{path}")
     await upgrade(db)
-    store = Store(db)
+    store = SqlStore(db)
     service = Service(store)
     await service.start()
     users = UserStore(store)

@@ -33,7 +33,7 @@ from onduty.storage import schema as t
 from onduty.storage.activity import DAY, day_sums
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 from onduty.storage.write_plan import DAY_COLUMNS, placeholders
 
 START = 1_800_000_000.0
@@ -78,7 +78,7 @@ def history(agent_id: int, days: int, per_day: int, rng: random.Random) -> list[
     return rows
 
 
-async def fill(store: Store, agents: int, days: int, per_day: int) -> int:
+async def fill(store: SqlStore, agents: int, days: int, per_day: int) -> int:
     rng = random.Random(7)
     async with store.engine.begin() as conn:
         await conn.execute(t.teams.insert(), [{"name": f"team-{i}", "created_at": START} for i in range(20)])
@@ -114,7 +114,7 @@ async def fill(store: Store, agents: int, days: int, per_day: int) -> int:
     return statuses
 
 
-async def _insert(store: Store, rows: list[dict[str, Any]]) -> None:
+async def _insert(store: SqlStore, rows: list[dict[str, Any]]) -> None:
     """The rows and their daily sums; `rows` hold whole agents' histories, so no two
     calls sum into the same key."""
     async with store.engine.begin() as conn:
@@ -135,7 +135,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = resolve(args.database or f"sqlite:///{Path(folder) / 'reports.db'}")
         await upgrade(db)
-        store = Store(db)
+        store = SqlStore(db)
         started = time.perf_counter()
         statuses = await fill(store, args.agents, args.days, args.changes_per_day)
         total = (await store.fetch_one(select(func.count()).select_from(t.agent_activity)))[0]

@@ -1,4 +1,4 @@
-"""Restart recovery with a large open state (issue 6): 500,000 open threads.
+"""Restart recovery with a large open state: 500,000 open threads.
 
 Fills a fresh database straight into the tables the service writes: 15,000
 agents (80 % active) and 500,000 OPEN threads, 90 % held (~85 % of those
@@ -55,12 +55,11 @@ import httpx
 from sqlalchemy import func, select
 
 from bulk import insert_rows
-from onduty.buildinfo import engine_build
 from onduty.domain.settings import Settings
 from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 
 CHUNK = 50_000
 TEAMS = 50
@@ -162,7 +161,7 @@ THREAD_COLUMNS = (
 )  # fmt: skip
 
 
-async def fill(store: Store, agents: int, open_threads: int, closed: int, events: int, now: float) -> dict[str, int]:
+async def fill(store: SqlStore, agents: int, open_threads: int, closed: int, events: int, now: float) -> dict[str, int]:
     rng = random.Random(6)
     agent_rows = plan_agents(agents, now, rng)
     threads = plan_threads(agent_rows, open_threads, closed, now, rng)
@@ -226,7 +225,7 @@ async def fill(store: Store, agents: int, open_threads: int, closed: int, events
     return counts
 
 
-async def _journal(store: Store, n: int, now: float, rng: random.Random) -> None:
+async def _journal(store: SqlStore, n: int, now: float, rng: random.Random) -> None:
     """A journal's worth of history: status changes and thread events, oldest first."""
     names = ("status.changed", "thread.assigned", "thread.answered", "thread.closed", "agent.updated")
     for start in range(0, n, CHUNK):
@@ -257,10 +256,8 @@ def proc_status(pid: int) -> dict[str, float]:
     return out
 
 
-def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tuple[str, dict[str, float]]:
-    """Start `onduty serve`, wait until healthy, measure, stop it. With `compiled` (a folder
-    the compiled build is installed in) the server imports onduty from there. Returns the
-    engine's build, as the service's start-up log names it, and the figures."""
+def serve_once(database: str, workdir: Path) -> dict[str, float]:
+    """Start `onduty serve`, wait until healthy, measure, stop it."""
     port = free_port()
     log_path = workdir / "serve.log"
     log_path.unlink(missing_ok=True)
@@ -269,7 +266,6 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
         process = subprocess.Popen(
             [sys.executable, "-m", "onduty", "serve", "--port", str(port), "--database", database, "--log-json"],
             cwd=workdir,
-            env={**os.environ, "PYTHONPATH": compiled} if compiled else None,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -291,15 +287,14 @@ def serve_once(database: str, workdir: Path, compiled: str | None = None) -> tup
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    service_seconds, open_threads, engine = float("nan"), -1, "?"
+    service_seconds, open_threads = float("nan"), -1
     for line in log_path.read_text().splitlines():
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
             if entry.get("event") == "service started":
                 service_seconds = float(entry["seconds"])
                 open_threads = entry["open_threads"]
-                engine = entry["engine"]
-    return engine, {"healthy": healthy, "service": service_seconds, "rss": memory["VmRSS"], "hwm": memory["VmHWM"],
+    return {"healthy": healthy, "service": service_seconds, "rss": memory["VmRSS"], "hwm": memory["VmHWM"],
                     "cpu": memory["cpu"], "open_threads": open_threads}  # fmt: skip
 
 
@@ -355,7 +350,7 @@ def bare(url: str, *queries: str) -> tuple[float, int, int]:
     return float(seconds), int(rss), int(rows)
 
 
-async def count(store: Store, query: Any) -> int:
+async def count(store: SqlStore, query: Any) -> int:
     return int((await store.fetch_one(query))[0])
 
 
@@ -371,15 +366,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the journal")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database", default=None, help="an EMPTY database (default: a fresh SQLite file)")
-    parser.add_argument(
-        "--compiled",
-        default=None,
-        help="a folder with the compiled build installed in it (make compiled: build/compiled): "
-        "its starts alternate with the pure-Python ones on the same database",
-    )
     args = parser.parse_args()
-    if args.compiled and not (Path(args.compiled) / "onduty").is_dir():
-        parser.error(f"--compiled {args.compiled}: no onduty package in it (make compiled builds one)")
 
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -391,34 +378,24 @@ def main() -> None:
         filled = time.perf_counter() - started
         os.sync()  # SQLite: the fill's dirty pages written back now, not by the kernel during the first start
         kind = "SQLite" if db.is_sqlite else "PostgreSQL"
-        print(
-            f"restart bench, {kind}, {os.cpu_count()} cores, engine {engine_build()}: "
-            f"{args.agents:,} agents, {open_n:,} open threads"
-        )
+        print(f"restart bench, {kind}, {os.cpu_count()} cores: {args.agents:,} agents, {open_n:,} open threads")
         print(f"  history: {args.closed:,} closed threads, {events_before:,} events; {counts['messages']:,} messages,")
         print(f"  {counts['pins']:,} pins, {counts['owners']:,} client owners; filled in {filled:.0f} s")
 
-        builds: dict[str, list[dict[str, float]]] = {}
-        sources = [None] + ([str(Path(args.compiled).resolve())] if args.compiled else [])
-        for _ in range(args.runs):  # the builds take turns, so a busy moment of the machine hits both
-            for compiled in sources:
-                engine, run = serve_once(url, workdir, compiled)
-                builds.setdefault(engine, []).append(run)
+        runs = [serve_once(url, workdir) for _ in range(args.runs)]
         events_after = asyncio.run(_events(db))
-        runs = [run for build in builds.values() for run in build]
         assert all(r["open_threads"] == open_n for r in runs), runs
-        assert len(builds) == len(sources), f"expected {len(sources)} builds, the servers said {list(builds)}"
         driver_url = url if db.is_sqlite else db.async_url.replace("postgresql+asyncpg", "postgresql")
         selects = [bare(driver_url, *restart_rows(time.time())) for _ in range(args.runs)]
         empty_url = f"sqlite:///{workdir / 'empty.db'}"
         asyncio.run(upgrade(resolve(empty_url)))
-        empty = [serve_once(empty_url, workdir)[1] for _ in range(args.runs)]
+        empty = [serve_once(empty_url, workdir) for _ in range(args.runs)]
         imports_only = bare(driver_url)
-    report(builds, events_after - events_before, empty, imports_only, selects)
+    report(runs, events_after - events_before, empty, imports_only, selects)
 
 
 async def prepare(db: Database, args: argparse.Namespace) -> tuple[dict[str, int], int, int]:
-    store = Store(db)
+    store = SqlStore(db)
     try:
         counts = await fill(store, args.agents, args.threads, args.closed, args.events, time.time())
         open_n = await count(store, select(func.count()).where(t.threads.c.state != "closed"))
@@ -429,7 +406,7 @@ async def prepare(db: Database, args: argparse.Namespace) -> tuple[dict[str, int
 
 
 def report(
-    builds: dict[str, list[dict[str, float]]],
+    runs: list[dict[str, float]],
     written: int,
     empty: list[dict[str, float]],
     imports_only: tuple[float, int, int],
@@ -441,17 +418,15 @@ def report(
     def secs(v: float) -> str:
         return f"{v:.2f}"
 
-    for engine, runs in builds.items():
+    def each(key: str, show: Any) -> str:
+        return ", ".join(show(r[key]) for r in runs)
 
-        def each(key: str, show: Any, runs: list[dict[str, float]] = runs) -> str:
-            return ", ".join(show(r[key]) for r in runs)
-
-        print(f"  `onduty serve` with this state, engine {engine}, median of {len(runs)} (each run):")
-        print(f"    service start-up (its log): {med('service', runs):.2f} s  ({each('service', secs)})")
-        print(f"    process start to healthy:   {med('healthy', runs):.2f} s  ({each('healthy', secs)})")
-        print(f"    CPU used up to healthy:     {med('cpu', runs):.2f} s  ({each('cpu', secs)})")
-        print(f"    resident once healthy:      {mib(med('rss', runs))}  ({each('rss', mib)}); "
-              f"peak {mib(med('hwm', runs))}")  # fmt: skip
+    print(f"  `onduty serve` with this state, median of {len(runs)} (each run):")
+    print(f"    service start-up (its log): {med('service', runs):.2f} s  ({each('service', secs)})")
+    print(f"    process start to healthy:   {med('healthy', runs):.2f} s  ({each('healthy', secs)})")
+    print(f"    CPU used up to healthy:     {med('cpu', runs):.2f} s  ({each('cpu', secs)})")
+    print(f"    resident once healthy:      {mib(med('rss', runs))}  ({each('rss', mib)}); "
+          f"peak {mib(med('hwm', runs))}")  # fmt: skip
     print(f"    events written by the starts: {written} (0 expected: a steady state)")
     print("  floors, same run:")
     print(f"    `onduty serve`, empty SQLite database: healthy in {med('healthy', empty):.2f} s, "
@@ -463,7 +438,7 @@ def report(
 
 
 async def _events(db: Database) -> int:
-    store = Store(db)
+    store = SqlStore(db)
     try:
         return await count(store, select(func.count()).select_from(t.events))
     finally:

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from onduty.buildinfo import engine_build
 from onduty.sim.bare import bare_mmn
 from onduty.sim.config import STRATEGIES, SimConfig, SimResult
 from onduty.sim.erlang import predict
@@ -97,8 +96,7 @@ def main() -> None:
 
     print(
         f"{AGENTS} agents at {UTILISATION:.0%} utilisation ({arrivals_per_hour:g} threads/h, "
-        f"{HANDLE_TIME:g} s handling), {hours:g} simulated hours, {args.strategy}, median of {runs} runs; "
-        f"engine: {engine_build()}"
+        f"{HANDLE_TIME:g} s handling), {hours:g} simulated hours, {args.strategy}, median of {runs} runs"
     )
     (sim, sim_figures), (bare, bare_figures) = measure([engine_run, bare_run], runs)
     erlang = predict(AGENTS, arrivals_per_hour / 3600.0, HANDLE_TIME, TARGET)

@@ -286,10 +286,13 @@ async def test_bad_query_parameters_are_refused(api: Api) -> None:
     await refused(api, s.supervisor, "GET", "/threads", params={"agent_id": "abc"}, field="agent_id")
     await refused(api, s.supervisor, "GET", "/threads", params={"after": "abc"}, field="after")
     await refused(api, s.supervisor, "GET", "/approvals", params={"state": "done"}, field="state")
-    # Ids no row can have are simply not there.
-    for params in ({"agent_id": HUGE_ID}, {"after": HUGER_ID}, {"after": -HUGER_ID, "state": "closed"}):
+    # Ids no row has are simply not there; ids no row can have are refused (test_bad_input_bounds.py).
+    for params in ({"agent_id": 2**31 - 1}, {"after": 2**63 - 1}, {"after": 0, "state": "closed"}):
         assert (await api.json(api.admin, "GET", "/threads", params=params, expect=200))["items"] == []
-    assert await api.json(s.supervisor, "GET", "/presence", params={"ids": f"{HUGER_ID},999"}, expect=200) == []
+    assert await api.json(s.supervisor, "GET", "/presence", params={"ids": "999,1000"}, expect=200) == []
+    for params in ({"agent_id": HUGE_ID}, {"after": HUGER_ID}, {"after": -HUGER_ID, "state": "closed"}):
+        await refused(api, api.admin, "GET", "/threads", params=params, field=next(iter(params)))
+    await refused(api, s.supervisor, "GET", "/presence", params={"ids": f"{HUGER_ID},999"}, field="ids")
     assert await snapshot(api) == before
 
 

@@ -29,13 +29,14 @@ from sqlalchemy.engine import make_url
 
 from onduty.domain import commands as c
 from onduty.domain.types import Actor, State
+from onduty.journal import JournalEntry, StoredEvent
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
 from onduty.storage import write_plan as wp
 from onduty.storage.committer import SqliteCommitter
 from onduty.storage.database import Database, resolve
-from onduty.storage.projection import JournalEntry, Rows
-from onduty.storage.store import Store, StoredEvent
+from onduty.storage.projection import Rows
+from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from onduty.storage.write_plan import JournalRows, Params, Statement, WritePlan, inserts, placeholders, write_plan
 from tests.unit.write_plan_helpers import (
@@ -55,9 +56,9 @@ from tests.unit.write_plan_helpers import (
 
 
 @pytest.fixture
-async def store(database: Database) -> AsyncIterator[Store]:
-    """A Store on a clean database of each kind (its committer: SqliteCommitter or PostgresCommitter)."""
-    opened = Store(database)
+async def store(database: Database) -> AsyncIterator[SqlStore]:
+    """A SqlStore on a clean database of each kind (its committer: SqliteCommitter or PostgresCommitter)."""
+    opened = SqlStore(database)
     yield opened
     await opened.close()
 
@@ -75,12 +76,12 @@ def file_of(db: Database) -> str:
     return path
 
 
-async def read(store: Store, sql: str) -> list[tuple[Any, ...]]:
+async def read(store: SqlStore, sql: str) -> list[tuple[Any, ...]]:
     async with store.engine.connect() as conn:
         return [tuple(row) for row in (await conn.execute(text(sql))).all()]
 
 
-async def read_events(store: Store) -> list[tuple[int, str, float, Any, Any]]:
+async def read_events(store: SqlStore) -> list[tuple[int, str, float, Any, Any]]:
     """The events table as (id, name, at, data, scope), JSON decoded, in id order."""
     rows = await read(store, "SELECT id, name, at, data, scope FROM events ORDER BY id")
     return [(i, name, at, decoded(data), decoded(scope)) for i, name, at, data, scope in rows]
@@ -96,7 +97,7 @@ def as_written(entries: Sequence[JournalEntry | StoredEvent]) -> list[tuple[str,
     return [(e.name, e.at, json.loads(json.dumps(e.data)), json.loads(json.dumps(e.scope))) for e in entries]
 
 
-async def add_users(store: Store, count: int) -> list[int]:
+async def add_users(store: SqlStore, count: int) -> list[int]:
     """Users for `agents` rows to refer to (agents.id is a foreign key to users.id)."""
     users = UserStore(store)
     created = [
@@ -111,10 +112,16 @@ def one_change(n: int) -> WritePlan:
     return write_plan("sqlite", Rows(status_log=status_log(1, start=n), journal=journal(1, start=n)), [])
 
 
+def sql(service: Service) -> SqlStore:
+    """The service's store, as `running` made it: SQL, for reads of its own."""
+    assert isinstance(service.store, SqlStore)
+    return service.store
+
+
 @contextlib.asynccontextmanager
 async def running(db: Database) -> AsyncIterator[Service]:
-    """A service over its own Store, as the server and `onduty users add` each run one."""
-    store = Store(db)
+    """A service over its own SqlStore, as the server and `onduty users add` each run one."""
+    store = SqlStore(db)
     service = Service(store, clock=ManualClock())
     await service.start()
     try:
@@ -126,7 +133,7 @@ async def running(db: Database) -> AsyncIterator[Service]:
 
 async def enrol(service: Service, username: str) -> tuple[int, list[list[StoredEvent]]]:
     """A new user registered as an agent and logged in; their id and the commits' journals."""
-    user = await UserStore(service.store).create(
+    user = await UserStore(sql(service)).create(
         username=username, name=username.title(), role="agent", team="t", password_hash=None, now=0
     )
     register = c.RegisterAgent(user.id, "t", None, name=user.name, username=user.username)
@@ -146,7 +153,7 @@ async def flips(service: Service, agent_id: int, count: int) -> list[list[Stored
 
 
 async def test_a_batch_larger_than_one_sqlite_statement_is_stored_once_and_whole(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With SQLite's limit lowered to 40 parameters, the batch takes several statements per
     table (one per table on PostgreSQL); run by the real committer, every row is stored
@@ -194,7 +201,7 @@ async def test_sqlite_takes_a_statement_of_the_full_parameter_limit(sqlite_datab
     rows = Rows(status_log=status_log(per + 1), journal=journal(1))
     plan = write_plan("sqlite", rows, [])
     assert [len(statement.rows[0]) for statement in plan.statements] == [per * 10, 10]
-    store = Store(sqlite_database)
+    store = SqlStore(sqlite_database)
     try:
         assert await store.committer.commit(plan) == [1]
         assert await read(store, "SELECT count(*), count(DISTINCT at), min(at), max(at) FROM status_log") == [
@@ -207,7 +214,7 @@ async def test_sqlite_takes_a_statement_of_the_full_parameter_limit(sqlite_datab
 # -- 2. rows written again --------------------------------------------------------------
 
 
-async def test_an_agent_written_again_is_updated_in_place(store: Store) -> None:
+async def test_an_agent_written_again_is_updated_in_place(store: SqlStore) -> None:
     """An agent's row written in three commits, each version differing from the one before in
     every column (NULLs included): one row remains, with the latest values; another agent
     written only in the first commit keeps its own."""
@@ -221,7 +228,7 @@ async def test_an_agent_written_again_is_updated_in_place(store: Store) -> None:
     )
 
 
-async def test_a_thread_written_again_and_then_closed_is_one_row(store: Store) -> None:
+async def test_a_thread_written_again_and_then_closed_is_one_row(store: SqlStore) -> None:
     """A thread upserted twice (queued, then assigned) and then closed by an UPDATE in a later
     commit (`thread_closes`): one row, with the assigned values and the closing columns."""
     dialect = store.db.dialect
@@ -238,7 +245,7 @@ async def test_a_thread_written_again_and_then_closed_is_one_row(store: Store) -
 # -- 3. journal ids ---------------------------------------------------------------------
 
 
-async def test_journal_ids_continue_after_existing_rows_and_are_the_stored_ones(store: Store) -> None:
+async def test_journal_ids_continue_after_existing_rows_and_are_the_stored_ones(store: SqlStore) -> None:
     """Three events already in the table (written by someone else, ids from the table's own
     default): commits then return 4..7 and 8..9 (a commit without journal rows returns and
     takes none), and the table holds exactly those ids with those events."""
@@ -275,7 +282,7 @@ async def test_a_second_service_on_the_database_draws_the_next_ids(database: Dat
 
     ids = [e.id for commit in commits for e in commit]
     assert ids == list(range(1, len(ids) + 1))  # one writer at a time: consecutive, nothing reused
-    store = Store(database)
+    store = SqlStore(database)
     try:
         assert await read_events(store) == [
             (e.id, *as_written([e])[0]) for e in sorted((e for commit in commits for e in commit), key=lambda e: e.id)
@@ -314,7 +321,7 @@ async def test_two_services_writing_at_once_never_collide(database: Database) ->
         assert ids == sorted(ids)
         if database.is_sqlite:
             assert ids == list(range(ids[0], ids[0] + len(ids)))
-    store = Store(database)
+    store = SqlStore(database)
     try:
         assert await read_events(store) == [(e.id, *as_written([e])[0]) for e in sorted(events, key=lambda e: e.id)]
     finally:
@@ -370,7 +377,7 @@ async def test_a_command_waits_for_another_writers_lock_while_the_loop_runs_on(s
         assert outcome.stored
         assert min(e.id for e in outcome.stored) == others + 1
         assert service.workspace.agents[agent_id].state is State.ACTIVE
-        log = await read(service.store, f"SELECT to_state FROM status_log WHERE agent_id = {agent_id} ORDER BY id")
+        log = await read(sql(service), f"SELECT to_state FROM status_log WHERE agent_id = {agent_id} ORDER BY id")
         assert log[-1] == ("active",)
 
 
@@ -491,7 +498,7 @@ def failing_plan(dialect: str, failure: str) -> WritePlan:
 
 
 @pytest.mark.parametrize("failure", ["missing_table", "not_null", "journal"])
-async def test_a_failed_statement_rolls_the_whole_plan_back(store: Store, failure: str) -> None:
+async def test_a_failed_statement_rolls_the_whole_plan_back(store: SqlStore, failure: str) -> None:
     """The plan's error reaches the caller; none of its rows are stored (neither the statements
     before the failing one nor the journal); on SQLite the write lock is free at once; and
     the committer's next commit works, with ids that are the stored ones."""
@@ -516,7 +523,7 @@ async def test_a_failed_statement_rolls_the_whole_plan_back(store: Store, failur
 
 
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
-async def test_postgres_commits_go_on_after_the_server_drops_the_connections(store: Store) -> None:
+async def test_postgres_commits_go_on_after_the_server_drops_the_connections(store: SqlStore) -> None:
     """The PostgreSQL committer has a connection of its own (no pool to replace it): when the
     server ends it (a restart, an administrator), the next commit opens another."""
     first = await store.committer.commit(write_plan(store.db.dialect, Rows(journal=journal(1)), []))
@@ -541,7 +548,7 @@ async def test_postgres_commits_go_on_after_the_server_drops_the_connections(sto
 # -- reads that span several queries ---------------------------------------------------
 
 
-async def test_snapshot_reads_see_one_moment_while_commits_land(store: Store) -> None:
+async def test_snapshot_reads_see_one_moment_while_commits_land(store: SqlStore) -> None:
     """A report made of several queries (P2) reads through `snapshot_reads`: a commit that
     lands between two of its queries is not seen by the second; a read after it sees it."""
     first, second = await add_users(store, 2)

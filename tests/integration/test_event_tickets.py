@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from onduty.service.tickets import PER_HOLDER, TICKET_SECONDS
-from onduty.service.timefmt import parse_iso
+from onduty.timefmt import parse_iso
 from tests.integration.api_client import Api, Person
 
 TIMEOUT = 5.0

@@ -462,7 +462,8 @@ async def test_a_bad_token_closes_the_stream_with_4401_and_a_bad_after_with_4400
     for query in ("token=not-a-token", "", "token=", f"token={revoked.token}", "token=not-a-token&after=abc"):
         assert await closed_with(api, query) == 4401, query
     agent = await api.person("agent", team="a")
-    for after in ("abc", "-1", "1.5", "", "%20"):
+    # Past the journal's BIGINT, a digit that is no ASCII digit, a number of 5,000 digits: no 4500.
+    for after in ("abc", "-1", "1.5", "", "%20", str(2**63), str(2**64), "%C2%B2", "9" * 5000):
         assert await closed_with(api, f"token={agent.token}&after={after}") == 4400, after
     # ... and a good one is not closed.
     async with stream(api, agent, after=0) as good:

@@ -33,7 +33,7 @@ from onduty.service.service import Service
 from onduty.storage import schema as t
 from onduty.storage.activity import DAY, day_of
 from onduty.storage.database import resolve
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 
 START = 20_833 * 86_400.0 - 1_800.0  # half an hour before a UTC midnight
@@ -55,7 +55,7 @@ step = st.one_of(
 
 async def play(db_path: Path, steps: list[tuple[object, ...]], window: tuple[float, float, bool]) -> bool:
     """Plays the history, checks the report over the window; whether it held a whole day."""
-    store = Store(resolve(f"sqlite:///{db_path}"))
+    store = SqlStore(resolve(f"sqlite:///{db_path}"))
     clock = ManualClock(START)
     service = Service(store, clock=clock)
     await service.start()

@@ -16,13 +16,13 @@ from onduty.service.clock import ManualClock
 from onduty.service.service import Service, ServiceUnavailable
 from onduty.storage import schema as t
 from onduty.storage.database import Database
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 
 
 @pytest.fixture
 async def service(database: Database) -> AsyncIterator[Service]:
-    store = Store(database)
+    store = SqlStore(database)
     running = Service(store, clock=ManualClock())
     await running.start()
     yield running
@@ -30,8 +30,14 @@ async def service(database: Database) -> AsyncIterator[Service]:
     await store.close()
 
 
+def sql(service: Service) -> SqlStore:
+    """The service's store, as these tests made it: SQL, for reads of their own."""
+    assert isinstance(service.store, SqlStore)
+    return service.store
+
+
 async def agents(service: Service, n: int) -> list[int]:
-    users = UserStore(service.store)
+    users = UserStore(sql(service))
     ids = []
     for i in range(n):
         user = await users.create(username=f"a{i}", name=f"A{i}", role="agent", team="t", password_hash=None, now=0)
@@ -58,9 +64,9 @@ async def test_acknowledged_means_committed(service: Service) -> None:
     [agent] = await agents(service, 1)
     outcome = await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
     ids = [e.id for e in outcome.stored]
-    rows = await service.store.fetch(select(t.events.c.id).where(t.events.c.id.in_(ids)))
+    rows = await sql(service).fetch(select(t.events.c.id).where(t.events.c.id.in_(ids)))
     assert sorted(r.id for r in rows) == sorted(ids)
-    log = await service.store.fetch(select(t.status_log).where(t.status_log.c.agent_id == agent))
+    log = await sql(service).fetch(select(t.status_log).where(t.status_log.c.agent_id == agent))
     assert [(r.from_state, r.to_state) for r in log][-1] == ("not_ready", "active")
 
 
@@ -69,13 +75,13 @@ async def test_a_failed_commit_is_not_acknowledged_and_changes_nothing(service: 
     ServiceUnavailable, the engine goes back to what the database holds, and the
     service keeps working once the database is whole again."""
     [agent] = await agents(service, 1)
-    async with service.store.engine.begin() as conn:
+    async with sql(service).engine.begin() as conn:
         await conn.execute(text("ALTER TABLE status_log RENAME TO status_log_away"))
     with pytest.raises(ServiceUnavailable):
         await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
     assert service.workspace.agents[agent].state is State.NOT_READY  # not left ahead of the database
 
-    async with service.store.engine.begin() as conn:
+    async with sql(service).engine.begin() as conn:
         await conn.execute(text("ALTER TABLE status_log_away RENAME TO status_log"))
     await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
     assert service.workspace.agents[agent].state is State.ACTIVE
@@ -84,7 +90,7 @@ async def test_a_failed_commit_is_not_acknowledged_and_changes_nothing(service: 
 async def test_users_written_beside_the_services_commits_never_fail(service: Service) -> None:
     """Users (and new teams) written while the service commits, some into the same new
     team at once: nothing fails (on PostgreSQL two creations of one team collided)."""
-    users = UserStore(service.store)
+    users = UserStore(sql(service))
     ids = await agents(service, 4)
 
     async def create(i: int) -> None:
@@ -114,7 +120,7 @@ async def busy_pair(service: Service, clients: int) -> tuple[int, int]:
 
 async def messages_of(service: Service, thread_id: int) -> list[int]:
     """A thread's message ids, from the messages table (the engine keeps no lists of them)."""
-    rows = await service.store.fetch(
+    rows = await sql(service).fetch(
         select(t.messages.c.id).where(t.messages.c.thread_id == thread_id).order_by(t.messages.c.id)
     )
     return [row.id for row in rows]
@@ -122,7 +128,7 @@ async def messages_of(service: Service, thread_id: int) -> list[int]:
 
 async def pin(service: Service, thread_id: int, message_id: int, agent_id: int, pinned: bool = True) -> None:
     """As the API pins: the message's own thread read from the messages table first."""
-    written_in = await service.store.message_thread(message_id)
+    written_in = await sql(service).message_thread(message_id)
     await service.execute(c.PinMessage(thread_id, message_id, agent_id, pinned, written_in))
 
 
@@ -197,7 +203,7 @@ async def test_thread_rows_list_the_same_pins_as_the_messages_table(service: Ser
     await pin(service, closed.id, (await messages_of(service, closed.id))[0], closed.agent_id)
     await service.execute(c.CloseThread(closed.id, Actor.agent(closed.agent_id)))
 
-    async with service.store.engine.connect() as conn:
+    async with sql(service).engine.connect() as conn:
         rows = {r.id: r for r in (await conn.execute(select(t.threads))).all()}
         messages = (await conn.execute(select(t.messages).order_by(t.messages.c.id))).all()
     for thread in ws.threads.values():

@@ -1,7 +1,7 @@
 """No token or ticket in any log line (logs.py): uvicorn's lines, ours, errors' tracebacks.
 
 Each test configures logging as `onduty serve` does, writes through the real loggers
-(uvicorn's are plain `logging` ones, ours structlog), and reads what reached the handler's stream.
+(uvicorn's are plain `logging` ones, ours structlog), and reads what the writing thread wrote.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from onduty.logs import REDACTED, configure_logging, redact
+from onduty.logs import REDACTED, redact
+from tests.unit.log_capture import Written, configured
 
 TOKEN = "odt_Zx9_-secretTokenValue0123456789abcdefghijkl"
 TICKET = "odst_Tk4-secretTicketValue0123456789abcdefghij"
@@ -22,23 +23,10 @@ PLAIN = "a-credential-without-any-prefix-0123456789"
 
 @pytest.fixture(params=[False, True], ids=["console", "json"])
 def logs(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
-    """What the configured handler writes (to a buffer here, instead of stderr)."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    config = structlog.get_config()
-    # A server run in this process before (uvicorn with access_log=False) stops its access
-    # logger from reaching the root's handler; `onduty serve --access-log` lets it through.
-    access = logging.getLogger("uvicorn.access")
-    propagate, access.propagate = access.propagate, True
-    configure_logging(json=request.param)
-    [handler] = root.handlers
-    assert isinstance(handler, logging.StreamHandler)
-    written = io.StringIO()
-    handler.setStream(written)
-    yield written
-    access.propagate = propagate
-    root.handlers, root.level = handlers, level
-    structlog.configure(**config)
+    """What the configured logging writes (to a buffer here, instead of stderr)."""
+    written = Written()
+    with configured(written, json=request.param):
+        yield written
 
 
 def test_uvicorns_lines_keep_the_request_but_not_the_token(logs: io.StringIO) -> None:

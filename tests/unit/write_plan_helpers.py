@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from onduty.storage.projection import JournalEntry
+from onduty.journal import JournalEntry
 
 AGENT_COLUMNS = (
     "id", "team", "capacity", "name", "state", "reason", "since", "set_by_kind", "set_by_id", "set_by_why",

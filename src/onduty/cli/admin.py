@@ -14,7 +14,7 @@ from onduty.domain.errors import DomainError
 from onduty.service.service import Service
 from onduty.storage.database import Database
 from onduty.storage.migrate import upgrade
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from onduty.web import schemas as s
 from onduty.web.context import AppContext
@@ -76,7 +76,7 @@ async def _add(
 
 async def with_service(db: Database, work: Callable[[AppContext], Awaitable[T]]) -> T:
     """Run `work(ctx)` against a short-lived service on `db` (the same code path as the server)."""
-    store = Store(db)
+    store = SqlStore(db)
     service = Service(store)
     await service.start()
     try:

@@ -6,27 +6,12 @@ Times never travel inside a command: the engine takes `now` beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any
 
 from onduty.domain.types import Actor, AgentId, ClientId, MessageId, RequestId, State, ThreadId
 
-_C = TypeVar("_C")
 
-
-@dataclass_transform(frozen_default=True, field_specifiers=(field,))
-def command(cls: type[_C]) -> type[_C]:
-    """A command class: a slotted dataclass, frozen for the type checker, plain at run time.
-
-    Commands are never changed after they are made, and `mypy --strict` (which reads this
-    decorator as `frozen=True`) rejects any assignment to a field. At run time a frozen
-    dataclass would set each field through `object.__setattr__` (~100 ns a field on CPython
-    3.11): building the three commands of a simulated thread cost ~1 µs, a tenth of the whole
-    simulator run (issue 6). Equality and the hash are those of a frozen dataclass.
-    """
-    return dataclass(slots=True, unsafe_hash=True)(cls)
-
-
-@command
+@dataclass(frozen=True, slots=True)
 class RegisterAgent:
     agent_id: AgentId
     team: str
@@ -35,7 +20,7 @@ class RegisterAgent:
     username: str = ""
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ChangeAgent:
     """Change an agent's team and/or capacity. `capacity=None` with `reset_capacity` restores the default."""
 
@@ -45,18 +30,18 @@ class ChangeAgent:
     reset_capacity: bool = False
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Login:
     agent_id: AgentId
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Logout:
     agent_id: AgentId
     actor: Actor
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class SetStatus:
     agent_id: AgentId
     state: State
@@ -64,46 +49,46 @@ class SetStatus:
     actor: Actor
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class DecideApproval:
     request_id: RequestId
     approve: bool
     actor: Actor
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ContinueWorking:
     agent_id: AgentId
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Connect:
     """S8: the agent's first event stream opened (the service counts the streams)."""
 
     agent_id: AgentId
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Disconnect:
     """S8: the agent's last event stream closed."""
 
     agent_id: AgentId
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ResetConnections:
     """S8: the service started, so no stream is open: whoever was connected is now
     disconnected, and their grace runs from now."""
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ReportInput:
     """S8 idle_timeout: a page says its person is still there."""
 
     agent_id: AgentId
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ReceiveClientMessage:
     """A client wrote: opens a thread, or adds to the client's open one."""
 
@@ -112,27 +97,27 @@ class ReceiveClientMessage:
     priority: int = 0
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Answer:
     thread_id: ThreadId
     agent_id: AgentId
     text: str
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class CloseThread:
     thread_id: ThreadId
     actor: Actor
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class Transfer:
     thread_id: ThreadId
     to_agent_id: AgentId
     actor: Actor
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class PinMessage:
     """R8. The engine holds no thread's message list (500,000 open threads would hold
     millions of ids for this one check): the caller says which thread the message was
@@ -146,26 +131,26 @@ class PinMessage:
     message_thread_id: ThreadId | None = None  # the message's own thread; None: no such message
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class AddReason:
     code: str
     label: str
     requires_approval: bool = False
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ChangeReason:
     code: str
     label: str | None = None
     requires_approval: bool | None = None
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class RetireReason:
     code: str
 
 
-@command
+@dataclass(frozen=True, slots=True)
 class ChangeSettings:
     changes: dict[str, Any] = field(default_factory=dict)
 

@@ -46,28 +46,21 @@ HANDLERS: dict[type, _Handler] = {
 
 
 class Engine:
-    # When the engine next wants to be woken (None: never): the earliest live deadline.
-    # Callers ask after every step, so it is the workspace's method itself, not a wrapper.
-    next_deadline: Callable[[], Instant | None]
-
     def __init__(self, settings: Settings | None = None) -> None:
         self.workspace = Workspace(settings)
-        self.next_deadline = self.workspace.next_deadline
+
+    def next_deadline(self) -> Instant | None:
+        """When the engine next wants to be woken (None: never): the earliest live deadline."""
+        return self.workspace.next_deadline()
 
     def handle(self, command: c.Command, now: Instant) -> list[Event]:
         ws = self.workspace
-        # Time never runs backwards inside the engine. Not max(): a builtin call per command
-        # costs more than the test (issue 6).
-        if now < ws.clock:  # noqa: PLR1730
-            now = ws.clock
+        now = max(now, ws.clock)  # time never runs backwards inside the engine
         out: list[Event] = []
         HANDLERS[type(command)](ws, command, now, out)  # raises before changing anything
         ws.clock = now
         ws.finish(now, out)
-        # _settle()'s first test, without its call: with no timer there is nothing to do, and
-        # next_deadline() must still run (it drops stale entries; see _settle).
-        if ws.timers.entries and (deadline := ws.next_deadline()) is not None and deadline <= now:
-            self._settle(now, out)
+        self._settle(now, out)
         return out
 
     def tick(self, now: Instant) -> list[Event]:

@@ -22,8 +22,6 @@ class Picker(ABC):
     def __init__(self) -> None:
         # The eligible agents; read-only outside (the router counts them for each trace).
         self.eligible: dict[AgentId, Agent] = {}
-        # The strategy's name as routing traces carry it; `Strategy.value` is slow on Python 3.11.
-        self.strategy_name: str = self.strategy.value
 
     def __len__(self) -> int:
         return len(self.eligible)
@@ -53,7 +51,6 @@ class _HeapPicker(Picker):
         """The agent's heap entry: their ordering key, then their id."""
 
     def update(self, agent: Agent, eligible: bool) -> None:
-        # Runs at every assignment and release: kept to one call into the subclass.
         agent_id = agent.id
         if eligible:
             entry = self._entry(agent)

@@ -23,12 +23,6 @@ from onduty.domain.types import (
     ThreadState,
 )
 
-# Enum members as module globals for the hot paths: on Python 3.11 `State.ACTIVE` goes through
-# EnumType's __getattr__ hook (~100 ns a look-up); a global is several times cheaper.
-_RESPONSE, _PROMPT, _AFFINITY, _GRACE = TimerKind.RESPONSE, TimerKind.PROMPT, TimerKind.AFFINITY, TimerKind.GRACE
-_FINISHING = State.FINISHING
-_ACTIVE = State.ACTIVE
-_OFFLINE = State.OFFLINE
 # Changes that leave an S8 return possible: the system's own steps after moving an absent
 # agent. Any other change means somebody decided anew, and the return restores nothing.
 _KEEPS_AWAY_FROM = frozenset({WHY_DISCONNECTED, WHY_IDLE, WHY_FINISHING_COMPLETED})
@@ -42,13 +36,13 @@ class PresenceMixin(RoutingMixin):
             return
         agent.state, agent.reason, agent.since, agent.set_by = state, reason, now, actor
         out.append(StatusChanged(now, agent.id, old_state, old_reason, state, reason, actor))
-        if old_state is _OFFLINE:
+        if old_state is State.OFFLINE:
             # A login, by Login or by a status set while offline (S2): S8 watches the agent only
             # once connected since (a stream of an earlier session does not count).
             agent.stream_seen = agent.connected
-        if old_state is _ACTIVE:
+        if old_state is State.ACTIVE:
             self.active_count -= 1
-        if state is _ACTIVE:
+        if state is State.ACTIVE:
             self.active_count += 1
         if agent.away_from is not None and actor.why not in _KEEPS_AWAY_FROM:
             agent.away_from = agent.away_at = None
@@ -147,11 +141,11 @@ class PresenceMixin(RoutingMixin):
         unanswered = agent.unanswered
         if unanswered and agent.prompt_deadline is None and (start := agent.working_since) is not None:
             first_assigned = next(iter(unanswered.values()))
-            deadline = (start if start > first_assigned else first_assigned) + self.settings.response_timeout
+            deadline = max(start, first_assigned) + self.settings.response_timeout
         if deadline != agent.response_deadline:
             agent.response_deadline = deadline
             if deadline is not None:
-                self.timers.push(deadline, _RESPONSE, agent.id)
+                self.timers.push(deadline, TimerKind.RESPONSE, agent.id)
 
     def _prompt(self, agent: Agent, now: Instant, out: Out) -> None:
         agent.response_deadline = None
@@ -165,13 +159,7 @@ class PresenceMixin(RoutingMixin):
         heap = self.timers.entries
         while heap:
             deadline, _, kind, key = heap[0]
-            # _is_live(), with the usual case (an S6 response deadline) checked inline: this runs
-            # after every command, and most response deadlines go stale (the thread is answered).
-            if kind is _RESPONSE:
-                agent = self.agents.get(key)
-                if agent is not None and agent.response_deadline == deadline:
-                    return deadline
-            elif self._is_live(deadline, kind, key):
+            if self._is_live(deadline, kind, key):
                 return deadline
             heappop(heap)
         return None
@@ -184,45 +172,49 @@ class PresenceMixin(RoutingMixin):
             deadline, _, kind, key = heappop(heap)
             if not self._is_live(deadline, kind, key):
                 continue
-            if kind is _RESPONSE:
+            if kind is TimerKind.RESPONSE:
                 self._prompt(self.agents[key], now, out)
-            elif kind is _PROMPT:
+            elif kind is TimerKind.PROMPT:
                 self.kick_out(self.agents[key], now, out)
-            elif kind is _AFFINITY:
+            elif kind is TimerKind.AFFINITY:
                 self.end_reservation(self.threads[key], now, out)
             else:
-                self.absent(self.agents[key], WHY_DISCONNECTED if kind is _GRACE else WHY_IDLE, now, out)
+                self.absent(self.agents[key], WHY_DISCONNECTED if kind is TimerKind.GRACE else WHY_IDLE, now, out)
 
     def _is_live(self, deadline: Instant, kind: TimerKind, key: int) -> bool:
-        if kind is _AFFINITY:
+        if kind is TimerKind.AFFINITY:
             thread = self.threads.get(key)
             return thread is not None and thread.reserve_deadline == deadline
         agent = self.agents.get(key)
         if agent is None:
             return False
-        if kind is _RESPONSE:
+        if kind is TimerKind.RESPONSE:
             return agent.response_deadline == deadline
-        if kind is _PROMPT:
+        if kind is TimerKind.PROMPT:
             return agent.prompt_deadline == deadline
-        if kind is _GRACE:
+        if kind is TimerKind.GRACE:
             return agent.grace_deadline == deadline
         return agent.idle_deadline == deadline
 
     # -- hooks -----------------------------------------------------------------------
 
     def absent(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
-        raise NotImplementedError  # S8, in connections.py
+        """S8's move, fired by its timers here; ConnectionsMixin (connections.py) provides it."""
+        raise NotImplementedError
 
     def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:
+        """A thread left `agent` (closed, transferred away, requeued)."""
         if agent.prompt_deadline is not None and not agent.unanswered:
-            self.clear_prompt(agent, "no_unanswered_threads", now, out)
-        if agent.state is _FINISHING and not agent.threads:
+            self.clear_prompt(agent, "no_unanswered_threads", now, out)  # S6: nothing left to answer
+        if agent.state is State.FINISHING and not agent.threads:  # S3: the last thread went: on to the break
             self.set_state(agent, State.INACTIVE, agent.reason, Actor.system(WHY_FINISHING_COMPLETED), now, out)
 
     def _someone_else_eligible(self, agent: Agent) -> bool:
         return len(self.picker) - (1 if agent in self.picker else 0) > 0
 
     def _reclaim(self, thread_ids: list[int], defer: bool, now: Instant, out: Out, why: str = "reclaimed") -> None:
+        """R5: the threads back to the queue; or, when nobody else is eligible (`defer`), R6
+        keeps them with the agent, marked to go back the moment someone is (routing.py)."""
         for thread_id in thread_ids:
             thread = self.threads[thread_id]
             if defer:

@@ -15,36 +15,33 @@ from onduty.domain.model import Thread
 from onduty.domain.types import ThreadId, ThreadState
 
 _Entry = tuple[int, float, ThreadId, int]  # (-priority, arrival, id, seq)
-_QUEUED = ThreadState.QUEUED  # a global: enum member look-ups are slow on Python 3.11
 
 
 class GeneralQueue:
-    __slots__ = ("_heap", "_seq", "_threads", "size")
+    __slots__ = ("_heap", "_seq", "_size", "_threads")
 
     def __init__(self, threads: dict[ThreadId, Thread]) -> None:
         self._threads = threads
         self._heap: list[_Entry] = []
         self._seq = 0
-        # Live threads queued; read-only outside. The router tests it after every command,
-        # where `len(queue)` (a Python-level __len__) would cost a call.
-        self.size = 0
+        self._size = 0  # live threads queued
 
     def __len__(self) -> int:
-        return self.size
+        return self._size
 
     def push(self, thread: Thread) -> None:
         seq = self._seq = self._seq + 1
-        thread.state = _QUEUED
+        thread.state = ThreadState.QUEUED
         thread.queue_seq = seq
         heapq.heappush(self._heap, (-thread.priority, thread.created_at, thread.id, seq))
-        self.size += 1
+        self._size += 1
 
     def discard(self, thread: Thread) -> None:
         """Forget a queued thread that leaves by another door than the front."""
         if self._is_live(thread):
             thread.queue_seq = 0
-            self.size -= 1
-            if len(self._heap) > 64 and len(self._heap) > 4 * self.size:
+            self._size -= 1
+            if len(self._heap) > 64 and len(self._heap) > 4 * self._size:
                 self._compact()
 
     def peek(self) -> Thread | None:
@@ -64,7 +61,7 @@ class GeneralQueue:
             thread = threads.get(thread_id)
             if thread is not None and thread.queue_seq == seq:
                 thread.queue_seq = 0
-                self.size -= 1
+                self._size -= 1
                 return thread
         return None
 

@@ -10,16 +10,13 @@ from onduty.domain.timers import TimerKind
 from onduty.domain.types import Instant, ThreadState
 
 AFFINITY = "affinity"
-# Enum members as module globals for the hot paths: on Python 3.11 `ThreadState.ASSIGNED` goes
-# through EnumType's __getattr__ hook (~100 ns a look-up); a global is several times cheaper.
-_ASSIGNED = ThreadState.ASSIGNED
 
 
 class RoutingMixin(WorkspaceState):
     def take(self, thread: Thread, agent: Agent, now: Instant) -> None:
         """`agent` now holds `thread`, unanswered (router assignment or transfer)."""
         thread_id = thread.id
-        thread.state = _ASSIGNED
+        thread.state = ThreadState.ASSIGNED
         thread.agent_id = agent.id
         thread.assigned_at = now
         agent.threads[thread_id] = None
@@ -61,17 +58,7 @@ class RoutingMixin(WorkspaceState):
         self.queue.push(thread)
 
     def enqueue(self, thread: Thread, now: Instant, out: Out) -> None:
-        """A new thread joins the general queue (R1), last thing in its command.
-
-        When nothing waits (no thread queued, none waiting for its own agent, no deferred
-        reclaim), the router's step at the end of the command would give this very thread
-        to the picker's choice, and do nothing else: it is given here, which spares the
-        queue's heap a push and a pop for most threads. Same events, same order."""
-        if not self.queue.size and not self.reserving and not self.reclaim_pending:
-            agent = self.picker.pick()
-            if agent is not None:
-                self.assign(thread, agent, self.picker.strategy_name, now, out)
-                return
+        """A new thread joins the general queue (R1), last thing in its command."""
         self.queue.push(thread)
 
     def unqueue(self, thread: Thread) -> None:
@@ -117,15 +104,13 @@ class RoutingMixin(WorkspaceState):
         if self.reclaim_pending and len(picker):
             for thread_id in list(self.reclaim_pending):
                 self.requeue(self.threads[thread_id], "reclaimed", now, out)
-        queue = self.queue
-        strategy = picker.strategy_name
-        while queue.size:
+        while self.queue:
             agent = picker.pick()
             if agent is None:
                 break  # R6: nobody eligible; threads wait
-            thread = queue.pop()
+            thread = self.queue.pop()
             assert thread is not None
-            self.assign(thread, agent, strategy, now, out)
+            self.assign(thread, agent, picker.strategy.value, now, out)
 
     def _serve_own_clients(self, now: Instant, out: Out) -> None:
         for agent_id in list(self.reserving):

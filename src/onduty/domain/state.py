@@ -19,7 +19,6 @@ from onduty.domain.timers import TimerHeap
 from onduty.domain.types import AgentId, ClientId, Instant, RequestId, State, ThreadId
 
 Out = list[Event]
-_ACTIVE = State.ACTIVE  # a global: enum member look-ups are slow on Python 3.11
 
 
 class WorkspaceState:
@@ -68,9 +67,7 @@ class WorkspaceState:
 
     def refresh(self, agent: Agent) -> None:
         """Re-index an agent after anything about them changed (R2 eligibility, S6)."""
-        # capacity_of() inlined: this runs for every assignment and release.
-        capacity = self.settings.default_capacity if agent.capacity is None else agent.capacity
-        self.picker.update(agent, agent.state is _ACTIVE and len(agent.threads) < capacity)
+        self.picker.update(agent, agent.state is State.ACTIVE and self.has_room(agent))
         self._dirty.add(agent.id)
 
     def routing(self) -> str:
@@ -81,6 +78,8 @@ class WorkspaceState:
         return "at_capacity" if self.active_count else "halted"
 
     # -- hooks the mixins provide to each other ---------------------------------
+    # The rules are split over mixins (routing.py, presence.py, connections.py) that call each
+    # other through these; Workspace joins them, so each is defined once, lower in the chain.
 
     def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:
         raise NotImplementedError

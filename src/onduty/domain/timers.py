@@ -26,9 +26,8 @@ class TimerHeap:
     __slots__ = ("_seq", "entries")
 
     def __init__(self) -> None:
-        # The heap itself, read-only outside this class: `entries[0]` is the earliest
-        # deadline, live or stale. The engine peeks at it directly after every command
-        # (a method call there costs more than the check).
+        # The heap itself: `entries[0]` is the earliest deadline, live or stale. The workspace
+        # drops the stale ones from the top as it meets them (presence.py).
         self.entries: list[_Entry] = []
         self._seq = 0
 

@@ -1,12 +1,9 @@
 """Checks on the plain input values of commands, shared by the handlers.
 
-The readers at the top take the whole command and read its fields here. This
-module is never compiled (see `build_support/compiled.py`): code compiled with
-mypyc coerces a field as it reads it, by the field's declared type (a `True`
-priority becomes 1; a text that is not a string raises `TypeError`), so a
-compiled handler would lose exactly what these checks look for. Read here,
-the values are the caller's own, and a bad one gets the same `DomainError`,
-naming the field, whichever way the engine was built.
+The readers at the top take the whole command and read its fields here. A
+field's type is not trusted (a command can be built by any caller, and a
+`True` priority is an int to Python): a bad value gets a `DomainError` naming
+the field.
 """
 
 from __future__ import annotations

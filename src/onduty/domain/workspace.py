@@ -12,9 +12,7 @@ class Workspace(ConnectionsMixin):
 
     def finish(self, now: Instant, out: Out) -> None:
         """End of every command and tick: route, then put S6 deadlines where they belong."""
-        # The router's step has nothing to do without waiting work (most commands): skip the call.
-        if self.queue.size or self.reserving or self.reclaim_pending:
-            self.route(now, out)
+        self.route(now, out)
         dirty = self._dirty
         if dirty:
             agents = self.agents

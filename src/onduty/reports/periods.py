@@ -3,17 +3,24 @@ without any of them, today (P1).
 
 Days and weeks start at local midnight (weeks on Monday), so a day across a
 daylight-saving change lasts 23 or 25 hours, as the team lived it.
+
+A period lies within the years 1 to 9999 in UTC, the times the API can write: a day
+or week at the edge of the calendar (9999-12-31's, or 0001-01-01's east of UTC), or
+a time whose offset takes it over the edge, is refused, not a 500.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from onduty.service.timefmt import parse_iso
+from onduty.timefmt import parse_iso
 
 MAX_SPAN = 400 * 24 * 3600.0
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+_EDGES = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
 
 
 class PeriodError(ValueError):
@@ -54,10 +61,7 @@ def resolve_period(
             anchor = date.fromisoformat(day) if day else datetime.fromtimestamp(now, zone).date()
         except ValueError:
             raise PeriodError("date must be YYYY-MM-DD", "date") from None
-        if period == "week":
-            anchor -= timedelta(days=anchor.weekday())
-        length = 7 if period == "week" else 1
-        return Period(local_midnight(anchor, zone), local_midnight(anchor + timedelta(days=length), zone))
+        return _calendar_period(anchor, period, zone)
     if day is not None:
         raise PeriodError("date goes with period=day or period=week", "date")
     if start is None or end is None:
@@ -70,8 +74,26 @@ def resolve_period(
     return Period(begin, finish)
 
 
+def _calendar_period(anchor: date, period: str, zone: ZoneInfo) -> Period:
+    """The day, or the week (from Monday), holding `anchor`, from local midnight to local midnight."""
+    beyond = PeriodError(f"date: the {period} must fall within {_EDGES} (its midnights in {zone.key})", "date")
+    try:
+        if period == "week":
+            anchor -= timedelta(days=anchor.weekday())
+        length = 7 if period == "week" else 1
+        start, end = local_midnight(anchor, zone), local_midnight(anchor + timedelta(days=length), zone)
+    except OverflowError:  # the day after is past the calendar's last
+        raise beyond from None
+    if start < EARLIEST or end > LATEST:
+        raise beyond
+    return Period(start, end)
+
+
 def _instant(text: str, field: str) -> float:
     try:
-        return parse_iso(text)
+        instant = parse_iso(text)
     except ValueError:
         raise PeriodError(f"{field} must be an ISO 8601 time, like 2026-03-01T00:00:00Z", field) from None
+    if not EARLIEST <= instant <= LATEST:
+        raise PeriodError(f"{field} must be a time from {_EDGES}", field)
+    return instant

@@ -18,9 +18,9 @@ from sqlalchemy.orm import aliased
 from onduty.domain.reasons import BUILT_IN
 from onduty.domain.statuses import status_label
 from onduty.domain.types import State
-from onduty.service.timefmt import iso
 from onduty.storage import schema as t
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
+from onduty.timefmt import iso
 
 PAGE = 2000
 CSV_COLUMNS = (
@@ -114,20 +114,20 @@ def row_view(row: Any, reasons: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def reason_labels(store: Store) -> dict[str, str]:
+async def reason_labels(store: SqlStore) -> dict[str, str]:
     """Every reason ever defined, retired ones included, by code (S1: history stays readable)."""
     saved = {r.code: r.label for r in await store.fetch(select(t.reasons.c.code, t.reasons.c.label))}
     return dict(BUILT_IN) | saved  # built-ins have a row only once an admin changed them
 
 
-async def page(store: Store, f: LogFilter, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+async def page(store: SqlStore, f: LogFilter, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
     reasons = await reason_labels(store)
     rows = await store.fetch(_query(f, after, limit))
     items = [row_view(r, reasons) for r in rows]
     return items, (rows[-1].id if len(rows) == limit else None)
 
 
-async def csv_lines(store: Store, f: LogFilter) -> AsyncIterator[str]:
+async def csv_lines(store: SqlStore, f: LogFilter) -> AsyncIterator[str]:
     reasons = await reason_labels(store)
     yield _csv_row(CSV_COLUMNS)
     after = 0

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onduty.storage.activity import ANSWERED, DAY, RECEIVED, day_of
-from onduty.storage.store import Store
+from onduty.storage.store import SqlStore
 
 WORKING = ("active", "active_own_clients", "finishing")
 
@@ -134,7 +134,7 @@ def status_key(state: str, reason: str | None) -> str:
     return f"inactive:{reason}" if state == "inactive" and reason else state
 
 
-async def workload(store: Store, *, start: float, end: float, daily_sums: bool = True) -> dict[int, Totals]:
+async def workload(store: SqlStore, *, start: float, end: float, daily_sums: bool = True) -> dict[int, Totals]:
     """Totals per agent id over [start, end). `daily_sums=False` reads every row of the
     period instead: the same totals, the way the bench measures what the sums save."""
     per_agent: dict[int, Totals] = defaultdict(Totals)

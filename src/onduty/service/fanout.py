@@ -1,7 +1,8 @@
 """Fan-out: committed events to every live subscriber (WebSocket clients).
 
 An interface with an in-process implementation; a Redis or PostgreSQL one can
-take its place when several instances share a database.
+take its place when several instances share a database, once it passes the
+same tests (tests/unit/test_fanout.py, one suite over every backend).
 
 Publishing costs each subscriber one append and, if it was idle, one wake-up:
 no task, queue or lock per event. A subscriber takes everything that arrived
@@ -16,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 
-from onduty.storage.store import StoredEvent
+from onduty.journal import StoredEvent
 
 
 class Subscription:

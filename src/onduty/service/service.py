@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import structlog
 
-from onduty.buildinfo import engine_build
 from onduty.domain import commands as c
 from onduty.domain.engine import Engine
 from onduty.domain.errors import DomainError
@@ -28,12 +27,14 @@ from onduty.domain.events import Event, StatusChanged, ThreadAssigned
 from onduty.domain.pickers import RoundRobin
 from onduty.domain.restore import restore
 from onduty.domain.workspace import Workspace
+from onduty.journal import StoredEvent
+from onduty.service.audience import Journal
 from onduty.service.clock import Clock, RealClock
 from onduty.service.fanout import FanOut, InProcessFanOut
 from onduty.service.metrics import Metrics
 from onduty.storage.activity import ActivityTracker
+from onduty.storage.base import Store
 from onduty.storage.projection import Rows
-from onduty.storage.store import Store, StoredEvent
 
 log = structlog.get_logger("onduty.service")
 
@@ -64,6 +65,7 @@ class Service:
         self.metrics = Metrics()
         self.engine = Engine()
         self.activity = ActivityTracker()
+        self.journal = Journal()
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -88,7 +90,6 @@ class Service:
             agents=len(self.workspace.agents),
             open_threads=len(self.workspace.threads),
             seconds=round(time.perf_counter() - started, 3),
-            engine=engine_build(),
         )
 
     async def stop(self) -> None:
@@ -104,7 +105,7 @@ class Service:
         snapshot = await self.store.load_snapshot(self.clock.now())
         self.engine = restore(snapshot)
         self.activity = await self.store.last_activity()
-        self.activity.routing = self.workspace.routing()  # as the last committed batch told it
+        self.journal = Journal(self.workspace.routing())  # as the last committed batch told it
         self.metrics.queue_length.set(len(self.workspace.queue))
 
     # -- commands ------------------------------------------------------------------
@@ -190,8 +191,7 @@ class Service:
         applied: list[tuple[_Pending, list[Event], int]] = []
         if tick:
             events = engine.tick(now)
-            rows.add(events, ws)
-            self._count(events)
+            self._record(events, ws, rows)
         for pending in batch:
             if pending.future.cancelled():
                 continue
@@ -205,12 +205,18 @@ class Service:
                 self.metrics.refused.inc()
                 pending.future.set_exception(error)
                 continue
-            rows.add(events, ws)
+            self._record(events, ws, rows)
             applied.append((pending, events, first))
-            self._count(events)
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
         return rows, applied
+
+    def _record(self, events: list[Event], ws: Workspace, rows: Rows) -> None:
+        """A command's events, right after it (so that each is seen as of its moment): the
+        rows they write and the journal entries that tell them."""
+        rows.add(events, ws)
+        self.journal.add(events, ws, rows.journal)
+        self._count(events)
 
     def _acknowledge(self, applied: list[tuple[_Pending, list[Event], int]], stored: list[StoredEvent]) -> None:
         self.metrics.applied.inc(sum(1 for pending, _, _ in applied if pending.command is not None))

@@ -11,7 +11,7 @@ from onduty.domain.model import Agent, ApprovalRequest
 from onduty.domain.statuses import presence_of, status_label
 from onduty.domain.types import Actor
 from onduty.domain.workspace import Workspace
-from onduty.service.timefmt import iso
+from onduty.timefmt import iso
 
 
 def actor_view(actor: Actor) -> dict[str, Any]:

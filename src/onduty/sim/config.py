@@ -1,9 +1,6 @@
 """What a simulation is asked to run, what it answers, and its random streams.
 
-Kept apart from the loop in `simulator.py`, which the compiled build compiles
-(see `build_support/compiled.py`): these classes check options given by people,
-and compiled code would coerce or refuse a wrongly typed value as it is stored,
-before the check could name the option.
+These classes check options given by people, naming the option that is wrong.
 """
 
 from __future__ import annotations

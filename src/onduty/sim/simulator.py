@@ -23,7 +23,6 @@ from onduty.sim.config import SimConfig, SimResult, random_streams
 # Called now and then with (simulated seconds done, simulated seconds in all).
 Progress = Callable[[float, float], None]
 
-_INF = math.inf
 _PROGRESS_EVERY = 4096  # clock steps between progress calls: cheap, and still smooth on screen
 _TEAM = "sim"
 _ANSWER = "Hello, how can I help?"
@@ -39,43 +38,34 @@ def simulate(config: SimConfig, progress: Progress | None = None) -> SimResult:
     arrival_rate = config.arrivals_per_hour / 3600.0
     handle_rate = 1.0 / config.handle_time
     actors = [Actor.agent(agent_id) for agent_id in range(config.agents + 1)]  # by agent id; 0 unused
-    handle, tick, next_deadline = engine.handle, engine.tick, engine.next_deadline
     closes: list[tuple[Instant, int, int]] = []  # (when, thread id, agent id)
-    waiting, absorb, assigned = tally.waiting, tally.absorb, tally.assigned
     arrived = 0
     steps = 0
-
-    # Bound once: the loop below runs three commands per thread, so every look-up counts.
-    close_thread, receive, answer = c.CloseThread, c.ReceiveClientMessage, c.Answer
-    heappush, heappop = heapq.heappush, heapq.heappop
     next_arrival = next_gap(arrival_rate)
     while True:
-        deadline = next_deadline()
+        deadline = engine.next_deadline()
         if deadline is None:
-            deadline = _INF
-        next_close = closes[0][0] if closes else _INF
-        # Not min(): on CPython 3.11 the builtin call costs more than the two tests.
-        now = next_arrival if next_arrival < next_close else next_close
-        if deadline < now:  # noqa: PLR1730
-            now = deadline
+            deadline = math.inf
+        next_close = closes[0][0] if closes else math.inf
+        now = min(next_arrival, next_close, deadline)
         # After the arrivals stop, run only until every thread has reached an agent.
-        if now > horizon and (not waiting or now == _INF):
+        if now > horizon and (not tally.waiting or now == math.inf):
             break
         if deadline == now:  # timers fire before the commands of the same instant
-            absorb(tick(now), now)
+            tally.absorb(engine.tick(now), now)
         elif next_close == now:
-            _, thread_id, agent_id = heappop(closes)
-            absorb(handle(close_thread(thread_id, actors[agent_id]), now), now)
+            _, thread_id, agent_id = heapq.heappop(closes)
+            tally.absorb(engine.handle(c.CloseThread(thread_id, actors[agent_id]), now), now)
         else:
             arrived += 1
-            absorb(handle(receive(f"client-{arrived}", _MESSAGE), now), now)
+            tally.absorb(engine.handle(c.ReceiveClientMessage(f"client-{arrived}", _MESSAGE), now), now)
             next_arrival = now + next_gap(arrival_rate)
             if next_arrival > horizon:
-                next_arrival = _INF
-        while assigned:  # answer at once, close after the handling time
-            thread_id, agent_id = assigned.pop()
-            absorb(handle(answer(thread_id, agent_id, _ANSWER), now), now)
-            heappush(closes, (now + next_handle(handle_rate), thread_id, agent_id))
+                next_arrival = math.inf
+        while tally.assigned:  # answer at once, close after the handling time
+            thread_id, agent_id = tally.assigned.pop()
+            tally.absorb(engine.handle(c.Answer(thread_id, agent_id, _ANSWER), now), now)
+            heapq.heappush(closes, (now + next_handle(handle_rate), thread_id, agent_id))
         if progress is not None:
             steps += 1
             if steps % _PROGRESS_EVERY == 0:
@@ -126,8 +116,7 @@ class _Tally:
         held = 0  # change in threads held, all at `now`
         changed = False
         for event in events:
-            # Exact types (these event classes have no subclasses): cheaper than isinstance.
-            if type(event) is ThreadAssigned:
+            if isinstance(event, ThreadAssigned):
                 held += 1
                 changed = True
                 self.assigned.append((event.thread_id, event.agent_id))
@@ -142,20 +131,17 @@ class _Tally:
                     if wait <= self.target:
                         self.within_target += 1
                     self.end = now
-            elif type(event) is ThreadCreated:
+            elif isinstance(event, ThreadCreated):
                 self.waiting[event.thread_id] = now
-            elif type(event) is ThreadClosed and event.agent_id is not None:
+            elif isinstance(event, ThreadClosed) and event.agent_id is not None:
                 held -= 1
                 changed = True
                 self.closed += 1
-        if changed:  # _held_changes(), inlined: it runs for most commands
-            t = now if now < self.horizon else self.horizon
-            self.area += self.held * (t - self.last)
-            self.last = t
-            self.held += held
+        if changed:
+            self._held_changes(now, held)
 
     def _held_changes(self, now: Instant, delta: int) -> None:
-        t = now if now < self.horizon else self.horizon
+        t = min(now, self.horizon)
         self.area += self.held * (t - self.last)
         self.last = t
         self.held += delta

@@ -1,4 +1,4 @@
-"""Agent activity rows (the workload report's timeline) from one command's events.
+"""Agent activity rows (the workload report's timeline): what an agent did, and when.
 
 Each row carries the agent's condition after the command and the condition it
 ended (held since `prev_at`): the tracker remembers each agent's last row, so
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from onduty.domain import events as ev
-from onduty.domain.workspace import Workspace
+from onduty.domain.model import Agent
 
 # Kinds of activity; `status` and `registered` change no count.
 RECEIVED = "received"
@@ -35,47 +34,33 @@ DaySums = tuple[int, int, str, str, str, int, float, float, float]
 @dataclass(slots=True)
 class ActivityTracker:
     """Each agent's last written condition. Rebuilt from the table at start and after a
-    failed commit, so it never runs ahead of what the database holds.
-
-    It also keeps the routing state (W5: flowing, halted, at_capacity) last told, so that
-    a change of routing alone is told once, across batches. The service sets it from the
-    engine it rebuilt (what the last committed batch told); None tells the next one."""
+    failed commit, so it never runs ahead of what the database holds."""
 
     last: dict[int, Condition] = field(default_factory=dict)
-    routing: str | None = None
 
-
-def activity_rows(events: list[ev.Event], ws: Workspace, tracker: ActivityTracker) -> list[dict[str, Any]]:
-    """Within one instant only the last condition lasts, so every row of a command carries
-    the condition after the whole command; the first row of each agent ends the span
-    that began at their previous row."""
-    happened = [(event, activity) for event in events for activity in _activities(event, ws)]
-    rows: list[dict[str, Any]] = []
-    last = tracker.last
-    for event, (agent_id, kind, seconds) in happened:
-        agent = ws.agents[agent_id]
+    def row(self, agent: Agent, at: float, kind: str, thread_id: int | None, seconds: float | None) -> dict[str, Any]:
+        """The row of what `agent` did at `at`, with their condition after the command: within
+        one instant only the last condition lasts, so every row of a command carries it. The
+        agent's first row of a command ends the span that began at their previous row."""
         state = agent.state._value_  # what .value answers, without its descriptor (hot: every change)
-        now: Condition = (event.at, state, agent.reason, len(agent.threads))
-        before = last.get(agent_id)
-        rows.append(
-            {
-                "agent_id": agent_id,
-                "at": event.at,
-                "kind": kind,
-                "thread_id": _thread(event),
-                "seconds": seconds,
-                "team": agent.team,
-                "state": state,
-                "reason": now[2],
-                "held": now[3],
-                "prev_at": None if before is None else before[0],
-                "prev_state": None if before is None else before[1],
-                "prev_reason": None if before is None else before[2],
-                "prev_held": None if before is None else before[3],
-            }
-        )
-        last[agent_id] = now
-    return rows
+        now: Condition = (at, state, agent.reason, len(agent.threads))
+        before = self.last.get(agent.id)
+        self.last[agent.id] = now
+        return {
+            "agent_id": agent.id,
+            "at": at,
+            "kind": kind,
+            "thread_id": thread_id,
+            "seconds": seconds,
+            "team": agent.team,
+            "state": state,
+            "reason": now[2],
+            "held": now[3],
+            "prev_at": None if before is None else before[0],
+            "prev_state": None if before is None else before[1],
+            "prev_reason": None if before is None else before[2],
+            "prev_held": None if before is None else before[3],
+        }
 
 
 def day_of(at: float) -> int:
@@ -105,31 +90,3 @@ def day_sums(rows: list[dict[str, Any]]) -> list[DaySums]:
             total[2] += span
             total[3] += holding
     return [(*key, int(n), seconds, span, holding) for key, (n, seconds, span, holding) in sums.items()]
-
-
-def _thread(event: ev.Event) -> int | None:
-    thread_id: int | None = getattr(event, "thread_id", None)
-    return thread_id
-
-
-def _activities(event: ev.Event, ws: Workspace) -> list[tuple[int, str, float | None]]:
-    if type(event) is ev.StatusChanged:  # the most frequent, first
-        return [(event.agent_id, STATUS, None)]
-    if isinstance(event, ev.AgentRegistered):
-        return [(event.agent_id, REGISTERED, None)]
-    if isinstance(event, ev.ThreadAssigned):
-        return [(event.agent_id, RECEIVED, None)]
-    if isinstance(event, ev.ThreadAnswered):
-        thread = ws.threads.get(event.thread_id)
-        given = thread.assigned_at if thread is not None else None
-        return [(event.agent_id, ANSWERED, None if given is None else event.at - given)]
-    if isinstance(event, ev.ThreadTransferred):
-        moves: list[tuple[int, str, float | None]] = [(event.to_agent_id, TRANSFERRED_IN, None)]
-        if event.from_agent_id is not None:
-            moves.insert(0, (event.from_agent_id, TRANSFERRED_OUT, None))
-        return moves
-    if isinstance(event, ev.ThreadClosed) and event.agent_id is not None:
-        return [(event.agent_id, CLOSED, None)]
-    if isinstance(event, ev.ThreadRequeued) and event.agent_id is not None and event.why != "affinity_wait_over":
-        return [(event.agent_id, REQUEUED, None)]
-    return []

@@ -1,46 +1,33 @@
 """From the engine's events to rows: what one batch of commands writes.
 
 `Rows.add` runs right after each command, while the engine's state is exactly
-that command's outcome, so that an event's audience (who held the thread,
-which team) is the one of its moment. `Rows` then goes to the database in one
-transaction (group commit).
+that command's outcome. Each kind of event has its writer (`WRITERS`, as the
+engine's `HANDLERS` has a handler for each command): the rows it adds, the
+agents whose rows it changed, the activity it records. The journal's entries
+are the service's (service/audience.py); they come here as plain data, in
+`journal`, to be written in the same transaction. `Rows` then goes to the
+database in one transaction (group commit).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
-from onduty.domain.statuses import presence_of
-from onduty.domain.types import Actor, State, ThreadState
+from onduty.domain.types import ThreadState
 from onduty.domain.workspace import Workspace
-from onduty.service.timefmt import iso
-from onduty.service.views import agent_view, status_view
+from onduty.journal import JournalEntry
+from onduty.storage import activity as act
 from onduty.storage import id_lists
-from onduty.storage.activity import ActivityTracker, activity_rows
-
-# Events every signed-in user may see: presence is public (W4), and so is the catalogue.
-_PUBLIC = (ev.StatusChanged, ev.AgentRegistered, ev.AgentChanged, ev.ReasonSaved, ev.SettingsChanged)
-_INSTANT_FIELDS = frozenset({"at", "deadline"})
-
-
-@dataclass(slots=True)
-class JournalEntry:
-    """One event as the live stream sends it, before it has its id."""
-
-    name: str
-    at: float
-    data: dict[str, Any]
-    scope: dict[str, Any]
+from onduty.storage.activity import ActivityTracker
 
 
 @dataclass(slots=True)
 class Rows:
-    journal: list[JournalEntry] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)  # the service's (service/audience.py)
     status_log: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     pins: dict[int, bool] = field(default_factory=dict)
@@ -51,7 +38,7 @@ class Rows:
     owners: dict[str, tuple[int | None, float]] = field(default_factory=dict)  # None: no owner any more
     threads: dict[int, dict[str, Any]] = field(default_factory=dict)  # whole rows
     thread_closes: dict[int, dict[str, Any]] = field(default_factory=dict)  # threads written earlier
-    agent_ids: set[int] = field(default_factory=set)
+    agent_ids: set[int] = field(default_factory=set)  # whose rows to write (agent_rows)
     meta: dict[str, Any] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
     tracker: ActivityTracker = field(default_factory=ActivityTracker)
@@ -60,232 +47,212 @@ class Rows:
         return bool(self.journal)
 
     def add(self, events: list[ev.Event], ws: Workspace) -> None:
-        touched_agents: dict[int, bool] = {}  # agent -> touched by anything but a status change
-        status_entries: dict[int, JournalEntry] = {}  # each agent's last status change
-        moves_queue = False
+        writers = WRITERS
         for event in events:
-            entry = self._project(event, ws, touched_agents)
-            if type(event) is ev.StatusChanged:
-                status_entries[event.agent_id] = entry
-            elif not moves_queue:
-                moves_queue = _moves_queue(event)
-        self.activity.extend(activity_rows(events, ws, self.tracker))
-        self._queue_changed(ws, moves_queue)
-        # The widget's row (W1) for each agent a command touched. When all that happened to an
-        # agent was a change of status, the row's news rides on that `agent.status_changed`
-        # (its `status` and `presence` after the command): one event, one frame to every
-        # dashboard, where a separate `agent.updated` doubled the fan-out of the most
-        # frequent change. Anything else (threads, requests, prompts) sends the whole row.
-        for agent_id, entry in status_entries.items():
-            agent = ws.agents.get(agent_id)
-            if agent is not None and not touched_agents[agent_id]:
-                entry.data["status"] = status_view(ws, agent)
-                entry.data["presence"] = presence_of(agent.state).value
-                entry.data["disconnect_deadline"] = iso(agent.grace_deadline)  # S8: may end with it
-        for agent_id, other in touched_agents.items():
-            agent = ws.agents.get(agent_id)
-            if agent is not None and other:
-                self.journal.append(
-                    JournalEntry(
-                        "agent.updated",
-                        ws.clock,
-                        {"agent": agent_view(ws, agent)},
-                        {"agents": [agent.id], "teams": [agent.team], "public": False},
-                    )
-                )
-        self.agent_ids.update(touched_agents)
-
-    def _queue_changed(self, ws: Workspace, moves_queue: bool) -> None:
-        """`queue.changed` when the queue moved, or when routing alone changed (W5: an agent
-        went active, freed up or became full), so that "halted" and "at capacity" are told
-        live. One `routing()` per command: O(1)."""
-        routing = ws.routing()
-        if not moves_queue and routing == self.tracker.routing:
-            return
-        self.tracker.routing = routing
-        # Every supervisor watches the shared queue, but not other teams' agents: the
-        # queue's counts go to all of them, who took a thread stays with its team.
-        waiting_for_owner = sum(len(ws.agents[a].reserved) for a in ws.reserving)
-        self.journal.append(
-            JournalEntry(
-                "queue.changed",
-                ws.clock,
-                {"length": len(ws.queue), "waiting_for_owner": waiting_for_owner, "routing": routing},
-                {"agents": [], "teams": [], "public": False, "queue": True},
-            )
-        )
-
-    def _project(self, event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalEntry:
-        shape = _shape(type(event))
-        data = event_data(event, shape)
-        agents = [a for a in map(event.__getattribute__, shape.agent_fields) if a is not None]
-        thread_id: int | None = event.thread_id if shape.has_thread else None  # type: ignore[attr-defined]
-        audience: list[int] = []
-        if thread_id is not None:
-            self._thread(thread_id, event, ws)
-            thread = ws.threads.get(thread_id)
-            if thread is not None and thread.agent_id is not None:
-                agents.append(thread.agent_id)
-            elif thread is not None and thread.reserved_for is not None:
-                audience.append(thread.reserved_for)  # R4: waiting for its owner, their team's business
-        other = type(event) is not ev.StatusChanged
-        for agent_id in agents:
-            touched[agent_id] = touched.get(agent_id, False) or other
-        # None, or just one: nothing to merge or sort.
-        audience = sorted({*agents, *audience}) if audience or len(agents) > 1 else agents
-        known = ws.agents
-        teams = sorted({known[a].team for a in audience if a in known})
-        scope: dict[str, Any] = {"agents": audience, "teams": teams, "public": shape.public}
-        if thread_id is not None:
-            scope["thread"] = thread_id
-            scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
-        entry = JournalEntry(event.name, event.at, data, scope)
-        self.journal.append(entry)
-
-        if type(event) is ev.StatusChanged:
-            actor = event.actor
-            self.status_log.append(
-                {
-                    "agent_id": event.agent_id,
-                    "team": known[event.agent_id].team,
-                    "at": event.at,
-                    "from_state": data["from_state"],
-                    "from_reason": event.from_reason,
-                    "to_state": data["to_state"],
-                    "to_reason": event.to_reason,
-                    "actor_kind": actor.kind,
-                    "actor_id": actor.id,
-                    "actor_why": actor.why,
-                }
-            )
-        elif isinstance(event, ev.MessageAdded):
-            self.messages.append(
-                {
-                    "id": event.message_id,
-                    "thread_id": event.thread_id,
-                    "author": event.author,
-                    "agent_id": event.agent_id,
-                    "text": event.text,
-                    "at": event.at,
-                    "pinned": False,
-                }
-            )
-        elif isinstance(event, ev.MessagePinned):
-            self.pins[event.message_id] = event.pinned
-        elif isinstance(event, ev.ApprovalRequested):
-            self.requests_new.append(
-                {
-                    "id": event.request_id,
-                    "agent_id": event.agent_id,
-                    "state": "pending",
-                    "requested_state": event.state.value,
-                    "requested_reason": event.reason,
-                    "created_at": event.at,
-                }
-            )
-        elif isinstance(event, ev.ApprovalDecided):
-            self.requests_done[event.request_id] = {
-                "state": "approved" if event.approved else "rejected",
-                "decided_at": event.at,
-                "decided_by_kind": event.actor.kind,
-                "decided_by_id": event.actor.id,
-            }
-        elif isinstance(event, ev.ApprovalCancelled):
-            self.requests_done[event.request_id] = {"state": "cancelled", "decided_at": event.at, "why": event.why}
-        elif isinstance(event, ev.ReasonSaved):
-            self.reasons[event.code] = reason_row(ws, event.code)
-        elif isinstance(event, ev.SettingsChanged):
-            self.settings.update(event.changes)
-        elif isinstance(event, ev.ThreadClosed):
-            self.owners[event.client_id] = (event.client_owner, event.at)
-        return entry
-
-    def _thread(self, thread_id: int, event: ev.Event, ws: Workspace) -> None:
-        thread = ws.threads.get(thread_id)
-        if thread is not None:
-            self.threads[thread_id] = thread_row(thread)
-        elif isinstance(event, ev.ThreadClosed):
-            closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
-            closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
-            closing["pinned_ids"] = ""  # the list is an open thread's (id_lists.py)
-            if thread_id in self.threads:
-                self.threads[thread_id].update(closing)
-            else:
-                self.thread_closes[thread_id] = closing
+            writers[type(event)](self, event, ws)
 
     def agent_rows(self, ws: Workspace) -> list[dict[str, Any]]:
         return [agent_row(ws.agents[a]) for a in sorted(self.agent_ids) if a in ws.agents]
 
-
-def _moves_queue(event: ev.Event) -> bool:
-    """Did this event put a thread into the queue or take one out of it (R4 waits included)?"""
-    if isinstance(event, ev.ThreadCreated | ev.ThreadRequeued | ev.ThreadAssigned):
+    def _thread(self, thread_id: int, ws: Workspace) -> bool:
+        """The thread's whole row, and its holder's, while it is open; False once it is not."""
+        thread = ws.threads.get(thread_id)
+        if thread is None:
+            return False
+        self.threads[thread_id] = thread_row(thread)
+        if thread.agent_id is not None:
+            self.agent_ids.add(thread.agent_id)
         return True
-    if isinstance(event, ev.ThreadTransferred):
-        return event.from_agent_id is None
-    return isinstance(event, ev.ThreadClosed) and event.agent_id is None
+
+    def _did(
+        self, ws: Workspace, agent_id: int, at: float, kind: str, thread_id: int | None, seconds: float | None = None
+    ) -> None:
+        """An activity row (activity.py): what the agent did, and their condition after it."""
+        self.activity.append(self.tracker.row(ws.agents[agent_id], at, kind, thread_id, seconds))
 
 
-@dataclass(frozen=True, slots=True)
-class _Shape:
-    """What projecting an event class needs to know of it, found once per class."""
+# -- the writers: one for each kind of event -------------------------------------------------
 
-    fields: tuple[tuple[str, bool], ...]  # its fields but `at`, each with whether it is an instant
-    agent_fields: tuple[str, ...]  # those of _AGENT_FIELDS it has
-    has_thread: bool
-    public: bool
+Writer = Callable[[Rows, Any, Workspace], None]
 
 
-_AGENT_FIELDS = ("agent_id", "from_agent_id", "to_agent_id", "reserved_for")
-_SHAPES: dict[type[ev.Event], _Shape] = {}
+_AgentEvent = ev.AgentChanged | ev.AgentPrompted | ev.PromptCleared | ev.AgentConnected | ev.AgentDisconnected
 
 
-def _shape(kind: type[ev.Event]) -> _Shape:
-    shape = _SHAPES.get(kind)
-    if shape is None:
-        names = [f.name for f in dataclasses.fields(kind)]
-        shape = _Shape(
-            fields=tuple((name, name in _INSTANT_FIELDS) for name in names if name != "at"),
-            agent_fields=tuple(name for name in _AGENT_FIELDS if name in names),
-            has_thread="thread_id" in names,
-            public=issubclass(kind, _PUBLIC),
-        )
-        _SHAPES[kind] = shape
-    return shape
+def _agent(rows: Rows, event: _AgentEvent, ws: Workspace) -> None:
+    """An event that changes no row but the agent's (their connections and prompts included)."""
+    rows.agent_ids.add(event.agent_id)
 
 
-def event_data(event: ev.Event, shape: _Shape | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name, instant in (shape or _shape(type(event))).fields:
-        value = getattr(event, name)
-        kind = type(value)
-        if instant:
-            data[name] = iso(value)
-        elif kind in _PLAIN_TYPES:
-            data[name] = value
-        elif kind in _ENUM_TYPES:
-            data[name] = value._value_  # what .value answers, without its descriptor (hot: every event)
+def _agent_registered(rows: Rows, event: ev.AgentRegistered, ws: Workspace) -> None:
+    rows.agent_ids.add(event.agent_id)
+    rows._did(ws, event.agent_id, event.at, act.REGISTERED, None)
+
+
+def _status_changed(rows: Rows, event: ev.StatusChanged, ws: Workspace) -> None:
+    agent_id, actor = event.agent_id, event.actor
+    agent = ws.agents[agent_id]
+    rows.agent_ids.add(agent_id)
+    rows.status_log.append(
+        {
+            "agent_id": agent_id,
+            "team": agent.team,
+            "at": event.at,
+            "from_state": event.from_state._value_,  # what .value answers, without its descriptor
+            "from_reason": event.from_reason,
+            "to_state": event.to_state._value_,
+            "to_reason": event.to_reason,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "actor_why": actor.why,
+        }
+    )
+    rows.activity.append(rows.tracker.row(agent, event.at, act.STATUS, None, None))
+    # R6: leaving `active` with nobody else eligible marks the agent's unanswered threads for
+    # reclaim, and coming back unmarks them, with no event of the threads': their rows are
+    # written here, or a restart would forget the marks. None, for most status changes.
+    for thread_id in agent.unanswered:
+        rows._thread(thread_id, ws)
+
+
+def _thread_created(rows: Rows, event: ev.ThreadCreated, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    if event.reserved_for is not None:
+        rows.agent_ids.add(event.reserved_for)
+
+
+def _message_added(rows: Rows, event: ev.MessageAdded, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    if event.agent_id is not None:
+        rows.agent_ids.add(event.agent_id)
+    rows.messages.append(
+        {
+            "id": event.message_id,
+            "thread_id": event.thread_id,
+            "author": event.author,
+            "agent_id": event.agent_id,
+            "text": event.text,
+            "at": event.at,
+            "pinned": False,
+        }
+    )
+
+
+def _thread_assigned(rows: Rows, event: ev.ThreadAssigned, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    rows.agent_ids.add(event.agent_id)
+    rows._did(ws, event.agent_id, event.at, act.RECEIVED, event.thread_id)
+
+
+def _thread_answered(rows: Rows, event: ev.ThreadAnswered, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    rows.agent_ids.add(event.agent_id)
+    thread = ws.threads.get(event.thread_id)
+    given = thread.assigned_at if thread is not None else None
+    rows._did(ws, event.agent_id, event.at, act.ANSWERED, event.thread_id, None if given is None else event.at - given)
+
+
+def _thread_requeued(rows: Rows, event: ev.ThreadRequeued, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    if event.agent_id is not None:
+        rows.agent_ids.add(event.agent_id)
+        if event.why != "affinity_wait_over":  # they only waited for it: nothing they held
+            rows._did(ws, event.agent_id, event.at, act.REQUEUED, event.thread_id)
+
+
+def _thread_transferred(rows: Rows, event: ev.ThreadTransferred, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    if event.from_agent_id is not None:
+        rows.agent_ids.add(event.from_agent_id)
+        rows._did(ws, event.from_agent_id, event.at, act.TRANSFERRED_OUT, event.thread_id)
+    rows.agent_ids.add(event.to_agent_id)
+    rows._did(ws, event.to_agent_id, event.at, act.TRANSFERRED_IN, event.thread_id)
+
+
+def _thread_closed(rows: Rows, event: ev.ThreadClosed, ws: Workspace) -> None:
+    thread_id = event.thread_id
+    if not rows._thread(thread_id, ws):
+        closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
+        closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
+        closing["pinned_ids"] = ""  # the list is an open thread's (id_lists.py)
+        if thread_id in rows.threads:
+            rows.threads[thread_id].update(closing)
         else:
-            data[name] = _plain(value)
-    return data
+            rows.thread_closes[thread_id] = closing
+    rows.owners[event.client_id] = (event.client_owner, event.at)
+    if event.agent_id is not None:
+        rows.agent_ids.add(event.agent_id)
+        rows._did(ws, event.agent_id, event.at, act.CLOSED, event.thread_id)
 
 
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-_ENUM_TYPES = frozenset({State, ThreadState})
+def _message_pinned(rows: Rows, event: ev.MessagePinned, ws: Workspace) -> None:
+    rows._thread(event.thread_id, ws)
+    rows.agent_ids.add(event.agent_id)
+    rows.pins[event.message_id] = event.pinned
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if type(value) is Actor:
-        return {"kind": value.kind, "id": value.id, "why": value.why}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return None
-    return value
+def _approval_requested(rows: Rows, event: ev.ApprovalRequested, ws: Workspace) -> None:
+    rows.agent_ids.add(event.agent_id)
+    rows.requests_new.append(
+        {
+            "id": event.request_id,
+            "agent_id": event.agent_id,
+            "state": "pending",
+            "requested_state": event.state.value,
+            "requested_reason": event.reason,
+            "created_at": event.at,
+        }
+    )
+
+
+def _approval_decided(rows: Rows, event: ev.ApprovalDecided, ws: Workspace) -> None:
+    rows.agent_ids.add(event.agent_id)
+    rows.requests_done[event.request_id] = {
+        "state": "approved" if event.approved else "rejected",
+        "decided_at": event.at,
+        "decided_by_kind": event.actor.kind,
+        "decided_by_id": event.actor.id,
+    }
+
+
+def _approval_cancelled(rows: Rows, event: ev.ApprovalCancelled, ws: Workspace) -> None:
+    rows.agent_ids.add(event.agent_id)
+    rows.requests_done[event.request_id] = {"state": "cancelled", "decided_at": event.at, "why": event.why}
+
+
+def _reason_saved(rows: Rows, event: ev.ReasonSaved, ws: Workspace) -> None:
+    rows.reasons[event.code] = reason_row(ws, event.code)
+
+
+def _settings_changed(rows: Rows, event: ev.SettingsChanged, ws: Workspace) -> None:
+    rows.settings.update(event.changes)
+
+
+WRITERS: dict[type[ev.Event], Writer] = {
+    ev.AgentRegistered: _agent_registered,
+    ev.AgentChanged: _agent,
+    ev.StatusChanged: _status_changed,
+    ev.AgentPrompted: _agent,
+    ev.PromptCleared: _agent,
+    ev.AgentConnected: _agent,
+    ev.AgentDisconnected: _agent,
+    ev.ThreadCreated: _thread_created,
+    ev.MessageAdded: _message_added,
+    ev.ThreadAssigned: _thread_assigned,
+    ev.ThreadAnswered: _thread_answered,
+    ev.ThreadRequeued: _thread_requeued,
+    ev.ThreadTransferred: _thread_transferred,
+    ev.ThreadClosed: _thread_closed,
+    ev.MessagePinned: _message_pinned,
+    ev.ApprovalRequested: _approval_requested,
+    ev.ApprovalDecided: _approval_decided,
+    ev.ApprovalCancelled: _approval_cancelled,
+    ev.ReasonSaved: _reason_saved,
+    ev.SettingsChanged: _settings_changed,
+}
+
+
+# -- rows of the engine's lasting state ---------------------------------------------------------
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,4 +1,5 @@
-"""The store: one transaction per batch of commands, and the reads the API needs.
+"""The store on SQLite or PostgreSQL: one transaction per batch of commands, and the reads
+the API and the reports need.
 
 The service's commits go through the committer's own connection (committer.py:
 the service is the single writer); the users' writes and the reads use SQLAlchemy
@@ -10,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
@@ -21,7 +21,8 @@ from onduty.domain.reasons import Reason
 from onduty.domain.restore import Snapshot, gc_paused
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State, ThreadState
-from onduty.storage import id_lists
+from onduty.journal import StoredEvent
+from onduty.storage import base, id_lists
 from onduty.storage import schema as t
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.committer import Committer, PostgresCommitter, SqliteCommitter
@@ -39,18 +40,7 @@ def fits(value: int, limit: int = MAX_INT) -> bool:
     return -limit - 1 <= value <= limit
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event as it was committed: its id orders the live stream and lets clients resume."""
-
-    id: int
-    name: str
-    at: float
-    data: dict[str, Any]
-    scope: dict[str, Any]
-
-
-class Store:
+class SqlStore(base.Store):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.engine: AsyncEngine = create_engine(db)  # reads
@@ -82,7 +72,7 @@ class Store:
     async def load_snapshot(self, now: float) -> Snapshot:
         """The engine's lasting state, read at start (and after a failed commit).
 
-        Sized for a large open state (issue 6: 500,000 open threads): open threads are
+        Sized for a large open state (500,000 open threads, docs/performance.md): open threads are
         found through `ix_threads_open`, each with its pins in its own row (no message rows),
         so closed history is never scanned; the big reads take only the columns the
         engine needs, as the driver's own rows (no Row objects); the cyclic GC waits

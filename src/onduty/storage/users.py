@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onduty.storage import schema as t
-from onduty.storage.store import Store, fits
+from onduty.storage.store import SqlStore, fits
 
 ROLES = ("agent", "supervisor", "admin", "integration")
 
@@ -44,7 +44,7 @@ def _user(row: Any) -> User:
 
 
 class UserStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def create(

@@ -1,4 +1,4 @@
-"""What every route reaches: the service, the users, and who is calling."""
+"""What every route reaches: the service, the users, the database's reads, and who is calling."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from onduty.domain.types import Actor
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
 from onduty.service.service import Service
+from onduty.storage.store import SqlStore
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, not_found, unauthorized
 
@@ -36,9 +37,13 @@ class AppContext:
     # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
     streams: AgentStreams = field(init=False)  # S8: agents' open event streams
+    # The database's reads for the API and the reports (SQL; the service's own store is any
+    # `storage.base.Store`): the store the users are kept in, the service's.
+    store: SqlStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.streams = AgentStreams(self.service)
+        self.store = self.users.store
 
     async def user_for_token(self, token: str) -> User | None:
         digest = token_hash(token)

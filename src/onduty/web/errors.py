@@ -81,8 +81,7 @@ UNEXPECTED = "the server hit an unexpected error; nothing was changed"
 
 
 def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
-    """The status and document for our own errors; any other exception is a bug: logged, 500.
-    The framework's handlers and the hot path (hot_path.py) both answer with it."""
+    """The status and document for our own errors; any other exception is a bug: logged, 500."""
     if isinstance(error, ApiError):
         return error.status, error_document(error.code, error.message, error.field)
     if isinstance(error, DomainError):

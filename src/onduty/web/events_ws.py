@@ -27,13 +27,14 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.serialization import encode_json
 
+from onduty.journal import StoredEvent
 from onduty.service.connections import INPUT_EVERY, AgentStreams
 from onduty.service.fanout import Subscription
-from onduty.service.timefmt import iso
-from onduty.storage.store import StoredEvent
 from onduty.storage.users import User
+from onduty.timefmt import iso
 from onduty.web.context import context_of
 from onduty.web.routes_events import stream_caller
+from onduty.web.routing_helpers import MAX_BIG_ID
 
 BACKLOG_PAGE = 1000
 CLOSE_UNAUTHORIZED = 4401
@@ -98,8 +99,8 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(CLOSE_UNAUTHORIZED, user)
         return
     after_raw = socket.query_params.get("after")
-    if after_raw is not None and not after_raw.isdigit():
-        await socket.close(CLOSE_BAD_REQUEST, "after must be the id of the last event you saw")
+    if after_raw is not None and not _is_event_id(after_raw):
+        await socket.close(CLOSE_BAD_REQUEST, f"after must be the id of the last event you saw, from 0 to {MAX_BIG_ID}")
         return
     service = ctx.service
     agent_id = user.id if user.role == "agent" else None
@@ -199,3 +200,8 @@ def _is_input(text: str) -> bool:
     except msgspec.DecodeError:
         return False
     return isinstance(message, dict) and message.get("type") == "input"
+
+
+def _is_event_id(raw: str) -> bool:
+    """Plain ASCII digits within the journal's BIGINT ("²" passes isdigit)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_BIG_ID)) and int(raw) <= MAX_BIG_ID

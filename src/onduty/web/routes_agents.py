@@ -9,8 +9,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from onduty.domain import commands as c
 from onduty.domain.model import Agent, Thread
 from onduty.domain.types import State
-from onduty.service.timefmt import iso
 from onduty.service.views import agent_view, presence_view, status_view
+from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids, visible_agent
 from onduty.web.errors import ApiError, forbidden, invalid, not_found
@@ -98,13 +98,13 @@ async def list_approvals(
     require(caller, "supervisor", "admin")
     if state_filter is not None and state_filter not in ("pending", "approved", "rejected", "cancelled"):
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
-    rows = await ctx.service.store.approvals(state=state_filter, agent_ids=team_agent_ids(ctx, caller))
+    rows = await ctx.store.approvals(state=state_filter, agent_ids=team_agent_ids(ctx, caller))
     return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
 
 
 async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s.ApprovalRequest:
     require(caller, "supervisor", "admin")
-    row = await ctx.service.store.approval(request_id)
+    row = await ctx.store.approval(request_id)
     agent = ctx.service.workspace.agents.get(row.agent_id) if row is not None else None
     if row is None or agent is None or (caller.role == "supervisor" and agent.team != caller.team):
         # Another team's request reads as no request at all: nothing about it leaks.
@@ -112,7 +112,7 @@ async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s
     if row.state != "pending":
         raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
     await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)))
-    return as_struct(approval_view(await ctx.service.store.approval(request_id)), s.ApprovalRequest)
+    return as_struct(approval_view(await ctx.store.approval(request_id)), s.ApprovalRequest)
 
 
 @api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])

@@ -16,8 +16,8 @@ from litestar import Litestar, Request, WebSocket
 from litestar.openapi.datastructures import ResponseSpec
 
 from onduty.service.tickets import TicketRefused, Tickets, TooManyTickets
-from onduty.service.timefmt import iso
 from onduty.storage.users import User
+from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, bearer
 from onduty.web.errors import ERROR_RESPONSES, ApiError

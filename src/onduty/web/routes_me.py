@@ -15,7 +15,7 @@ from onduty.service.auth import new_token, token_hash, verify_password
 from onduty.service.views import agent_view, request_view, status_view
 from onduty.storage.users import User
 from onduty.web import schemas as s
-from onduty.web.context import AppContext, Caller, Ctx, bearer, require
+from onduty.web.context import Caller, Ctx, bearer, require
 from onduty.web.errors import ERROR_RESPONSES, unauthorized
 from onduty.web.routing_helpers import api_get, api_post, api_put, as_struct
 
@@ -81,21 +81,12 @@ async def logout(caller: Caller, ctx: Ctx) -> s.Agent:
 )
 async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusRequest]) -> Response[s.Status]:
     require(caller, "agent")
-    status_code, answer = await change_own_status(ctx, caller, data)
-    return Response(answer, status_code=status_code)  # type: ignore[arg-type]
-
-
-async def change_own_status(
-    ctx: AppContext, agent: User, data: s.StatusRequest
-) -> tuple[int, s.Status | s.ApprovalRequest]:
-    """The call's work, once the caller is known to be an agent and the body is valid; also
-    served ahead of the framework by hot_path.py. Raises DomainError, ServiceUnavailable."""
-    outcome = await ctx.service.execute(c.SetStatus(agent.id, State(data.state), data.reason, Actor.agent(agent.id)))
+    outcome = await ctx.service.execute(c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)))
     ws = ctx.service.workspace
     asked = [e for e in outcome.events if isinstance(e, ApprovalRequested)]
     if asked and (request := ws.requests.get(asked[-1].request_id)) is not None:
-        return 202, as_struct(request_view(request), s.ApprovalRequest)
-    return 200, as_struct(status_view(ws, ws.agent(agent.id)), s.Status)
+        return Response(as_struct(request_view(request), s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
+    return Response(as_struct(status_view(ws, ws.agent(caller.id)), s.Status))
 
 
 @api_post("/me/continue", status_code=200, summary='Answer "continue working?" (S6)', tags=["me"])

@@ -16,10 +16,10 @@ from onduty.web.errors import body
 async def healthz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     ctx = context_of(request)
     try:
-        await ctx.service.store.ping()
+        await ctx.store.ping()
     except Exception:  # any failure to reach the database is "unhealthy", whatever the driver raised
         return body(503, "unavailable", "the database does not answer", None)
-    return Response(s.Health(status="ok", database=ctx.service.store.db.dialect))
+    return Response(s.Health(status="ok", database=ctx.store.db.dialect))
 
 
 @get("/ping", summary="Liveness: the process answers (no database, no token)", tags=["ops"])

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from onduty.domain.types import State
 from onduty.reports import status_log, workload
 from onduty.reports.periods import Period, PeriodError, resolve_period
-from onduty.service.timefmt import iso
 from onduty.storage import schema as t
 from onduty.storage.users import User
+from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import forbidden, invalid
-from onduty.web.routing_helpers import api_get, as_struct
+from onduty.web.routing_helpers import MAX_BIG_ID, api_get, as_struct, check_id
 
 From = Annotated[str | None, QueryParameter(name="from")]
 To = Annotated[str | None, QueryParameter(name="to")]
@@ -103,6 +103,8 @@ async def status_log_report(
     teams, fmt, window = _selection(caller, ctx, team, fmt, start, end, period, date)
     if not 1 <= limit <= 5000:
         raise invalid("limit must be from 1 to 5000", "limit")
+    check_id(agent_id, "agent_id")
+    check_id(after, "after", low=0, high=MAX_BIG_ID)
     if status is not None and status not in STATUS_VALUES and ctx.service.workspace.reasons.get(status) is None:
         raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
     if agent_id is not None and caller.role == "supervisor":
@@ -111,8 +113,8 @@ async def status_log_report(
             raise forbidden("that agent is not in your team", "agent_id")
     selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
     if fmt == "csv":
-        return _csv_download(status_log.csv_lines(ctx.service.store, selection), "status-log")  # type: ignore[return-value]
-    items, following = await status_log.page(ctx.service.store, selection, after=after, limit=limit)
+        return _csv_download(status_log.csv_lines(ctx.store, selection), "status-log")  # type: ignore[return-value]
+    items, following = await status_log.page(ctx.store, selection, after=after, limit=limit)
     return as_struct(
         {"from": iso(window.start), "to": iso(window.end), "items": items, "next": following}, s.StatusLogPage
     )
@@ -147,10 +149,10 @@ async def workload_report(
 
 async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> dict[str, Any]:
     end = min(window.end, max(window.start, ctx.service.now()))  # open statuses count up to now
-    per_agent = await workload.workload(ctx.service.store, start=window.start, end=end)
+    per_agent = await workload.workload(ctx.store, start=window.start, end=end)
     people = {
         r.id: r
-        for r in await ctx.service.store.fetch(
+        for r in await ctx.store.fetch(
             select(t.agents.c.id, t.agents.c.team, t.users.c.username, t.users.c.name).join(
                 t.users, t.users.c.id == t.agents.c.id
             )
@@ -181,7 +183,7 @@ async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> d
 
 async def status_labels(ctx: Ctx) -> dict[str, str]:
     """What each time_in_status key reads as, retired reasons included (S1)."""
-    reasons = await status_log.reason_labels(ctx.service.store)
+    reasons = await status_log.reason_labels(ctx.store)
     labels = {state: status_log.label(state, None, reasons) for state in STATUS_VALUES if state != "inactive"}
     return labels | {f"inactive:{code}": text for code, text in reasons.items()}
 

@@ -9,11 +9,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from onduty.domain import commands as c
 from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
-from onduty.service.timefmt import iso
+from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids
 from onduty.web.errors import forbidden, invalid, not_found
-from onduty.web.routing_helpers import api_delete, api_get, api_post, as_struct
+from onduty.web.routing_helpers import MAX_BIG_ID, api_delete, api_get, api_post, as_struct, check_id
 
 _THREAD_STATES = {state.value for state in ThreadState}
 
@@ -50,7 +50,7 @@ def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
 
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     agent_ids, with_queue = _reader_scope(ctx, caller)
-    rows, messages = await ctx.service.store.threads_page(
+    rows, messages = await ctx.store.threads_page(
         state=None, agent_ids=agent_ids, include_queue=with_queue, thread_id=thread_id
     )
     if not rows:
@@ -95,12 +95,14 @@ async def list_threads(
         raise invalid(f"state must be one of {', '.join(sorted(_THREAD_STATES))}", "state")
     if not 1 <= limit <= 500:
         raise invalid("limit must be from 1 to 500", "limit")
+    check_id(agent_id, "agent_id")
+    check_id(after, "after", low=0, high=MAX_BIG_ID)
     agent_ids, with_queue = _reader_scope(ctx, caller)
     if agent_id is not None:
         if agent_ids is not None and agent_id not in agent_ids:
             raise forbidden("you may not read that agent's threads", "agent_id")
         agent_ids, with_queue = [agent_id], False
-    rows, messages = await ctx.service.store.threads_page(
+    rows, messages = await ctx.store.threads_page(
         state=state_filter, agent_ids=agent_ids, include_queue=with_queue, after=after, limit=limit
     )
     items = [thread_view(r, messages[r.id]) for r in rows]
@@ -143,9 +145,7 @@ async def transfer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSO
 
 async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     # After a close or transfer the caller may no longer be the holder; they still see the result.
-    rows, messages = await ctx.service.store.threads_page(
-        state=None, agent_ids=None, include_queue=True, thread_id=thread_id
-    )
+    rows, messages = await ctx.store.threads_page(state=None, agent_ids=None, include_queue=True, thread_id=thread_id)
     return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
 
 
@@ -153,7 +153,7 @@ async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned
     require(caller, "agent")
     _check_acts_on(ctx, caller, thread_id)
     # R8: the engine checks the message is this thread's; the messages table says whose it is.
-    message_thread_id = await ctx.service.store.message_thread(message_id)
+    message_thread_id = await ctx.store.message_thread(message_id)
     await ctx.service.execute(c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id))
     return await _read(ctx, caller, thread_id)
 

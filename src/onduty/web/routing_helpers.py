@@ -20,6 +20,19 @@ api_put = partial(put, responses=ERROR_RESPONSES)
 api_patch = partial(patch, responses=ERROR_RESPONSES)
 api_delete = partial(delete, responses=ERROR_RESPONSES)
 
+# The widest ids there are: people's (users and agents) and approval requests' are INTEGER
+# columns, 32 bits on PostgreSQL; threads', messages' and the status log's are BIGINT. An id
+# past them is bad input, said as such (asking the database would be an error, a 500); an
+# id within them that nothing has is simply not there.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+
+def check_id(value: int | None, field: str, *, low: int = 1, high: int = MAX_ID) -> None:
+    """An id (or a cursor, with `low=0`) given in a query, within what ids can be."""
+    if value is not None and not low <= value <= high:
+        raise invalid(f"{field} must be a whole number from {low} to {high}", field)
+
 
 def as_struct(value: Any, kind: type[T]) -> T:
     return msgspec.convert(value, kind)
@@ -28,10 +41,14 @@ def as_struct(value: Any, kind: type[T]) -> T:
 def parse_ids(raw: str | None, field: str) -> list[int] | None:
     if raw is None or raw.strip() == "":
         return None
+    rule = f"{field} must be comma-separated whole numbers from 1 to {MAX_ID}, like 3,7,12"
     try:
-        return [int(part) for part in raw.split(",") if part.strip()]
+        ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise invalid(f"{field} must be comma-separated whole numbers, like 3,7,12", field) from None
+        raise invalid(rule, field) from None
+    if not all(1 <= i <= MAX_ID for i in ids):
+        raise invalid(rule, field)
+    return ids
 
 
 _AT_FIELD = re.compile(r"`\$\.(\w+)")

@@ -20,15 +20,6 @@ from onduty.domain.statuses import TAKES_OWN_CLIENTS
 from onduty.domain.types import Actor, Instant, ThreadState
 from onduty.domain.workspace import Workspace
 
-# Enum members as module globals: on Python 3.11 `ThreadState.ASSIGNED` goes through
-# EnumType's __getattr__ hook (~100 ns a look-up), and these handlers run for every thread.
-_QUEUED, _ASSIGNED, _IN_PROGRESS, _CLOSED = (
-    ThreadState.QUEUED,
-    ThreadState.ASSIGNED,
-    ThreadState.IN_PROGRESS,
-    ThreadState.CLOSED,
-)
-
 
 def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Instant, out: Out) -> None:
     client_id, text, priority = validate.client_message(cmd)
@@ -59,17 +50,16 @@ def receive_client_message(ws: Workspace, cmd: c.ReceiveClientMessage, now: Inst
 
 
 def answer(ws: Workspace, cmd: c.Answer, now: Instant, out: Out) -> None:
-    # The look-up inline, as this runs for every thread; ws.thread() raises NotFound.
-    thread = ws.threads.get(cmd.thread_id) or ws.thread(cmd.thread_id)
+    thread = ws.thread(cmd.thread_id)
     text = validate.answer_text(cmd)
     agent_id = cmd.agent_id
     if thread.agent_id != agent_id:
         raise Forbidden("only the agent holding the thread answers it", field="thread_id")
     agent = ws.agents[agent_id]
     _add_message(ws, thread, "agent", agent_id, text, now, out)
-    if thread.state is _ASSIGNED:
+    if thread.state is ThreadState.ASSIGNED:
         thread_id = thread.id
-        thread.state = _IN_PROGRESS
+        thread.state = ThreadState.IN_PROGRESS
         thread.answered_once = True
         del agent.unanswered[thread_id]
         if thread.reclaim_pending:  # answered: no longer R5's to reclaim
@@ -84,19 +74,19 @@ def answer(ws: Workspace, cmd: c.Answer, now: Instant, out: Out) -> None:
 
 
 def close_thread(ws: Workspace, cmd: c.CloseThread, now: Instant, out: Out) -> None:
-    thread = ws.threads.get(cmd.thread_id) or ws.thread(cmd.thread_id)  # as in answer()
+    thread = ws.thread(cmd.thread_id)
     _check_thread_actor(thread, cmd.actor, "closes")
     holder = thread.agent_id
     state = thread.state
-    owner = holder if state is _IN_PROGRESS else None  # R4: answered by the holder
+    owner = holder if state is ThreadState.IN_PROGRESS else None  # R4: answered by the holder
     client_id = thread.client_id
     out.append(ThreadClosed(now, thread.id, holder, cmd.actor, client_id, owner))
     ws.affinity.closed(client_id, owner, now, ws.settings.client_affinity_timeout)
-    if state is _QUEUED:
+    if state is ThreadState.QUEUED:
         ws.unqueue(thread)
     else:
         ws.release(thread, now, out)
-    thread.state = _CLOSED
+    thread.state = ThreadState.CLOSED
     del ws.threads[thread.id]
     del ws.open_by_client[client_id]
 
@@ -109,7 +99,7 @@ def transfer(ws: Workspace, cmd: c.Transfer, now: Instant, out: Out) -> None:
     if thread.agent_id == target.id:
         raise Conflict("the agent already holds this thread", field="agent_id")
     out.append(ThreadTransferred(now, thread.id, thread.agent_id, target.id, cmd.actor))
-    if thread.state is _QUEUED:
+    if thread.state is ThreadState.QUEUED:
         ws.unqueue(thread)
     else:
         ws.release(thread, now, out)
