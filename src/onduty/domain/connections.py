@@ -68,7 +68,7 @@ class ConnectionsMixin(PresenceMixin):
             self._move(agent, why, now, out)
         # And the agent's deadlines are put right at once, for the timers due after this one in
         # the same step: the S6 deadline of a thread just reclaimed must not prompt anybody.
-        self.arm(agent)
+        self.set_deadlines(agent)
 
     def _move(self, agent: Agent, why: str, now: Instant, out: Out) -> None:
         target = self.settings.on_disconnect
@@ -134,13 +134,13 @@ class ConnectionsMixin(PresenceMixin):
             return None
         return max(last, agent.since) + idle
 
-    def arm(self, agent: Agent) -> None:
-        super().arm(agent)
+    def set_deadlines(self, agent: Agent) -> None:
+        super().set_deadlines(agent)
         # Most agents never had a stream (the API's, the simulator's): nothing to work out.
         if agent.stream_seen or agent.grace_deadline is not None or agent.idle_deadline is not None:
-            self._arm_presence(agent)
+            self._set_presence_deadlines(agent)
 
-    def _arm_presence(self, agent: Agent) -> None:
+    def _set_presence_deadlines(self, agent: Agent) -> None:
         grace = self.grace_deadline_of(agent)
         if grace != agent.grace_deadline:
             agent.grace_deadline = grace

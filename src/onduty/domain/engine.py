@@ -59,7 +59,7 @@ class Engine:
         out: list[Event] = []
         HANDLERS[type(command)](ws, command, now, out)  # raises before changing anything
         ws.clock = now
-        ws.finish(now, out)
+        ws.end_step(now, out)
         self._settle(now, out)
         return out
 
@@ -78,7 +78,7 @@ class Engine:
         # its old sequence number) decides the order in which deadlines that tie fire.
         while (deadline := ws.next_deadline()) is not None and deadline <= now:
             ws.fire_due(now, out)
-            ws.finish(now, out)
+            ws.end_step(now, out)
 
     def _advance(self, now: Instant) -> Instant:
         # Time never runs backwards inside the engine, whatever the caller's clock does.

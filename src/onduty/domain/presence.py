@@ -56,7 +56,7 @@ class PresenceMixin(RoutingMixin):
             agent.idle_since = now
         if state in TAKES_OWN_CLIENTS and old_state not in TAKES_OWN_CLIENTS:
             self._keep_unanswered(agent)
-        self.refresh(agent)
+        self.reindex(agent)
 
     def apply_status(
         self, agent: Agent, state: State, reason: str | None, actor: Actor, now: Instant, out: Out
@@ -135,7 +135,7 @@ class PresenceMixin(RoutingMixin):
             self.clear_prompt(agent, why, now, out)
             agent.working_since = now
 
-    def arm(self, agent: Agent) -> None:
+    def set_deadlines(self, agent: Agent) -> None:
         """Put the agent's S6 response deadline where the rules say it is now."""
         deadline: Instant | None = None
         unanswered = agent.unanswered

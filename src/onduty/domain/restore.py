@@ -120,8 +120,8 @@ def _restore(snapshot: Snapshot) -> Engine:
         ws.picker.last = snapshot.round_robin_last
     ws.active_count = sum(1 for agent in agents.values() if agent.state is State.ACTIVE)
     for agent in agents.values():
-        ws.refresh(agent)
-        ws.arm(agent)
+        ws.reindex(agent)
+        ws.set_deadlines(agent)
     ws._dirty.clear()
     return engine
 

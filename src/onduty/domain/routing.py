@@ -24,7 +24,7 @@ class RoutingMixin(WorkspaceState):
         agent.pinned += len(thread.pinned)
         agent.last_assigned_at = now
         agent.idle_since = now
-        self.refresh(agent)
+        self.reindex(agent)
 
     def assign(self, thread: Thread, agent: Agent, strategy: str, now: Instant, out: Out) -> None:
         # An own client's thread could go to one agent only (R4); the router chose among the picker's.
@@ -49,7 +49,7 @@ class RoutingMixin(WorkspaceState):
         if thread.reclaim_pending:
             thread.reclaim_pending = False
             del self.reclaim_pending[thread_id]
-        self.refresh(agent)
+        self.reindex(agent)
         self._after_release(agent, now, out)
 
     def requeue(self, thread: Thread, why: str, now: Instant, out: Out) -> None:

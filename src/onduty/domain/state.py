@@ -65,8 +65,9 @@ class WorkspaceState:
     def has_room(self, agent: Agent) -> bool:
         return len(agent.threads) < self.capacity_of(agent)
 
-    def refresh(self, agent: Agent) -> None:
-        """Re-index an agent after anything about them changed (R2 eligibility, S6)."""
+    def reindex(self, agent: Agent) -> None:
+        """After anything about an agent changed: whether the router may pick them (R2), and a
+        mark that their deadlines (S6, S8) are to be set again at the end of the step."""
         self.picker.update(agent, agent.state is State.ACTIVE and self.has_room(agent))
         self._dirty.add(agent.id)
 

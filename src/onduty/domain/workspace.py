@@ -10,8 +10,9 @@ from onduty.domain.types import Instant
 class Workspace(ConnectionsMixin):
     """One team space: agents, open threads, queue, timers. Mutated only by the engine."""
 
-    def finish(self, now: Instant, out: Out) -> None:
-        """End of every command and tick: route, then put S6 deadlines where they belong."""
+    def end_step(self, now: Instant, out: Out) -> None:
+        """End of every command and tick: route (R7), then set the deadlines (S6, S8) of the
+        agents the step changed."""
         self.route(now, out)
         dirty = self._dirty
         if dirty:
@@ -19,5 +20,5 @@ class Workspace(ConnectionsMixin):
             for agent_id in dirty:  # a set: its order is the order deadlines are pushed (ties)
                 agent = agents.get(agent_id)
                 if agent is not None:
-                    self.arm(agent)
+                    self.set_deadlines(agent)
             dirty.clear()

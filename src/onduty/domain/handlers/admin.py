@@ -52,7 +52,7 @@ def change_settings(ws: Workspace, cmd: c.ChangeSettings, now: Instant, out: Out
         ws.picker = picker_for(new.strategy)
     if new.strategy is not old.strategy or new.default_capacity != old.default_capacity:
         for agent in ws.agents.values():
-            ws.refresh(agent)
+            ws.reindex(agent)
     if new.response_timeout != old.response_timeout:
         ws._dirty.update(a.id for a in ws.agents.values() if a.unanswered)
     s8 = ("disconnect_grace", "idle_timeout", "on_disconnect")

@@ -31,7 +31,7 @@ def change_agent(ws: Workspace, cmd: c.ChangeAgent, now: Instant, out: Out) -> N
     elif new_capacity is not None:
         capacity = new_capacity
     agent.team, agent.capacity = team, capacity
-    ws.refresh(agent)  # capacity lowered below the load takes nothing away; it only stops routing
+    ws.reindex(agent)  # capacity lowered below the load takes nothing away; it only stops routing
     out.append(AgentChanged(now, agent.id, team, capacity))
 
 
