@@ -1,7 +1,7 @@
 """The journal's vocabulary: an event as the live stream carries it.
 
 Plain data, shared by the layers that pass events on. The service decides
-what an entry says and who may see it (`scope`: service/audience.py); storage
+what an entry says and who may see it (`scope`: service/_audience.py); storage
 writes entries as they are and reads them back, numbered; the fan-out and the
 web layer hand them to clients. Here, outside every layer, so that storage
 can write and read them without knowing the service.

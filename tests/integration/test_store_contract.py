@@ -11,7 +11,7 @@ engine that committed it; the journal comes back numbered from 1, in commit
 order, whole; each agent's last activity is where their timeline goes on.
 The batches committed here are made as the service makes them: real commands
 through the engine, each command's rows (storage/projection.py) and journal
-entries (service/audience.py) recorded right after it.
+entries (service/_audience.py) recorded right after it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from onduty.domain.restore import restore
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State
 from onduty.journal import JournalEntry, StoredEvent
-from onduty.service.audience import Journal
+from onduty.service._audience import Journal
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import Store
 from onduty.storage.database import Database

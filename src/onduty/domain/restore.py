@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
+from onduty.domain._timers import TimerKind
 from onduty.domain.engine import Engine
 from onduty.domain.model import Agent, ApprovalRequest, Thread
 from onduty.domain.pickers import RoundRobin
 from onduty.domain.reasons import Reason
 from onduty.domain.settings import Settings
-from onduty.domain.timers import TimerKind
 from onduty.domain.types import AgentId, ClientId, Instant, State, ThreadState
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from onduty.domain.connections import ConnectionsMixin
-from onduty.domain.state import Out
+from onduty.domain._connections import ConnectionsMixin
+from onduty.domain._state import Out
 from onduty.domain.types import Instant
 
 

@@ -28,10 +28,10 @@ from onduty.domain.pickers import RoundRobin
 from onduty.domain.restore import restore
 from onduty.domain.workspace import Workspace
 from onduty.journal import StoredEvent
-from onduty.service.audience import Journal
+from onduty.service._audience import Journal
+from onduty.service._metrics import Metrics
 from onduty.service.clock import Clock, RealClock
 from onduty.service.fanout import FanOut, InProcessFanOut
-from onduty.service.metrics import Metrics
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import Store
 from onduty.storage.projection import Rows

@@ -4,7 +4,7 @@
 that command's outcome. Each kind of event has its writer (`WRITERS`, as the
 engine's `HANDLERS` has a handler for each command): the rows it adds, the
 agents whose rows it changed, the activity it records. The journal's entries
-are the service's (service/audience.py); they come here as plain data, in
+are the service's (service/_audience.py); they come here as plain data, in
 `journal`, to be written in the same transaction. `Rows` then goes to the
 database in one transaction (group commit).
 """
@@ -27,7 +27,7 @@ from onduty.storage.activity import ActivityTracker
 
 @dataclass(slots=True)
 class Rows:
-    journal: list[JournalEntry] = field(default_factory=list)  # the service's (service/audience.py)
+    journal: list[JournalEntry] = field(default_factory=list)  # the service's (service/_audience.py)
     status_log: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     pins: dict[int, bool] = field(default_factory=dict)

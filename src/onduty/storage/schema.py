@@ -89,7 +89,7 @@ agents = Table(
     Column("idle_since", Float, nullable=True),
     Column("working_since", Float, nullable=True),
     Column("prompt_deadline", Float, nullable=True),
-    # S8 (domain/connections.py)
+    # S8 (domain/_connections.py)
     Column("connected", Boolean, nullable=False, server_default=false()),
     Column("stream_seen", Boolean, nullable=False, server_default=false()),
     Column("disconnected_at", Float, nullable=True),

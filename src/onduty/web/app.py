@@ -13,9 +13,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from onduty import __version__
+from onduty.service._heap import settle_after_start
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
-from onduty.service.heap import settle_after_start
 from onduty.service.service import Service
 from onduty.storage.database import Database
 from onduty.storage.store import SqlStore
@@ -38,7 +38,7 @@ def create_app(
     settle_heap: bool = False,
 ) -> Litestar:
     """The app for a database whose schema is current (run migrations first). `settle_heap`:
-    tune the garbage collector for a long-running server once started (heap.py); for the
+    tune the garbage collector for a long-running server once started (service/_heap.py); for the
     server process, not for tests that start many apps in one process."""
 
     @asynccontextmanager

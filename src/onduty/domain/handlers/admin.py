@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from onduty.domain import commands as c
+from onduty.domain._state import Out
 from onduty.domain.errors import Conflict
 from onduty.domain.events import ReasonSaved, SettingsChanged
 from onduty.domain.pickers import picker_for
 from onduty.domain.reasons import Reason, validate_label
-from onduty.domain.state import Out
 from onduty.domain.types import Instant, State
 from onduty.domain.workspace import Workspace
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from onduty.domain import commands as c
 from onduty.domain import validate
+from onduty.domain._state import Out
 from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from onduty.domain.events import AgentChanged, AgentRegistered, ApprovalDecided, ApprovalRequested
 from onduty.domain.model import Agent, ApprovalRequest
-from onduty.domain.state import Out
 from onduty.domain.types import Actor, Instant, State
 from onduty.domain.workspace import Workspace
 

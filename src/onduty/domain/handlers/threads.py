@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from onduty.domain import commands as c
 from onduty.domain import validate
+from onduty.domain._routing import AFFINITY
+from onduty.domain._state import Out
 from onduty.domain.errors import Conflict, Forbidden, NotFound
 from onduty.domain.events import (
     MessageAdded,
@@ -14,8 +16,6 @@ from onduty.domain.events import (
     ThreadTransferred,
 )
 from onduty.domain.model import Thread
-from onduty.domain.routing import AFFINITY
-from onduty.domain.state import Out
 from onduty.domain.statuses import TAKES_OWN_CLIENTS
 from onduty.domain.types import Actor, Instant, ThreadState
 from onduty.domain.workspace import Workspace

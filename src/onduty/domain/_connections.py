@@ -15,11 +15,11 @@ that says why. With `on_disconnect` offline, every agent who is not offline is l
 
 from __future__ import annotations
 
+from onduty.domain._presence import PresenceMixin
+from onduty.domain._state import Out
+from onduty.domain._timers import TimerKind
 from onduty.domain.events import AgentConnected, AgentDisconnected
 from onduty.domain.model import Agent
-from onduty.domain.presence import PresenceMixin
-from onduty.domain.state import Out
-from onduty.domain.timers import TimerKind
 from onduty.domain.types import WHY_IDLE, WHY_RECONNECTED, Actor, Instant, State
 
 _MOVED_TO_INACTIVE = frozenset({State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS})

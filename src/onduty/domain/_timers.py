@@ -27,7 +27,7 @@ class TimerHeap:
 
     def __init__(self) -> None:
         # The heap itself: `entries[0]` is the earliest deadline, live or stale. The workspace
-        # drops the stale ones from the top as it meets them (presence.py).
+        # drops the stale ones from the top as it meets them (_presence.py).
         self.entries: list[_Entry] = []
         self._seq = 0
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from onduty.domain._state import Out, WorkspaceState
+from onduty.domain._timers import TimerKind
 from onduty.domain.events import RoutingTrace, ThreadAssigned, ThreadRequeued
 from onduty.domain.model import Agent, Thread
-from onduty.domain.state import Out, WorkspaceState
 from onduty.domain.statuses import TAKES_OWN_CLIENTS
-from onduty.domain.timers import TimerKind
 from onduty.domain.types import Instant, ThreadState
 
 AFFINITY = "affinity"

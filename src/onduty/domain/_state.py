@@ -7,15 +7,15 @@ S6 timers). `Workspace` joins them.
 
 from __future__ import annotations
 
-from onduty.domain.affinity import ClientAffinity
+from onduty.domain._affinity import ClientAffinity
+from onduty.domain._queue import GeneralQueue
+from onduty.domain._timers import TimerHeap
 from onduty.domain.errors import NotFound
 from onduty.domain.events import Event
 from onduty.domain.model import Agent, ApprovalRequest, Thread
 from onduty.domain.pickers import Picker, picker_for
-from onduty.domain.queue import GeneralQueue
 from onduty.domain.reasons import ReasonCatalogue
 from onduty.domain.settings import Settings
-from onduty.domain.timers import TimerHeap
 from onduty.domain.types import AgentId, ClientId, Instant, RequestId, State, ThreadId
 
 Out = list[Event]
@@ -79,7 +79,7 @@ class WorkspaceState:
         return "at_capacity" if self.active_count else "halted"
 
     # -- hooks the mixins provide to each other ---------------------------------
-    # The rules are split over mixins (routing.py, presence.py, connections.py) that call each
+    # The rules are split over mixins (_routing.py, _presence.py, _connections.py) that call each
     # other through these; Workspace joins them, so each is defined once, lower in the chain.
 
     def _after_release(self, agent: Agent, now: Instant, out: Out) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from heapq import heappop
 
+from onduty.domain._routing import RoutingMixin
+from onduty.domain._state import Out
+from onduty.domain._timers import TimerKind
 from onduty.domain.events import AgentPrompted, ApprovalCancelled, PromptCleared, StatusChanged
 from onduty.domain.model import Agent
-from onduty.domain.routing import RoutingMixin
-from onduty.domain.state import Out
 from onduty.domain.statuses import TAKES_OWN_CLIENTS, WORKING
-from onduty.domain.timers import TimerKind
 from onduty.domain.types import (
     WHY_DISCONNECTED,
     WHY_FINISHING_COMPLETED,
