@@ -1,4 +1,4 @@
-"""Status changes through the HTTP API: requests per second and latency (issue 3).
+"""Status changes through the HTTP API: requests per second and latency (docs/performance.md).
 
 Starts a real `onduty serve` on a fresh database (SQLite by default) whose
 agents were written into it beforehand, logs them in through the API, then,
@@ -11,7 +11,7 @@ In the same run, the same server's bare no-op JSON endpoint (GET /ping: no
 database, no token) under the same load is the floor the status change is
 compared with. With --rate, the load is open-loop instead: status changes
 leave at that rate whatever the answers do, and latency counts from each
-request's scheduled moment (issue 6: 15,000 agents, 1,000 changes/s, p99).
+request's scheduled moment (the target: 15,000 agents, 1,000 changes/s, p99 <= 50 ms).
 
 Run: .venv/bin/python bench/bench_api.py [--agents 200] [--concurrency 64,256] [--seconds 10]
                                          [--database postgresql://…]

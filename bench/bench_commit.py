@@ -1,4 +1,4 @@
-"""Durable commands per second against raw SQLite inserts of comparable rows (issue 6).
+"""Durable commands per second against raw SQLite inserts of comparable rows (docs/performance.md).
 
 In one run, on fresh SQLite files in WAL mode with synchronous=FULL (every
 acknowledged change on disk):

@@ -1,4 +1,4 @@
-"""One status change fanned out to many WebSocket dashboards (issue 6).
+"""One status change fanned out to many WebSocket dashboards (docs/performance.md, fan-out).
 
 Starts a real `onduty serve` on a fresh SQLite file and, beside it, a bare
 broadcast server written here with the `websockets` library (the floor: a set
@@ -481,7 +481,7 @@ def report(
         f"{statistics.median(ratios_cpu):.2f}"
     )
     print(f"  frame sizes (bytes, uncompressed): {sizes}")
-    print("  targets (issue 6): delivery p99 <= 100 ms; delivered msgs/s >= 0.5 x bare")
+    print("  targets: delivery p99 <= 100 ms; delivered msgs/s >= 0.5 x bare")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The workload report (P2) over a month of a large team (issue 5).
+"""The workload report (P2) over a month of a large team (docs/performance.md, reports).
 
 Fills a fresh database with 1,000 agents x 30 days of history: each agent
 changes status about 33 times a day (~1,000,000 status changes) and handles
@@ -30,11 +30,11 @@ from sqlalchemy import func, select
 from bulk import insert_rows
 from onduty.reports.workload import Totals, workload
 from onduty.storage import schema as t
+from onduty.storage._write_plan import DAY_COLUMNS, placeholders
 from onduty.storage.activity import DAY, day_sums
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
-from onduty.storage.write_plan import DAY_COLUMNS, placeholders
 
 START = 1_800_000_000.0
 CHUNK = 20_000

@@ -1,4 +1,4 @@
-"""Routing at scale: 15,000 agents and a deep queue (issue 2, item 4 and 8).
+"""Routing at scale: 15,000 agents and a deep queue (docs/performance.md, routing at scale).
 
 Prints, for each strategy:
 - queue fill: client messages per second into a queue nobody serves (R6);

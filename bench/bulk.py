@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from onduty.storage.write_plan import json_text, placeholders
+from onduty.storage._write_plan import json_text, placeholders
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:

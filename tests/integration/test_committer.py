@@ -32,13 +32,13 @@ from onduty.domain.types import Actor, State
 from onduty.journal import JournalEntry, StoredEvent
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
-from onduty.storage import write_plan as wp
-from onduty.storage.committer import SqliteCommitter
+from onduty.storage import _write_plan as wp
+from onduty.storage._committer import SqliteCommitter
+from onduty.storage._write_plan import JournalRows, Params, Statement, WritePlan, inserts, placeholders, write_plan
 from onduty.storage.database import Database, resolve
 from onduty.storage.projection import Rows
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
-from onduty.storage.write_plan import JournalRows, Params, Statement, WritePlan, inserts, placeholders, write_plan
 from tests.unit.write_plan_helpers import (
     AGENT_COLUMNS,
     MESSAGE_COLUMNS,

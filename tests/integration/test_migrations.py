@@ -16,11 +16,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from onduty.storage._write_plan import DAY_COLUMNS
 from onduty.storage.activity import day_sums
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
 from onduty.storage.migrate import alembic_config, head_revision, newest_revision, stored_revisions, upgrade
 from onduty.storage.schema import metadata
-from onduty.storage.write_plan import DAY_COLUMNS
 
 
 def _select(db: Database, sql: str) -> list[tuple[Any, ...]]:

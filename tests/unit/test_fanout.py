@@ -6,7 +6,7 @@ each backend. Today the in-process one; a backend between instances (Redis,
 PostgreSQL) joins `params` and must pass as it stands, which is why nothing
 here counts on delivery within `publish` itself: reads wait (`soon`).
 
-What the live stream relies on (web/events_ws.py): a subscriber gets every
+What the live stream relies on (web/_events_ws.py): a subscriber gets every
 event published after it subscribed, in order, none twice; one that falls too
 far behind is cut off (it resumes from the journal) without holding the
 others back; a reader can be woken for good when its client leaves.

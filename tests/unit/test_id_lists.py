@@ -1,11 +1,11 @@
-"""The pin lists thread rows carry (storage/id_lists.py): what is written reads back the same."""
+"""The pin lists thread rows carry (storage/_id_lists.py): what is written reads back the same."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from onduty.storage import id_lists
+from onduty.storage import _id_lists as id_lists
 
 ids = st.lists(st.integers(min_value=1, max_value=2**63 - 1), max_size=20)
 

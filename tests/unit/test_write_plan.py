@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.schema import CreateTable
 
+from onduty.storage import _write_plan as wp
 from onduty.storage import schema
-from onduty.storage import write_plan as wp
+from onduty.storage._write_plan import Statement, journal_inserts, write_plan
 from onduty.storage.projection import Rows
-from onduty.storage.write_plan import Statement, journal_inserts, write_plan
 from tests.unit.write_plan_helpers import (
     AGENT_COLUMNS,
     MESSAGE_COLUMNS,

@@ -1,5 +1,5 @@
 """Rows of every shape the write plan handles, built by hand (no engine), for the tests of
-write_plan.py and of the committers: each row's values are distinct, so a row written
+_write_plan.py and of the committers: each row's values are distinct, so a row written
 twice, lost or mixed up with another shows when it is read back."""
 
 from __future__ import annotations

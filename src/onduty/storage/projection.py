@@ -20,8 +20,8 @@ from onduty.domain.model import Agent, Thread
 from onduty.domain.types import ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.journal import JournalEntry
+from onduty.storage import _id_lists as id_lists
 from onduty.storage import activity as act
-from onduty.storage import id_lists
 from onduty.storage.activity import ActivityTracker
 
 
@@ -174,7 +174,7 @@ def _thread_closed(rows: Rows, event: ev.ThreadClosed, ws: Workspace) -> None:
     if not rows._thread(thread_id, ws):
         closing = {"state": ThreadState.CLOSED.value, "closed_at": event.at, "agent_id": event.agent_id}
         closing |= {"assigned_at": None, "reserved_for": None, "reserve_deadline": None, "reclaim_pending": False}
-        closing["pinned_ids"] = ""  # the list is an open thread's (id_lists.py)
+        closing["pinned_ids"] = ""  # the list is an open thread's (_id_lists.py)
         if thread_id in rows.threads:
             rows.threads[thread_id].update(closing)
         else:

@@ -137,7 +137,7 @@ threads = Table(
     Column("reclaim_pending", Boolean, nullable=False),
     Column("answered_once", Boolean, nullable=False),
     Column("closed_at", Float, nullable=True),
-    # The thread's pinned message ids, as the engine holds them (storage/id_lists.py): so the
+    # The thread's pinned message ids, as the engine holds them (storage/_id_lists.py): so the
     # start reads one row an open thread, not one a message.
     Column("pinned_ids", Text, nullable=False, server_default=""),
     Index("ix_threads_open", "state", "id"),

@@ -1,7 +1,7 @@
 """The store on SQLite or PostgreSQL: one transaction per batch of commands, and the reads
 the API and the reports need.
 
-The service's commits go through the committer's own connection (committer.py:
+The service's commits go through the committer's own connection (_committer.py:
 the service is the single writer); the users' writes and the reads use SQLAlchemy
 engines. The same code runs on SQLite and PostgreSQL.
 """
@@ -22,13 +22,14 @@ from onduty.domain.restore import Snapshot, gc_paused
 from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State, ThreadState
 from onduty.journal import StoredEvent
-from onduty.storage import base, id_lists
+from onduty.storage import _id_lists as id_lists
+from onduty.storage import base
 from onduty.storage import schema as t
+from onduty.storage._committer import Committer, PostgresCommitter, SqliteCommitter
+from onduty.storage._write_plan import write_plan
 from onduty.storage.activity import ActivityTracker
-from onduty.storage.committer import Committer, PostgresCommitter, SqliteCommitter
 from onduty.storage.database import Database, create_engine
 from onduty.storage.projection import Rows
-from onduty.storage.write_plan import write_plan
 
 # The widest values the id columns hold (Integer and BigId on PostgreSQL). An id from
 # outside cannot name a row beyond them; asking the database would be an error, not "none".
@@ -46,7 +47,7 @@ class SqlStore(base.Store):
         self.engine: AsyncEngine = create_engine(db)  # reads
         # The users' writes (sign-ins, accounts, teams); one engine with the reads on PostgreSQL.
         self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
-        # The service's commits, on a connection of their own (write_plan.py, committer.py).
+        # The service's commits, on a connection of their own (_write_plan.py, _committer.py).
         self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(db)
 
     async def close(self) -> None:
@@ -251,7 +252,7 @@ _AGENTS = select(
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
 
 # The open threads of one state (a `.where` names it), each with its pins (the engine counts
-# each agent's) from the thread's own row (storage/id_lists.py): one row an open thread, none
+# each agent's) from the thread's own row (storage/_id_lists.py): one row an open thread, none
 # a message, found through `ix_threads_open`.
 _OPEN_STATES = [s for s in ThreadState if s is not ThreadState.CLOSED]
 _OPEN_THREADS = select(

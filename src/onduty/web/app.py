@@ -21,11 +21,11 @@ from onduty.storage.database import Database
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from onduty.web import routes_admin, routes_agents, routes_events, routes_me, routes_ops, routes_reports, routes_threads
+from onduty.web._events_ws import events
+from onduty.web._pages import TEMPLATES, pages, static
+from onduty.web._routing_helpers import strict_body
 from onduty.web.context import AppContext, provide_caller, provide_ctx
 from onduty.web.errors import EXCEPTION_HANDLERS
-from onduty.web.events_ws import events
-from onduty.web.pages import TEMPLATES, pages, static
-from onduty.web.routing_helpers import strict_body
 
 MAX_BODY = 1024 * 1024
 

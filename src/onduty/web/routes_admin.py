@@ -11,9 +11,9 @@ from onduty.domain.types import State
 from onduty.service.auth import hash_password, new_token, token_hash
 from onduty.storage.users import UsernameTaken
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
 from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import ApiError, invalid
-from onduty.web.routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
 
 TEAM_ROLES = ("agent", "supervisor")
 _STATUS_WORDS = {state.value for state in State} | {"active_free"}

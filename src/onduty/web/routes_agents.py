@@ -12,9 +12,9 @@ from onduty.domain.types import State
 from onduty.service.views import agent_view, presence_view, status_view
 from onduty.timefmt import iso
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import api_get, api_patch, api_post, api_put, as_struct, parse_ids
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids, visible_agent
 from onduty.web.errors import ApiError, forbidden, invalid, not_found
-from onduty.web.routing_helpers import api_get, api_patch, api_post, api_put, as_struct, parse_ids
 
 ACTIVE_FREE = "active_free"
 _STATES = {state.value for state in State}

@@ -19,9 +19,9 @@ from onduty.service.tickets import TicketRefused, Tickets, TooManyTickets
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import api_post
 from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, bearer
 from onduty.web.errors import ERROR_RESPONSES, ApiError
-from onduty.web.routing_helpers import api_post
 
 TICKETS_KEY = "onduty_event_tickets"
 NO_CREDENTIALS = "sign in first: connect with ?ticket= from POST /api/v1/events/ticket"

@@ -15,9 +15,9 @@ from onduty.service.auth import new_token, token_hash, verify_password
 from onduty.service.views import agent_view, request_view, status_view
 from onduty.storage.users import User
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import api_get, api_post, api_put, as_struct
 from onduty.web.context import Caller, Ctx, bearer, require
 from onduty.web.errors import ERROR_RESPONSES, unauthorized
-from onduty.web.routing_helpers import api_get, api_post, api_put, as_struct
 
 
 @api_post("/auth/token", status_code=200, summary="Sign in", tags=["auth"])

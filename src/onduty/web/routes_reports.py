@@ -21,9 +21,9 @@ from onduty.storage import schema as t
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import MAX_BIG_ID, api_get, as_struct, check_id
 from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import forbidden, invalid
-from onduty.web.routing_helpers import MAX_BIG_ID, api_get, as_struct, check_id
 
 From = Annotated[str | None, QueryParameter(name="from")]
 To = Annotated[str | None, QueryParameter(name="to")]

@@ -11,9 +11,9 @@ from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
 from onduty.timefmt import iso
 from onduty.web import schemas as s
+from onduty.web._routing_helpers import MAX_BIG_ID, api_delete, api_get, api_post, as_struct, check_id
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids
 from onduty.web.errors import forbidden, invalid, not_found
-from onduty.web.routing_helpers import MAX_BIG_ID, api_delete, api_get, api_post, as_struct, check_id
 
 _THREAD_STATES = {state.value for state in ThreadState}
 

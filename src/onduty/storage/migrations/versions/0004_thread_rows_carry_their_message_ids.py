@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from onduty.storage import id_lists
+from onduty.storage import _id_lists as id_lists
 
 revision: str = "0004"
 down_revision: str | None = "0003"

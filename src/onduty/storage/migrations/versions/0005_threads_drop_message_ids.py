@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from onduty.storage import id_lists
+from onduty.storage import _id_lists as id_lists
 
 revision: str = "0005"
 down_revision: str | None = "0004"

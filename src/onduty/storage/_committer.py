@@ -31,8 +31,8 @@ import structlog
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 
+from onduty.storage._write_plan import WritePlan, journal_inserts
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
-from onduty.storage.write_plan import WritePlan, journal_inserts
 
 log = structlog.get_logger("onduty.storage")
 
