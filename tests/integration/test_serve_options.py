@@ -1,10 +1,11 @@
-"""`onduty serve` options that change what goes over the wire."""
+"""`onduty serve` options that change what goes over the wire, and how sign-ins are limited."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 
@@ -31,3 +32,38 @@ async def test_the_event_stream_is_compressed_only_when_asked(
         server.stop()
     assert ready["name"] == "stream.ready"
     assert extensions == (["permessage-deflate"] if compressed else [])
+
+
+@pytest.mark.parametrize(
+    ("options", "answers"),
+    [
+        ((), [401, 401, 429, 401, 429]),
+        (("--forwarded-allow-ips", "127.0.0.1"), [401, 401, 429, 401, 401]),
+    ],
+    ids=["header-ignored", "proxy-trusted"],
+)
+def test_sign_in_limits_follow_the_serve_options_and_count_the_connections_address(
+    tmp_path: Path, options: tuple[str, ...], answers: list[int]
+) -> None:
+    """With 2 failures per username and 3 per address in 60 s: a third try for ann is refused,
+    whatever X-Forwarded-For says. By default the header is ignored, so every try counts
+    against this connection's address and carl's is refused too; with the proxy on 127.0.0.1
+    trusted, each try counts against the address the header names."""
+    limits = ("--sign-in-failures-per-user", "2", "--sign-in-failures-per-address", "3", "--sign-in-window", "60")
+    server = ServeProcess(f"sqlite:///{tmp_path / 'onduty.db'}", tmp_path, *limits, *options)
+    server.start()
+    try:
+        seen = []
+        for i, username in enumerate(["ann", "ann", "ann", "bob", "carl"]):
+            response = httpx.post(
+                f"{server.base}/api/v1/auth/token",
+                json={"username": username, "password": "wrong password"},
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+                timeout=10,
+            )
+            seen.append(response.status_code)
+            if response.status_code == 429:
+                assert 1 <= int(response.headers["retry-after"]) <= 60
+    finally:
+        server.stop()
+    assert seen == answers

@@ -79,8 +79,10 @@ async def with_service(db: Database, work: Callable[[AppContext], Awaitable[T]])
     store = SqlStore(db)
     service = Service(store)
     await service.start()
+    ctx = AppContext(service, UserStore(store))
     try:
-        return await work(AppContext(service, UserStore(store)))
+        return await work(ctx)
     finally:
+        ctx.passwords.close()
         await service.stop()
         await store.close()

@@ -9,8 +9,11 @@ from onduty.cli._db import database_option, open_database, run_on
 from onduty.cli.admin import with_service
 from onduty.cli.demo import announce, seed
 from onduty.logs import configure_logging
+from onduty.service.sign_in_limits import SignInLimits
 from onduty.storage.migrate import upgrade
 from onduty.web.app import create_app
+
+LIMITS = SignInLimits()
 
 
 @click.command()
@@ -29,8 +32,52 @@ from onduty.web.app import create_app
     is_flag=True,
     help="Compress the event stream (permessage-deflate): less bandwidth, more CPU per dashboard.",
 )
+@click.option(
+    "--sign-in-failures-per-user",
+    type=click.IntRange(1),
+    default=LIMITS.failures_per_username,
+    show_default=True,
+    help="Failed sign-ins a username may have within the window; beyond, sign-in answers 429.",
+)
+@click.option(
+    "--sign-in-failures-per-address",
+    type=click.IntRange(1),
+    default=LIMITS.failures_per_address,
+    show_default=True,
+    help="Failed sign-ins one client address may have within the window, whatever the usernames.",
+)
+@click.option(
+    "--sign-in-window",
+    type=click.IntRange(1),
+    default=int(LIMITS.window_seconds),
+    show_default=True,
+    metavar="SECONDS",
+    help="The window the sign-in failures are counted in.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="FORWARDED_ALLOW_IPS",
+    default=None,
+    metavar="IPS",
+    help=(
+        'Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed ("*": any; '
+        "also read from FORWARDED_ALLOW_IPS). "
+        "Without it the header is ignored and every client behind a proxy shares the proxy's address "
+        "(and its sign-in limit)."
+    ),
+)
 def serve(
-    host: str, port: int, database_url: str | None, demo: bool, log_json: bool, access_log: bool, ws_deflate: bool
+    host: str,
+    port: int,
+    database_url: str | None,
+    demo: bool,
+    log_json: bool,
+    access_log: bool,
+    ws_deflate: bool,
+    sign_in_failures_per_user: int,
+    sign_in_failures_per_address: int,
+    sign_in_window: int,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Run the service (creates or upgrades the database schema first)."""
     configure_logging(json=log_json)
@@ -43,10 +90,16 @@ def serve(
         else:
             announce(db, tokens, f"http://{host}:{port}")
     click.echo(f"onduty on http://{host}:{port} with {db.shown()}")
+    limits = SignInLimits(sign_in_failures_per_user, sign_in_failures_per_address, float(sign_in_window))
     uvicorn.run(
-        create_app(db, settle_heap=True),
+        create_app(db, settle_heap=True, sign_in_limits=limits),
         host=host,
         port=port,
+        # The client's address counts failed sign-ins. uvicorn would take it from X-Forwarded-For
+        # on any connection from this machine; a client can write anything there, so the header
+        # is believed only from the proxies the operator names.
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or None,
         log_config=None,  # ours (logs.py): structured, and no token or ticket in any line
         # Off unless asked: a line per request is work added to the busiest calls (status
         # changes), and the WebSocket lines (uvicorn's "[accepted]") are written either way.

@@ -27,4 +27,12 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.registry,
         )
+        # Refusals are one outcome whatever their cause: this page is public, and telling unknown
+        # usernames from wrong passwords here would say which usernames exist.
+        self.sign_ins = Counter(
+            "onduty_sign_ins",
+            "Sign-ins by outcome: signed_in, refused (wrong username or password), limited (too many failures)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.connected_clients = Gauge("onduty_connected_clients", "Live event stream clients", registry=self.registry)

@@ -1,7 +1,7 @@
-"""Passwords (argon2) and API tokens (random, stored as SHA-256).
+"""API tokens: random, stored as SHA-256.
 
-Tokens carry 256 random bits, so a fast hash is enough to keep a stolen
-database from yielding usable tokens; passwords are low-entropy and get argon2.
+Tokens carry 256 random bits, so a fast hash is enough to keep a stolen database
+from yielding usable tokens; passwords are low-entropy and get argon2 (passwords.py).
 """
 
 from __future__ import annotations
@@ -9,24 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-_hasher = PasswordHasher()
 TOKEN_PREFIX = "odt_"
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def new_token() -> str:

@@ -17,6 +17,7 @@ from onduty.service._heap import settle_after_start
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
 from onduty.service.service import Service
+from onduty.service.sign_in_limits import SignInLimits
 from onduty.storage.database import Database
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
@@ -36,23 +37,26 @@ def create_app(
     clock: Clock | None = None,
     fanout: FanOut | None = None,
     settle_heap: bool = False,
+    sign_in_limits: SignInLimits | None = None,
 ) -> Litestar:
     """The app for a database whose schema is current (run migrations first). `settle_heap`:
     tune the garbage collector for a long-running server once started (service/_heap.py); for the
-    server process, not for tests that start many apps in one process."""
+    server process, not for tests that start many apps in one process. `sign_in_limits`: failed
+    sign-ins allowed per username and per client address (service/sign_in_limits.py)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = SqlStore(db)
         service = Service(store, clock=clock, fanout=fanout)
         await service.start()
-        app.state.ctx = ctx = AppContext(service, UserStore(store))
+        app.state.ctx = ctx = AppContext(service, UserStore(store), sign_in_limits or SignInLimits())
         routes_events.install_tickets(app, ctx)
         if settle_heap:
             settle_after_start()
         try:
             yield
         finally:
+            ctx.passwords.close()
             await service.stop()
             await store.close()
 

@@ -14,7 +14,9 @@ from onduty.domain.model import Agent
 from onduty.domain.types import Actor
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
+from onduty.service.passwords import Passwords
 from onduty.service.service import Service
+from onduty.service.sign_in_limits import FailedSignIns, SignInLimits
 from onduty.storage.store import SqlStore
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, not_found, unauthorized
@@ -34,16 +36,20 @@ UNKNOWN_TOKEN = "unknown or revoked token"
 class AppContext:
     service: Service
     users: UserStore
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    passwords: Passwords = field(default_factory=Passwords)
     # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
     streams: AgentStreams = field(init=False)  # S8: agents' open event streams
     # The database's reads for the API and the reports (SQL; the service's own store is any
     # `storage.base.Store`): the store the users are kept in, the service's.
     store: SqlStore = field(init=False)
+    failed_sign_ins: FailedSignIns = field(init=False)
 
     def __post_init__(self) -> None:
         self.streams = AgentStreams(self.service)
         self.store = self.users.store
+        self.failed_sign_ins = FailedSignIns(self.sign_in_limits, self.service.now)
 
     async def user_for_token(self, token: str) -> User | None:
         digest = token_hash(token)

@@ -42,9 +42,12 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers  # sent with the answer: Retry-After, say
 
 
 def unauthorized(message: str = "sign in first: send Authorization: Bearer <token>") -> ApiError:
@@ -94,7 +97,8 @@ def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
 
 def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     status, document = error_answer(error)
-    return Response(document, status_code=status, media_type=MediaType.JSON)
+    headers = error.headers if isinstance(error, ApiError) else None
+    return Response(document, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def handle_validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:

@@ -8,7 +8,7 @@ from litestar.params import FromPath, JSONBody
 
 from onduty.domain import commands as c
 from onduty.domain.types import State
-from onduty.service.auth import hash_password, new_token, token_hash
+from onduty.service.auth import new_token, token_hash
 from onduty.storage.users import UsernameTaken
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
@@ -107,6 +107,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
         raise invalid(f"a user with role {data.role} belongs to no team", "team")
     if data.capacity is not None and data.role != "agent":
         raise invalid("only agents have a capacity", "capacity")
+    password_hash = await ctx.passwords.hash(data.password) if data.password else None
     now = ctx.service.now()
     try:
         user = await ctx.users.create(
@@ -114,7 +115,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
             name=data.name or data.username,
             role=data.role,
             team=team,
-            password_hash=hash_password(data.password) if data.password else None,
+            password_hash=password_hash,
             now=now,
         )
     except UsernameTaken as error:

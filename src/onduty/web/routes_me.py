@@ -11,24 +11,60 @@ from litestar.params import JSONBody
 from onduty.domain import commands as c
 from onduty.domain.events import ApprovalRequested
 from onduty.domain.types import Actor, State
-from onduty.service.auth import new_token, token_hash, verify_password
+from onduty.service.auth import new_token, token_hash
+from onduty.service.sign_in_limits import TooManyFailures
 from onduty.service.views import agent_view, request_view, status_view
 from onduty.storage.users import User
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_get, api_post, api_put, as_struct
 from onduty.web.context import Caller, Ctx, bearer, require
-from onduty.web.errors import ERROR_RESPONSES, unauthorized
+from onduty.web.errors import ERROR_RESPONSES, ApiError, unauthorized
 
 
-@api_post("/auth/token", status_code=200, summary="Sign in", tags=["auth"])
-async def sign_in(data: JSONBody[s.TokenRequest], ctx: Ctx) -> s.TokenResponse:
+@api_post(
+    "/auth/token",
+    status_code=200,
+    summary="Sign in",
+    description=(
+        "429 after too many failed sign-ins for the username or from the client's address (by default 5 and 20 "
+        "in 15 minutes); the Retry-After header says in how many seconds to try again."
+    ),
+    tags=["auth"],
+    responses={
+        **ERROR_RESPONSES,
+        429: ResponseSpec(data_container=s.ErrorResponse, description="Too many failed sign-ins; see Retry-After"),
+    },
+)
+async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any], ctx: Ctx) -> s.TokenResponse:
+    outcomes = ctx.service.metrics.sign_ins
+    try:
+        attempt = ctx.failed_sign_ins.start(data.username, client_address(request))
+    except TooManyFailures as refused:
+        outcomes.labels("limited").inc()
+        wait = refused.retry_after
+        later = f"{-(-wait // 60)} minutes" if wait > 90 else f"{wait} seconds"
+        message = f"{refused}: try again in {later}"
+        raise ApiError(429, "too_many_attempts", message, "username", {"Retry-After": str(wait)}) from None
     found = await ctx.users.by_username(data.username)
-    if found is None or not found[0].active or not verify_password(found[1], data.password):
+    user, password_hash = found if found is not None and found[0].active else (None, None)
+    # Without a usable hash (no such user, deactivated, no password) the check runs against a
+    # stand-in: every refusal takes the time of a real check.
+    if not await ctx.passwords.verify(password_hash, data.password) or user is None:
+        outcomes.labels("refused").inc()
         raise unauthorized("wrong username or password")
-    user = found[0]
+    ctx.failed_sign_ins.succeeded(attempt)
+    outcomes.labels("signed_in").inc()
     token = new_token()
     await ctx.users.add_token(user.id, token_hash(token), ctx.service.now())
     return s.TokenResponse(token=token, user=as_struct(user.view(), s.User))
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The address of the connection, as the server gives it. X-Forwarded-For is not read here:
+    a client can write anything there, so trusting it would let a guesser name a new address at
+    every try. Behind a proxy, `onduty serve --forwarded-allow-ips` names the proxies whose header
+    the server (uvicorn) believes, and it then puts the client's address in the connection's place."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 @api_post("/auth/logout", status_code=204, summary="Sign out: revoke this token", tags=["auth"])
