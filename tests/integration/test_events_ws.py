@@ -499,3 +499,20 @@ async def test_s6_agent_prompted_arrives_when_the_response_timeout_passes(api: A
 
         code = await sentinel(api)
         assert not [n for n in names(await out.until("reason.saved", is_reason(code))) if n.startswith("agent.prompt")]
+
+
+async def test_s8_a_client_closing_with_1012_is_disconnected_like_any_other(api: Api) -> None:
+    """1012 ("service restart") is what the server sends when it stops, and then nothing is
+    recorded; a client that sends it itself is still disconnected, or it could dodge S8."""
+    agent = await ready_agent(api, "a")
+    async with connect(f"ws://{api.address}/api/v1/events?token={agent.token}", open_timeout=TIMEOUT) as socket:
+        await asyncio.wait_for(socket.recv(), TIMEOUT)  # stream.ready: the connect is recorded
+        assert (await api.json(api.admin, "GET", f"/agents/{agent.id}", expect=200))["connected"] is True
+        await socket.close(1012, "a client saying the service restarts")
+    for _ in range(100):
+        row = await api.json(api.admin, "GET", f"/agents/{agent.id}", expect=200)
+        if not row["connected"]:
+            break
+        await asyncio.sleep(0.05)
+    assert row["connected"] is False
+    assert row["disconnect_deadline"] is not None  # the grace runs

@@ -91,8 +91,14 @@ def serve(
             announce(db, tokens, f"http://{host}:{port}")
     click.echo(f"onduty on http://{host}:{port} with {db.shown()}")
     limits = SignInLimits(sign_in_failures_per_user, sign_in_failures_per_address, float(sign_in_window))
-    uvicorn.run(
-        create_app(db, settle_heap=True, sign_in_limits=limits),
+    # The server itself, not uvicorn.run(), so that the app can tell its own stop (streams closed
+    # by the server, which record no disconnect: S8) from a client closing with the same code.
+    server: uvicorn.Server | None = None
+    app = create_app(
+        db, settle_heap=True, sign_in_limits=limits, stopping=lambda: server is not None and server.should_exit
+    )
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         # The client's address counts failed sign-ins. uvicorn would take it from X-Forwarded-For
@@ -110,3 +116,5 @@ def serve(
         # dashboard cost more CPU than the rest of its delivery (docs/performance.md).
         ws_per_message_deflate=ws_deflate,
     )
+    server = uvicorn.Server(config)
+    server.run()

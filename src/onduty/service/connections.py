@@ -9,6 +9,9 @@ seconds a stream, whatever a page sends.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import structlog
 
 from onduty.domain import commands as c
@@ -25,6 +28,9 @@ class AgentStreams:
     def __init__(self, service: Service) -> None:
         self._service = service
         self._open: dict[int, int] = {}
+        # The first stream's Connect while it is being recorded: later streams wait for it, so
+        # that none goes on as connected if it fails.
+        self._connecting: dict[int, asyncio.Future[Any]] = {}
 
     def count(self, agent_id: int) -> int:
         return self._open.get(agent_id, 0)
@@ -34,12 +40,23 @@ class AgentStreams:
         be recorded: the caller closes the stream, and the page connects again."""
         count = self._open.get(agent_id, 0) + 1
         self._open[agent_id] = count
-        if count == 1:
-            try:
-                await self._service.execute(c.Connect(agent_id))
-            except BaseException:
-                await self.closed(agent_id)
-                raise
+        try:
+            recording = self._connecting.get(agent_id)
+            if recording is None and count == 1:
+                first: asyncio.Future[Any] = asyncio.ensure_future(self._service.execute(c.Connect(agent_id)))
+                first.add_done_callback(lambda done: self._recorded(agent_id, done))
+                self._connecting[agent_id] = recording = first
+            if recording is not None:
+                await asyncio.shield(recording)
+        except BaseException:
+            await self.closed(agent_id)
+            raise
+
+    def _recorded(self, agent_id: int, done: asyncio.Future[Any]) -> None:
+        if self._connecting.get(agent_id) is done:
+            del self._connecting[agent_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: each opener that waited for it has raised it already
 
     async def closed(self, agent_id: int) -> None:
         count = self._open.get(agent_id, 0) - 1

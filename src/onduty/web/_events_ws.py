@@ -134,7 +134,9 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         subscription.close()
         service.metrics.connected_clients.dec()
         if agent_id is not None:
-            if gone.code == CLOSE_SERVER_RESTART:
+            # The code alone would not do: a client may send 1012 too, and would then stay
+            # "connected" for ever.
+            if gone.code == CLOSE_SERVER_RESTART and socket.app.state.stopping():
                 # The server is stopping, not the agent leaving: they stay connected in the
                 # record, and the next start gives everyone connected a whole grace (S8).
                 ctx.streams.forget(agent_id)

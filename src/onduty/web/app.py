@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
@@ -38,11 +38,13 @@ def create_app(
     fanout: FanOut | None = None,
     settle_heap: bool = False,
     sign_in_limits: SignInLimits | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Litestar:
     """The app for a database whose schema is current (run migrations first). `settle_heap`:
     tune the garbage collector for a long-running server once started (service/_heap.py); for the
     server process, not for tests that start many apps in one process. `sign_in_limits`: failed
-    sign-ins allowed per username and per client address (service/sign_in_limits.py)."""
+    sign-ins allowed per username and per client address (service/sign_in_limits.py). `stopping`:
+    whether the server is shutting down (its own closing of the streams records no disconnect)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(
         await service.start()
         app.state.ctx = ctx = AppContext(service, UserStore(store), sign_in_limits or SignInLimits())
         routes_events.install_tickets(app, ctx)
+        app.state.stopping = stopping
         if settle_heap:
             settle_after_start()
         try:

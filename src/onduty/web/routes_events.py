@@ -67,9 +67,12 @@ async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> Us
     ticket = query.get("ticket")
     if ticket is not None:
         try:
-            return tickets_of(socket.app).redeem(ticket)
+            holder = tickets_of(socket.app).redeem(ticket)
         except TicketRefused as refused:
             return str(refused)
+        # As the user is now, not as when the ticket was issued (deactivated or changed since).
+        now = await ctx.users.by_id(holder.id)
+        return now if now is not None and now.active else "this user can no longer sign in"
     token = bearer(socket) or query.get("token")
     if not token:
         return NO_CREDENTIALS
