@@ -269,7 +269,7 @@ async def test_a_failed_change_is_answered_with_the_error_document(
 ) -> None:
     async with site(sqlite_template, tmp_path) as here:
 
-        async def failing(_: c.Command) -> Any:
+        async def failing(_: c.Command, **__: Any) -> Any:
             raise failure()
 
         here.ctx.service.execute = failing  # type: ignore[method-assign,assignment]

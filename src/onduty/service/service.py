@@ -7,6 +7,13 @@ many commands. A command is acknowledged only once its batch is committed;
 events are published only after that. If a commit fails, the in-memory engine
 is rebuilt from the database, so it never runs ahead of what is durable.
 
+Reads see committed state only. Between applying a batch and hearing its commit
+back, the engine holds changes that a crash would erase; so `read` runs a view at
+once only while the engine equals what is committed, and otherwise right after
+the commit under way, before the next batch is applied. A command's answer is
+its own outcome: `execute(answer=...)` renders it right after the command (not
+after later commands of its batch) and hands it over once the batch is committed.
+
 Timers: the writer sleeps until the engine's next deadline and ticks it then;
 deadlines that passed while the service was down fire at start.
 """
@@ -16,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 
@@ -40,6 +49,9 @@ log = structlog.get_logger("onduty.service")
 
 MAX_BATCH = 256
 
+T = TypeVar("T")
+View = Callable[[Workspace], Any]
+
 
 class ServiceUnavailable(Exception):
     """The command could not be made durable; nothing of it was kept."""
@@ -49,12 +61,16 @@ class ServiceUnavailable(Exception):
 class Outcome:
     events: list[Event]
     stored: list[StoredEvent]
+    answer: Any = None  # what `execute(answer=...)` rendered right after the command
 
 
 @dataclass(slots=True)
 class _Pending:
     command: c.Command | None  # None: no command, only a pass of the writer (timers, a barrier)
     future: asyncio.Future[Outcome]
+    check: View | None = None  # may refuse the command on the state it would apply to
+    answer: View | None = None
+    rendered: Any = None
 
 
 class Service:
@@ -70,6 +86,11 @@ class Service:
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.last_event_id = 0
+        # False from applying a batch until its commit is heard back: the engine is then
+        # ahead of the database, and readers wait for `_committed`.
+        self._clean = True
+        self._stopped = False
+        self._readers: list[tuple[View, asyncio.Future[Any]]] = []
 
     @property
     def workspace(self) -> Workspace:
@@ -93,13 +114,19 @@ class Service:
         )
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+        stopping = ServiceUnavailable("the service is stopping")
         while not self._inbox.empty():
-            self._inbox.get_nowait().future.set_exception(ServiceUnavailable("the service is stopping"))
+            self._inbox.get_nowait().future.set_exception(stopping)
+        readers, self._readers = self._readers, []
+        for _, future in readers:
+            if not future.done():
+                future.set_exception(stopping)
 
     async def _reload(self) -> None:
         snapshot = await self.store.load_snapshot(self.clock.now())
@@ -110,11 +137,41 @@ class Service:
 
     # -- commands ------------------------------------------------------------------
 
-    async def execute(self, command: c.Command) -> Outcome:
-        """Apply a command; returns once its effects are committed. Raises DomainError."""
+    async def execute(self, command: c.Command, *, check: View | None = None, answer: View | None = None) -> Outcome:
+        """Apply a command; returns once its effects are committed. Raises DomainError.
+
+        `check(workspace)` runs just before the command, on the state it would apply to,
+        and refuses it by raising (whatever it raises reaches the caller; nothing changes).
+        `answer(workspace)` runs just after it: the answer shows this command's outcome,
+        not what later commands of the same batch made of it, and only once committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait(_Pending(command, future))
+        self._inbox.put_nowait(_Pending(command, future, check, answer))
         return await future
+
+    async def read(self, view: Callable[[Workspace], T]) -> T:
+        """`view(workspace)` on committed state: at once when the engine holds nothing
+        uncommitted, else right after the commit under way. Whatever `view` raises
+        reaches the caller. Views must not change the workspace."""
+        if self._clean:
+            return view(self.workspace)
+        if self._stopped:
+            raise ServiceUnavailable("the service is stopping")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._readers.append((view, future))
+        return await future
+
+    def _committed(self) -> None:
+        """The engine equals the database again: serve the readers who waited."""
+        self._clean = True
+        readers, self._readers = self._readers, []
+        ws = self.workspace
+        for view, future in readers:
+            if future.cancelled():
+                continue
+            try:
+                future.set_result(view(ws))
+            except Exception as error:  # the reader's refusal (not found, forbidden): theirs to hear
+                future.set_exception(error)
 
     async def settle(self) -> None:
         """Returns once the writer has ticked the clock and committed all that came
@@ -150,6 +207,7 @@ class Service:
 
     async def _commit_batch(self, batch: list[_Pending], *, tick: bool) -> None:
         try:
+            self._clean = False
             rows, applied = self._apply(batch, tick=tick)
             stored: list[StoredEvent] = []
             if rows:
@@ -170,11 +228,13 @@ class Service:
             failure = ServiceUnavailable("the change could not be saved; nothing was changed")
             try:
                 await self._reload()  # before anyone hears back, so nobody sees what was not kept
+                self._committed()
             finally:
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_exception(failure)
             raise
+        self._committed()
         self.metrics.batch_size.observe(max(1, len(batch)))
         self.metrics.queue_length.set(len(self.workspace.queue))
         self._acknowledge(applied, stored)
@@ -200,12 +260,21 @@ class Service:
                 applied.append((pending, [], first))
                 continue
             try:
+                if pending.check is not None:
+                    pending.check(ws)  # reads only: whatever it raises is a refusal
+            except Exception as error:
+                self.metrics.refused.inc()
+                pending.future.set_exception(error)
+                continue
+            try:
                 events = engine.handle(pending.command, now)
-            except DomainError as error:
+            except DomainError as error:  # refused; anything else is a bug and fails the batch
                 self.metrics.refused.inc()
                 pending.future.set_exception(error)
                 continue
             self._record(events, ws, rows)
+            if pending.answer is not None:
+                pending.rendered = pending.answer(ws)
             applied.append((pending, events, first))
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
@@ -224,7 +293,7 @@ class Service:
             # A command's journal entries run from its own start to the next command's.
             end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
             if not pending.future.done():
-                pending.future.set_result(Outcome(events, stored[first:end]))
+                pending.future.set_result(Outcome(events, stored[first:end], pending.rendered))
 
     def _count(self, events: list[Event]) -> None:
         for event in events:

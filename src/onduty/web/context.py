@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 
 from onduty.domain.model import Agent
 from onduty.domain.types import Actor
+from onduty.domain.workspace import Workspace
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
 from onduty.service.passwords import Passwords
@@ -135,10 +136,11 @@ def require(user: User, *roles: str) -> None:
         raise forbidden(f"needs the role {' or '.join(roles)}; you are {user.role}")
 
 
-def visible_agent(ctx: AppContext, user: User, agent_id: int, field_name: str = "id") -> Agent:
+def visible_agent(ws: Workspace, user: User, agent_id: int, field_name: str = "id") -> Agent:
     """An agent the caller may see: themselves, their team (supervisor), anyone (admin).
-    Others are reported as not found, so that nothing leaks across teams."""
-    agent = ctx.service.workspace.agents.get(agent_id)
+    Others are reported as not found, so that nothing leaks across teams. A view or a
+    command's check (`Service.read`, `Service.execute(check=...)`): never the live engine."""
+    agent = ws.agents.get(agent_id)
     allowed = agent is not None and (
         user.role == "admin"
         or (user.role == "supervisor" and agent.team == user.team)
@@ -149,12 +151,12 @@ def visible_agent(ctx: AppContext, user: User, agent_id: int, field_name: str = 
     return agent
 
 
-def team_agent_ids(ctx: AppContext, user: User) -> list[int] | None:
-    """Whose threads the caller may see; None means everyone's (admin)."""
+def team_agent_ids(ws: Workspace, user: User) -> list[int] | None:
+    """Whose threads the caller may see; None means everyone's (admin). A view."""
     if user.role == "admin":
         return None
     if user.role == "supervisor":
-        return [a.id for a in ctx.service.workspace.agents.values() if a.team == user.team]
+        return [a.id for a in ws.agents.values() if a.team == user.team]
     return [user.id]
 
 

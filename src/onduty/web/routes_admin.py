@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar.params import FromPath, JSONBody
 
 from onduty.domain import commands as c
 from onduty.domain.types import State
+from onduty.domain.workspace import Workspace
 from onduty.service.auth import new_token, token_hash
 from onduty.storage.users import UsernameTaken
 from onduty.web import schemas as s
@@ -27,14 +30,24 @@ def zone_exists(name: str) -> bool:
     return True
 
 
-def _reason(ctx: Ctx, code: str) -> s.Reason:
-    r = ctx.service.workspace.reasons.existing(code)
-    return s.Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in)
+def _reason(code: str) -> Callable[[Workspace], s.Reason]:
+    """The reason as a view, or as a command's answer."""
+
+    def view(ws: Workspace) -> s.Reason:
+        r = ws.reasons.existing(code)
+        return s.Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in)
+
+    return view
+
+
+async def _saved_reason(ctx: Ctx, command: c.Command, code: str) -> s.Reason:
+    outcome = await ctx.service.execute(command, answer=_reason(code))
+    return cast(s.Reason, outcome.answer)
 
 
 @api_get("/reasons", summary="The reason catalogue, retired ones included (S1)", tags=["config"])
 async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
-    return [_reason(ctx, r.code) for r in ctx.service.workspace.reasons.all()]
+    return await ctx.service.read(lambda ws: [_reason(r.code)(ws) for r in ws.reasons.all()])
 
 
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
@@ -42,31 +55,28 @@ async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) 
     require(caller, "admin")
     if data.code in _STATUS_WORDS:  # W2: `status=` takes a state, active_free or a reason code
         raise invalid(f"reason code {data.code!r} is the name of a status; choose another", "code")
-    await ctx.service.execute(c.AddReason(data.code, data.label, data.requires_approval))
-    return _reason(ctx, data.code)
+    return await _saved_reason(ctx, c.AddReason(data.code, data.label, data.requires_approval), data.code)
 
 
 @api_patch("/reasons/{code:str}", summary="Relabel, or mark requires_approval (admin)", tags=["config"])
 async def change_reason(caller: Caller, ctx: Ctx, code: FromPath[str], data: JSONBody[s.ReasonPatch]) -> s.Reason:
     require(caller, "admin")
-    await ctx.service.execute(c.ChangeReason(code, data.label, data.requires_approval))
-    return _reason(ctx, code)
+    return await _saved_reason(ctx, c.ChangeReason(code, data.label, data.requires_approval), code)
 
 
 @api_delete("/reasons/{code:str}", status_code=200, summary="Retire a reason (admin)", tags=["config"])
 async def retire_reason(caller: Caller, ctx: Ctx, code: FromPath[str]) -> s.Reason:
     require(caller, "admin")
-    await ctx.service.execute(c.RetireReason(code))
-    return _reason(ctx, code)
+    return await _saved_reason(ctx, c.RetireReason(code), code)
 
 
-def _settings(ctx: Ctx) -> s.Settings:
-    return as_struct(ctx.service.workspace.settings.as_dict(), s.Settings)
+def _settings(ws: Workspace) -> dict[str, Any]:
+    return ws.settings.as_dict()
 
 
 @api_get("/settings", summary="Workspace settings (timeouts in seconds)", tags=["config"])
 async def get_settings(caller: Caller, ctx: Ctx) -> s.Settings:
-    return _settings(ctx)
+    return as_struct(await ctx.service.read(_settings), s.Settings)
 
 
 @api_patch("/settings", summary="Change settings (admin)", tags=["config"])
@@ -77,8 +87,8 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
         raise invalid("nothing to change: send at least one setting", None)
     if "time_zone" in changes and not zone_exists(changes["time_zone"]):
         raise invalid(f"time_zone {changes['time_zone']!r} is not a known IANA time zone", "time_zone")
-    await ctx.service.execute(c.ChangeSettings(changes))
-    return _settings(ctx)
+    outcome = await ctx.service.execute(c.ChangeSettings(changes), answer=_settings)
+    return as_struct(outcome.answer, s.Settings)
 
 
 @api_get("/users", summary="Users (admin)", tags=["config"])

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from onduty.domain import commands as c
 from onduty.domain.model import Agent, Thread
 from onduty.domain.types import State
+from onduty.domain.workspace import Workspace
 from onduty.service.views import agent_view, presence_view, status_view
 from onduty.timefmt import iso
 from onduty.web import schemas as s
@@ -33,25 +34,29 @@ async def list_agents(
     caller: Caller, ctx: Ctx, status: FromQuery[str | None] = None, team: FromQuery[str | None] = None
 ) -> list[s.Agent]:
     require(caller, "supervisor", "admin")
-    ws = ctx.service.workspace
     if caller.role == "supervisor":
         if team is not None and team != caller.team:
             raise forbidden("a supervisor sees only their own team", "team")
         team = caller.team
-    if status is not None and status not in _STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
-        raise invalid(f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", "status")
-    rows = [
-        agent_view(ws, a)
-        for a in sorted(ws.agents.values(), key=lambda a: (a.name or a.username).lower())
-        if (team is None or a.team == team) and (status is None or _matches(a, status))
-    ]
-    return as_struct(rows, list[s.Agent])
+
+    def rows(ws: Workspace) -> list[dict[str, Any]]:
+        if status is not None and status not in _STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
+            raise invalid(
+                f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", "status"
+            )
+        return [
+            agent_view(ws, a)
+            for a in sorted(ws.agents.values(), key=lambda a: (a.name or a.username).lower())
+            if (team is None or a.team == team) and (status is None or _matches(a, status))
+        ]
+
+    return as_struct(await ctx.service.read(rows), list[s.Agent])
 
 
 @api_get("/agents/{agent_id:int}", summary="One agent (W3)", tags=["agents"])
 async def get_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int]) -> s.Agent:
-    agent = visible_agent(ctx, caller, agent_id, "agent_id")
-    return as_struct(agent_view(ctx.service.workspace, agent), s.Agent)
+    view = await ctx.service.read(lambda ws: agent_view(ws, visible_agent(ws, caller, agent_id, "agent_id")))
+    return as_struct(view, s.Agent)
 
 
 @api_put("/agents/{agent_id:int}/status", summary="Change an agent's status from their card (S2)", tags=["agents"])
@@ -59,22 +64,26 @@ async def set_agent_status(
     caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.StatusRequest]
 ) -> s.Status:
     require(caller, "supervisor", "admin")
-    agent = visible_agent(ctx, caller, agent_id, "agent_id")
-    await ctx.service.execute(c.SetStatus(agent.id, State(data.state), data.reason, actor_of(caller)))
-    return as_struct(status_view(ctx.service.workspace, agent), s.Status)
+    outcome = await ctx.service.execute(
+        c.SetStatus(agent_id, State(data.state), data.reason, actor_of(caller)),
+        check=lambda ws: visible_agent(ws, caller, agent_id, "agent_id"),
+        answer=lambda ws: status_view(ws, ws.agent(agent_id)),
+    )
+    return as_struct(outcome.answer, s.Status)
 
 
 @api_patch("/agents/{agent_id:int}", summary="Change an agent's team or capacity (admin)", tags=["agents"])
 async def change_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.AgentPatch]) -> s.Agent:
     require(caller, "admin")
-    agent = visible_agent(ctx, caller, agent_id, "agent_id")
-    await ctx.service.execute(
-        c.ChangeAgent(agent.id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity)
+    outcome = await ctx.service.execute(
+        c.ChangeAgent(agent_id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity),
+        check=lambda ws: visible_agent(ws, caller, agent_id, "agent_id"),
+        answer=lambda ws: agent_view(ws, ws.agent(agent_id)),
     )
     if data.team is not None:
-        await ctx.users.set_team(agent.id, agent.team, ctx.service.now())
-        ctx.forget_user(agent.id)
-    return as_struct(agent_view(ctx.service.workspace, agent), s.Agent)
+        await ctx.users.set_team(agent_id, outcome.answer["team"], ctx.service.now())
+        ctx.forget_user(agent_id)
+    return as_struct(outcome.answer, s.Agent)
 
 
 def approval_view(row: Any) -> dict[str, Any]:
@@ -98,21 +107,34 @@ async def list_approvals(
     require(caller, "supervisor", "admin")
     if state_filter is not None and state_filter not in ("pending", "approved", "rejected", "cancelled"):
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
-    rows = await ctx.store.approvals(state=state_filter, agent_ids=team_agent_ids(ctx, caller))
+    agent_ids = await ctx.service.read(lambda ws: team_agent_ids(ws, caller))
+    rows = await ctx.store.approvals(state=state_filter, agent_ids=agent_ids)
     return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
 
 
 async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s.ApprovalRequest:
     require(caller, "supervisor", "admin")
     row = await ctx.store.approval(request_id)
-    agent = ctx.service.workspace.agents.get(row.agent_id) if row is not None else None
-    if row is None or agent is None or (caller.role == "supervisor" and agent.team != caller.team):
-        # Another team's request reads as no request at all: nothing about it leaks.
-        raise not_found(f"no approval request with id {request_id}", "request_id")
+    if row is None:
+        raise _no_request(request_id)
     if row.state != "pending":
+        await ctx.service.read(lambda ws: _check_decider(ws, caller, row.agent_id, request_id))
         raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
-    await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)))
+    await ctx.service.execute(
+        c.DecideApproval(request_id, approve, actor_of(caller)),
+        check=lambda ws: _check_decider(ws, caller, row.agent_id, request_id),
+    )
     return as_struct(approval_view(await ctx.store.approval(request_id)), s.ApprovalRequest)
+
+
+def _check_decider(ws: Workspace, caller: Caller, agent_id: int, request_id: int) -> None:
+    agent = ws.agents.get(agent_id)
+    if agent is None or (caller.role == "supervisor" and agent.team != caller.team):
+        raise _no_request(request_id)  # another team's request reads as no request at all
+
+
+def _no_request(request_id: int) -> ApiError:
+    return not_found(f"no approval request with id {request_id}", "request_id")
 
 
 @api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])
@@ -127,10 +149,13 @@ async def reject(caller: Caller, ctx: Ctx, request_id: FromPath[int]) -> s.Appro
 
 @api_get("/presence", summary="Online, away or offline, for pickers and other programs (W4)", tags=["agents"])
 async def presence(caller: Caller, ctx: Ctx, ids: FromQuery[str | None] = None) -> list[s.Presence]:
-    ws = ctx.service.workspace
     wanted = parse_ids(ids, "ids")
-    agents = [ws.agents[i] for i in wanted if i in ws.agents] if wanted is not None else list(ws.agents.values())
-    return as_struct([presence_view(ws, a) for a in agents], list[s.Presence])
+
+    def rows(ws: Workspace) -> list[dict[str, Any]]:
+        agents = [ws.agents[i] for i in wanted if i in ws.agents] if wanted is not None else ws.agents.values()
+        return [presence_view(ws, a) for a in agents]
+
+    return as_struct(await ctx.service.read(rows), list[s.Presence])
 
 
 @api_get("/queue", summary="The general queue in routing order (R1, R6)", tags=["threads"])
@@ -138,9 +163,10 @@ async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queu
     require(caller, "supervisor", "admin")
     if not 1 <= limit <= 1000:
         raise invalid("limit must be from 1 to 1000", "limit")
-    ws = ctx.service.workspace
-    now = ctx.service.now()
+    return as_struct(await ctx.service.read(lambda ws: _queue_view(ws, caller, limit, ctx.service.now())), s.Queue)
 
+
+def _queue_view(ws: Workspace, caller: Caller, limit: int, now: float) -> dict[str, Any]:
     def entry(thread: Thread) -> dict[str, Any]:
         return {
             "id": thread.id,
@@ -160,17 +186,14 @@ async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queu
     )
     items += [entry(thread) for thread in reserved[: max(0, limit - len(items))]]
     oldest = ws.queue.oldest_arrival()
-    return as_struct(
-        {
-            "length": len(ws.queue),
-            "waiting_for_owner": len(reserved),
-            "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
-            "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
-            "routing": ws.routing(),
-            "items": items,
-        },
-        s.Queue,
-    )
+    return {
+        "length": len(ws.queue),
+        "waiting_for_owner": len(reserved),
+        "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
+        "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
+        "routing": ws.routing(),
+        "items": items,
+    }
 
 
 ROUTES = [list_agents, get_agent, set_agent_status, change_agent, list_approvals, approve, reject, presence, queue]

@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from onduty.domain import commands as c
 from onduty.domain.events import ApprovalRequested
 from onduty.domain.types import Actor, State
+from onduty.domain.workspace import Workspace
 from onduty.service.auth import new_token, token_hash
 from onduty.service.sign_in_limits import TooManyFailures
 from onduty.service.views import agent_view, request_view, status_view
@@ -76,36 +77,39 @@ async def sign_out(request: Request[Any, Any, Any], caller: Caller, ctx: Ctx) ->
         ctx.forget_token(token)
 
 
-def me_view(ctx: Ctx, user: User) -> s.Me:
+async def me_view(ctx: Ctx, user: User) -> s.Me:
     view: dict[str, Any] = user.view()
-    agent = ctx.service.workspace.agents.get(user.id) if user.role == "agent" else None
-    if agent is not None:
-        view["agent"] = agent_view(ctx.service.workspace, agent)
-        view["status"] = status_view(ctx.service.workspace, agent)
+    if user.role == "agent":
+        view |= await ctx.service.read(lambda ws: _own_status(ws, user.id))
     return as_struct(view, s.Me)
 
 
-def own_agent(ctx: Ctx, caller: Caller) -> s.Agent:
-    return as_struct(agent_view(ctx.service.workspace, ctx.service.workspace.agent(caller.id)), s.Agent)
+def _own_status(ws: Workspace, agent_id: int) -> dict[str, Any]:
+    agent = ws.agents.get(agent_id)
+    return {} if agent is None else {"agent": agent_view(ws, agent), "status": status_view(ws, agent)}
+
+
+async def own_agent(ctx: Ctx, caller: Caller, command: c.Command) -> s.Agent:
+    """The command's outcome for the caller, as the agent object."""
+    outcome = await ctx.service.execute(command, answer=lambda ws: agent_view(ws, ws.agent(caller.id)))
+    return as_struct(outcome.answer, s.Agent)
 
 
 @api_get("/me", summary="The caller, with their status", tags=["me"])
 async def get_me(caller: Caller, ctx: Ctx) -> s.Me:
-    return me_view(ctx, caller)
+    return await me_view(ctx, caller)
 
 
 @api_post("/me/login", status_code=200, summary="Presence login (S5)", tags=["me"])
 async def login(caller: Caller, ctx: Ctx) -> s.Agent:
     require(caller, "agent")
-    await ctx.service.execute(c.Login(caller.id))
-    return own_agent(ctx, caller)
+    return await own_agent(ctx, caller, c.Login(caller.id))
 
 
 @api_post("/me/logout", status_code=200, summary="Presence logout (S5)", tags=["me"])
 async def logout(caller: Caller, ctx: Ctx) -> s.Agent:
     require(caller, "agent")
-    await ctx.service.execute(c.Logout(caller.id, Actor.agent(caller.id)))
-    return own_agent(ctx, caller)
+    return await own_agent(ctx, caller, c.Logout(caller.id, Actor.agent(caller.id)))
 
 
 @api_put(
@@ -117,19 +121,30 @@ async def logout(caller: Caller, ctx: Ctx) -> s.Agent:
 )
 async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusRequest]) -> Response[s.Status]:
     require(caller, "agent")
-    outcome = await ctx.service.execute(c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)))
-    ws = ctx.service.workspace
-    asked = [e for e in outcome.events if isinstance(e, ApprovalRequested)]
-    if asked and (request := ws.requests.get(asked[-1].request_id)) is not None:
-        return Response(as_struct(request_view(request), s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
-    return Response(as_struct(status_view(ws, ws.agent(caller.id)), s.Status))
+    outcome = await ctx.service.execute(
+        c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)),
+        answer=lambda ws: _status_or_request(ws, caller.id),
+    )
+    if outcome.answer["request"] is not None and any(isinstance(e, ApprovalRequested) for e in outcome.events):
+        return Response(as_struct(outcome.answer["request"], s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
+    return Response(as_struct(outcome.answer["status"], s.Status))
+
+
+def _status_or_request(ws: Workspace, agent_id: int) -> dict[str, Any]:
+    """S4: a reason that needs approval leaves the status as it was and asks; the answer
+    is then the request."""
+    agent = ws.agent(agent_id)
+    request = ws.requests.get(agent.pending_request) if agent.pending_request is not None else None
+    return {
+        "status": status_view(ws, agent),
+        "request": request_view(request) if request is not None else None,
+    }
 
 
 @api_post("/me/continue", status_code=200, summary='Answer "continue working?" (S6)', tags=["me"])
 async def continue_working(caller: Caller, ctx: Ctx) -> s.Agent:
     require(caller, "agent")
-    await ctx.service.execute(c.ContinueWorking(caller.id))
-    return own_agent(ctx, caller)
+    return await own_agent(ctx, caller, c.ContinueWorking(caller.id))
 
 
 ROUTES = [sign_in, sign_out, get_me, login, logout, set_own_status, continue_working]

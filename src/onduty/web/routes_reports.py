@@ -15,6 +15,7 @@ from litestar.response import Stream
 from sqlalchemy import select
 
 from onduty.domain.types import State
+from onduty.domain.workspace import Workspace
 from onduty.reports import status_log, workload
 from onduty.reports.periods import Period, PeriodError, resolve_period
 from onduty.storage import schema as t
@@ -30,8 +31,8 @@ To = Annotated[str | None, QueryParameter(name="to")]
 Format = Annotated[str, QueryParameter(name="format")]
 
 
-def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
-    zone = ZoneInfo(ctx.service.workspace.settings.time_zone)
+async def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
+    zone = ZoneInfo(await ctx.service.read(_time_zone))
     try:
         return resolve_period(start=start, end=end, period=period, day=day, zone=zone, now=ctx.service.now())
     except PeriodError as error:
@@ -63,7 +64,11 @@ class CsvStream(Stream):
         return super().to_asgi_response(*args, **kwargs)
 
 
-def _selection(
+def _time_zone(ws: Workspace) -> str:
+    return ws.settings.time_zone
+
+
+async def _selection(
     caller: User,
     ctx: Ctx,
     team: str | None,
@@ -74,7 +79,7 @@ def _selection(
     day: str | None,
 ) -> tuple[list[str] | None, str, Period]:
     """What both reports check first: whose, in which format, over which period."""
-    return _teams(caller, team), _format(fmt), _period(ctx, start, end, period, day)
+    return _teams(caller, team), _format(fmt), await _period(ctx, start, end, period, day)
 
 
 def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
@@ -100,17 +105,12 @@ async def status_log_report(
     after: FromQuery[int] = 0,
     limit: FromQuery[int] = 500,
 ) -> s.StatusLogPage:
-    teams, fmt, window = _selection(caller, ctx, team, fmt, start, end, period, date)
+    teams, fmt, window = await _selection(caller, ctx, team, fmt, start, end, period, date)
     if not 1 <= limit <= 5000:
         raise invalid("limit must be from 1 to 5000", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
-    if status is not None and status not in STATUS_VALUES and ctx.service.workspace.reasons.get(status) is None:
-        raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
-    if agent_id is not None and caller.role == "supervisor":
-        agent = ctx.service.workspace.agents.get(agent_id)
-        if agent is None or agent.team != caller.team:
-            raise forbidden("that agent is not in your team", "agent_id")
+    await ctx.service.read(lambda ws: _check_log_filter(ws, caller, status, agent_id))
     selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
     if fmt == "csv":
         return _csv_download(status_log.csv_lines(ctx.store, selection), "status-log")  # type: ignore[return-value]
@@ -121,6 +121,15 @@ async def status_log_report(
 
 
 STATUS_VALUES = frozenset(state.value for state in State)
+
+
+def _check_log_filter(ws: Workspace, caller: User, status: str | None, agent_id: int | None) -> None:
+    if status is not None and status not in STATUS_VALUES and ws.reasons.get(status) is None:
+        raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
+    if agent_id is not None and caller.role == "supervisor":
+        agent = ws.agents.get(agent_id)
+        if agent is None or agent.team != caller.team:
+            raise forbidden("that agent is not in your team", "agent_id")
 
 
 @api_get(
@@ -136,7 +145,7 @@ async def workload_report(
     team: FromQuery[str | None] = None,
     fmt: Format = "json",
 ) -> s.WorkloadReport:
-    teams, fmt, window = _selection(caller, ctx, team, fmt, start, end, period, date)
+    teams, fmt, window = await _selection(caller, ctx, team, fmt, start, end, period, date)
     report = await build_workload(ctx, window, teams)
     if fmt == "csv":
         return Response(  # type: ignore[return-value]
@@ -174,7 +183,7 @@ async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> d
         "from": iso(window.start),
         "to": iso(window.end),
         "until": iso(end),
-        "time_zone": ctx.service.workspace.settings.time_zone,
+        "time_zone": await ctx.service.read(_time_zone),
         "labels": await status_labels(ctx),
         "agents": agents,
         "teams": [{"team": team} | totals.view() for team, totals in sorted(by_team.items())],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -9,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from onduty.domain import commands as c
 from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
+from onduty.domain.workspace import Workspace
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import MAX_BIG_ID, api_delete, api_get, api_post, as_struct, check_id
@@ -41,15 +43,15 @@ def thread_view(row: Any, messages: list[Any]) -> dict[str, Any]:
     }
 
 
-def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
+async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
     """Whose threads the caller reads, and whether the general queue is among them."""
     if caller.role == "integration":
         return None, True  # the channel that carries every conversation to and from clients
-    return team_agent_ids(ctx, caller), caller.role in ("supervisor", "admin")
+    return await ctx.service.read(lambda ws: team_agent_ids(ws, caller)), caller.role in ("supervisor", "admin")
 
 
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
-    agent_ids, with_queue = _reader_scope(ctx, caller)
+    agent_ids, with_queue = await _reader_scope(ctx, caller)
     rows, messages = await ctx.store.threads_page(
         state=None, agent_ids=agent_ids, include_queue=with_queue, thread_id=thread_id
     )
@@ -58,20 +60,25 @@ async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
 
 
-def _check_acts_on(ctx: Ctx, caller: Caller, thread_id: int) -> None:
-    """Supervisors act on their team's threads and the queue; agents on what they hold
-    (the engine checks that); others not at all. Invisible threads are not found."""
+def _acts_on(caller: Caller, thread_id: int) -> Callable[[Workspace], None]:
+    """The check of a command on a thread (`Service.execute(check=...)`): supervisors act on
+    their team's threads and the queue; agents on what they hold (the engine checks that);
+    others not at all. Invisible threads are not found."""
     require(caller, "agent", "supervisor", "admin")
-    thread = ctx.service.workspace.threads.get(thread_id)
-    if thread is None:
-        raise not_found(f"no open thread with id {thread_id}", "thread_id")
-    if caller.role == "supervisor":
-        # Held, or waiting for its own agent (R4): it belongs to that agent's team.
-        owner = thread.agent_id if thread.agent_id is not None else thread.reserved_for
-        if owner is not None and ctx.service.workspace.agents[owner].team != caller.team:
+
+    def check(ws: Workspace) -> None:
+        thread = ws.threads.get(thread_id)
+        if thread is None:
             raise not_found(f"no open thread with id {thread_id}", "thread_id")
-    if caller.role == "agent" and thread.agent_id != caller.id:
-        raise not_found(f"no open thread with id {thread_id}", "thread_id")  # as if there were none
+        if caller.role == "supervisor":
+            # Held, or waiting for its own agent (R4): it belongs to that agent's team.
+            owner = thread.agent_id if thread.agent_id is not None else thread.reserved_for
+            if owner is not None and ws.agents[owner].team != caller.team:
+                raise not_found(f"no open thread with id {thread_id}", "thread_id")
+        if caller.role == "agent" and thread.agent_id != caller.id:
+            raise not_found(f"no open thread with id {thread_id}", "thread_id")  # as if there were none
+
+    return check
 
 
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
@@ -97,7 +104,7 @@ async def list_threads(
         raise invalid("limit must be from 1 to 500", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
-    agent_ids, with_queue = _reader_scope(ctx, caller)
+    agent_ids, with_queue = await _reader_scope(ctx, caller)
     if agent_id is not None:
         if agent_ids is not None and agent_id not in agent_ids:
             raise forbidden("you may not read that agent's threads", "agent_id")
@@ -117,29 +124,27 @@ async def get_thread(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Th
 @api_post("/threads/{thread_id:int}/messages", summary="The holder's answer", tags=["threads"])
 async def answer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.AnswerRequest]) -> s.Thread:
     require(caller, "agent")
-    _check_acts_on(ctx, caller, thread_id)
-    await ctx.service.execute(c.Answer(thread_id, caller.id, data.text))
+    await ctx.service.execute(c.Answer(thread_id, caller.id, data.text), check=_acts_on(caller, thread_id))
     return await _read(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
 async def close(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: the holding agent, supervisor
-    _check_acts_on(ctx, caller, thread_id)
-    await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)))
+    await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)), check=_acts_on(caller, thread_id))
     return await _read_after_leaving(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
 async def transfer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
-    _check_acts_on(ctx, caller, thread_id)
-    if data.agent_id not in ctx.service.workspace.agents:
+    check = _acts_on(caller, thread_id)
+    if not await ctx.service.read(lambda ws: data.agent_id in ws.agents):
         user = await ctx.users.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
         await ctx.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
-    await ctx.service.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)))
+    await ctx.service.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)), check=check)
     return await _read_after_leaving(ctx, caller, thread_id)
 
 
@@ -151,10 +156,11 @@ async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thr
 
 async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned: bool) -> s.Thread:
     require(caller, "agent")
-    _check_acts_on(ctx, caller, thread_id)
     # R8: the engine checks the message is this thread's; the messages table says whose it is.
     message_thread_id = await ctx.store.message_thread(message_id)
-    await ctx.service.execute(c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id))
+    await ctx.service.execute(
+        c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id), check=_acts_on(caller, thread_id)
+    )
     return await _read(ctx, caller, thread_id)
 
 

@@ -1,0 +1,174 @@
+"""No answer shows what was not saved (PRODUCT.md §5: what the service acknowledged is
+never lost), on SQLite and PostgreSQL.
+
+The database itself holds the service's commit back: another connection takes the write
+lock, so a batch is applied in the engine but cannot be committed. While it waits:
+
+- every read (`/agents`, `/agents/{id}`, `/presence`, `/me`, `/queue`) shows committed state
+  only: it answers after the commit, never with the waiting change;
+- if the commit then fails (PostgreSQL: the committer's connection is killed), the change
+  is answered 503 and no read ever shows it;
+- two commands committed in one batch each answer their own outcome, not the batch's last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.integration.api_client import Api, Person
+
+LUNCH = {"state": "inactive", "reason": "lunch"}
+SETTLE = 0.3  # long enough for an answer that does not wait for the commit to come back
+
+
+@asynccontextmanager
+async def commits_held(api: Api) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Holds every commit of the service back until the block ends (or until the
+    yielded function kills the committer's connection, on PostgreSQL)."""
+    db = api.ctx.store.db
+    if db.dialect == "sqlite":
+        path = db.sqlite_path
+        assert path is not None
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("BEGIN IMMEDIATE")  # the write lock: the committer waits on it
+
+        async def no_kill() -> None:
+            raise AssertionError("only the PostgreSQL test kills the committer")
+
+        try:
+            yield no_kill
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    url = db.url.replace("postgresql+asyncpg://", "postgres://").replace("postgresql://", "postgres://")
+    locker = await asyncpg.connect(url)
+    await locker.execute("BEGIN")
+    await locker.execute("LOCK TABLE agents, status_log IN EXCLUSIVE MODE")
+
+    async def kill_committer() -> None:
+        """Ends the connection of whoever waits on our lock: the service's commit."""
+        for _ in range(200):
+            killed = await locker.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            if killed:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("no commit was waiting on the lock")
+
+    try:
+        yield kill_committer
+    finally:
+        await locker.execute("ROLLBACK")
+        await locker.close()
+
+
+async def waiting_commit(api: Api) -> None:
+    """Until the writer has applied what was sent and waits on the database."""
+    for _ in range(500):
+        if not api.service._clean and api.service._inbox.empty():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the writer never started a commit")
+
+
+Read = Callable[[Api, Person, Person], Awaitable[httpx.Response]]
+
+
+def reads() -> dict[str, Read]:
+    def get(path: str, as_agent: bool = False, **params: str) -> Read:
+        async def read(api: Api, supervisor: Person, agent: Person) -> httpx.Response:
+            who = agent if as_agent else supervisor
+            asked = {key: value.format(id=agent.id) for key, value in params.items()}
+            return await api.call(who, "GET", path.format(id=agent.id), params=asked, expect=200)
+
+        return read
+
+    return {
+        "agents": get("/agents"),
+        "agent": get("/agents/{id}"),
+        "presence": get("/presence", ids="{id}"),
+        "me": get("/me", as_agent=True),
+        "queue": get("/queue"),
+    }
+
+
+def shows_lunch(body: Any) -> bool:
+    """Does the answer show the agent at lunch (or, for /queue, routing halted by it)?"""
+    if isinstance(body, dict) and "routing" in body:
+        return bool(body["routing"] == "halted")
+    rows = body if isinstance(body, list) else [body]
+    statuses = [row.get("status") for row in rows]
+    return any(status is not None and status.get("reason") == "lunch" for status in statuses)
+
+
+@pytest.mark.parametrize("name", list(reads()))
+async def test_a_read_never_shows_a_change_that_is_not_committed(api: Api, name: str) -> None:
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    read = reads()[name]
+    assert not shows_lunch((await read(api, supervisor, agent)).json())
+    async with commits_held(api):
+        change = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH, expect=200))
+        await waiting_commit(api)
+        reading = asyncio.create_task(read(api, supervisor, agent))
+        await asyncio.sleep(SETTLE)
+        # The read waits for the commit; an answer now would show the change unsaved.
+        if reading.done():
+            assert not shows_lunch(reading.result().json()), f"{name} showed an uncommitted status"
+        assert not change.done()
+    assert (await change).json()["reason"] == "lunch"
+    assert shows_lunch((await reading).json())  # once committed, it is shown
+
+
+async def test_a_change_whose_commit_fails_is_never_shown(api: Api) -> None:
+    if api.ctx.store.db.dialect == "sqlite":
+        pytest.skip("the committer's connection is killed on PostgreSQL; SQLite's commit waits for its lock")
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    async with commits_held(api) as kill_committer:
+        change = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH))
+        await waiting_commit(api)
+        readings = [asyncio.create_task(read(api, supervisor, agent)) for read in reads().values()]
+        await asyncio.sleep(SETTLE)
+        await kill_committer()
+        assert (await change).status_code == 503
+        for reading in readings:
+            assert not shows_lunch((await reading).json())
+    for read in reads().values():
+        assert not shows_lunch((await read(api, supervisor, agent)).json())
+    log = await api.json(supervisor, "GET", "/reports/status-log", params={"agent_id": agent.id})
+    assert log["items"] and all(item["to"]["reason"] != "lunch" for item in log["items"])
+
+
+async def test_two_changes_committed_together_each_answer_their_own(api: Api) -> None:
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    path = f"/agents/{agent.id}/status"
+    async with commits_held(api):
+        first = asyncio.create_task(api.call(supervisor, "PUT", path, LUNCH, expect=200))
+        await waiting_commit(api)
+        # These two wait in the inbox meanwhile, so that they are applied and committed together.
+        mine = asyncio.create_task(
+            api.call(agent, "PUT", "/me/status", {"state": "inactive", "reason": "short_break"}, expect=200)
+        )
+        theirs = asyncio.create_task(api.call(supervisor, "PUT", path, {"state": "active"}, expect=200))
+        for _ in range(500):
+            if api.service._inbox.qsize() == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert api.service._inbox.qsize() == 2
+    assert (await first).json()["reason"] == "lunch"
+    assert (await mine).json()["reason"] == "short_break"
+    assert (await theirs).json()["state"] == "active"
+    assert (await api.json(supervisor, "GET", f"/agents/{agent.id}"))["status"]["state"] == "active"
