@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -82,7 +82,7 @@ async def waiting_commit(api: Api) -> None:
     raise AssertionError("the writer never started a commit")
 
 
-Read = Callable[[Api, Person, Person], Awaitable[httpx.Response]]
+Read = Callable[[Api, Person, Person], Coroutine[Any, Any, httpx.Response]]
 
 
 def reads() -> dict[str, Read]:
