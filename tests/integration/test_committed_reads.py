@@ -73,13 +73,13 @@ async def commits_held(api: Api) -> AsyncIterator[Callable[[], Awaitable[None]]]
         await locker.close()
 
 
-async def waiting_commit(api: Api) -> None:
-    """Until the writer has applied what was sent and waits on the database."""
+async def waiting_commit(api: Api, agent: Person) -> None:
+    """Until the writer has applied the agent's lunch and waits on the database to commit it."""
     for _ in range(500):
-        if not api.service._clean and api.service._inbox.empty():
+        if api.service.workspace.agents[agent.id].reason == "lunch":
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("the writer never started a commit")
+    raise AssertionError("the change never reached the engine")
 
 
 Read = Callable[[Api, Person, Person], Coroutine[Any, Any, httpx.Response]]
@@ -120,7 +120,7 @@ async def test_a_read_never_shows_a_change_that_is_not_committed(api: Api, name:
     assert not shows_lunch((await read(api, supervisor, agent)).json())
     async with commits_held(api):
         change = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH, expect=200))
-        await waiting_commit(api)
+        await waiting_commit(api, agent)
         reading = asyncio.create_task(read(api, supervisor, agent))
         await asyncio.sleep(SETTLE)
         # The read waits for the commit; an answer now would show the change unsaved.
@@ -138,7 +138,7 @@ async def test_a_change_whose_commit_fails_is_never_shown(api: Api) -> None:
     agent = await api.ready_agent()
     async with commits_held(api) as kill_committer:
         change = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH))
-        await waiting_commit(api)
+        await waiting_commit(api, agent)
         readings = [asyncio.create_task(read(api, supervisor, agent)) for read in reads().values()]
         await asyncio.sleep(SETTLE)
         await kill_committer()
@@ -157,7 +157,7 @@ async def test_two_changes_committed_together_each_answer_their_own(api: Api) ->
     path = f"/agents/{agent.id}/status"
     async with commits_held(api):
         first = asyncio.create_task(api.call(supervisor, "PUT", path, LUNCH, expect=200))
-        await waiting_commit(api)
+        await waiting_commit(api, agent)
         # These two wait in the inbox meanwhile, so that they are applied and committed together.
         mine = asyncio.create_task(
             api.call(agent, "PUT", "/me/status", {"state": "inactive", "reason": "short_break"}, expect=200)
