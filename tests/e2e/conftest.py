@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.serve_process import ServeProcess
 
@@ -139,6 +139,12 @@ def sign_in(browser: Browser, site: Site, person: Person, *, width: int = 1280, 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
     return page
+
+
+def live(page: Page, timeout_ms: float = 10_000) -> None:
+    """Waits until the page's event stream is connected (events.js marks <body>). A locator,
+    not wait_for_function: that one polls with eval, which the pages' policy refuses."""
+    expect(page.locator("body")).to_have_attribute("data-connection", "live", timeout=timeout_ms)
 
 
 def screenshot(page: Page, name: str) -> None:

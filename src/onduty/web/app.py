@@ -25,6 +25,7 @@ from onduty.web import routes_admin, routes_agents, routes_events, routes_me, ro
 from onduty.web._events_ws import events
 from onduty.web._pages import TEMPLATES, pages, static
 from onduty.web._routing_helpers import strict_body
+from onduty.web._security_headers import SecurityHeaders
 from onduty.web.context import AppContext, provide_caller, provide_ctx
 from onduty.web.errors import EXCEPTION_HANDLERS
 
@@ -77,7 +78,7 @@ def create_app(
         dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx, sync_to_thread=False)},
         before_request=strict_body,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, *routes_ops.ROUTES, pages, static],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
@@ -93,3 +94,7 @@ def create_app(
         debug=False,
         logging_config=None,  # structlog is configured by `onduty serve`
     )
+    # Around Litestar's own handler rather than as route middleware: the router's 404s and
+    # 405s, and the CORS answers, get the headers too.
+    app.asgi_handler = SecurityHeaders(app.asgi_handler)
+    return app

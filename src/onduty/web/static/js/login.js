@@ -3,9 +3,22 @@ import { api } from "./api.js";
 import { $ } from "./dom.js";
 import { HOME, session } from "./session.js";
 
+// Where to go after signing in: `?next=` only when it names a page of this site. It is
+// judged as the browser itself reads it (a backslash is a slash, tabs and newlines vanish,
+// dot segments fold). A path that folds to "//host" ("/..//evil") is no page of ours and
+// would read as another host if ever used alone; the sign-in page would go round again.
 function next(user) {
+  const home = HOME[user.role] || "/login";
   const wanted = new URLSearchParams(location.search).get("next");
-  return wanted && wanted.startsWith("/") && !wanted.startsWith("//") ? wanted : HOME[user.role] || "/login";
+  if (!wanted) return home;
+  let url;
+  try {
+    url = new URL(wanted, location.origin);
+  } catch {
+    return home;
+  }
+  const ours = url.origin === location.origin && !url.pathname.startsWith("//") && url.pathname !== "/login";
+  return ours ? url.href : home;
 }
 
 const existing = session.user();

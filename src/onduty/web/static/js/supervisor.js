@@ -351,12 +351,14 @@ function main(user) {
   }
 
   function avatar(agent) {
-    const hue = (agent.id * 67) % 360;
-    return h(
-      "span",
-      { class: "avatar", "aria-hidden": "true", style: `background: hsl(${hue} 45% 88%); color: hsl(${hue} 50% 24%)` },
-      initials(agent.name),
-    );
+    return paintAvatar(h("span", { class: "avatar", "aria-hidden": "true" }, initials(agent.name)), agent);
+  }
+
+  // Each agent's own colour, through the CSSOM (the policy refuses style="" attributes).
+  function paintAvatar(el, agent) {
+    el.classList.add("hued");
+    el.style.setProperty("--hue", String((agent.id * 67) % 360));
+    return el;
   }
 
   function statusChip(agent) {
@@ -511,10 +513,8 @@ function main(user) {
     const agent = agents.get(card.id);
     if (!agent) return;
     const { status } = agent;
-    const av = avatar(agent);
-    const target = $("#card-avatar");
-    target.textContent = av.textContent;
-    target.setAttribute("style", av.getAttribute("style"));
+    const target = paintAvatar($("#card-avatar"), agent);
+    target.textContent = initials(agent.name);
     $("#card-name").textContent = agent.name;
     $("#card-sub").textContent = `${agent.username} · team ${agent.team} · capacity ${agent.capacity}`;
     put(
