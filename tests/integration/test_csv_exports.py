@@ -67,7 +67,7 @@ async def test_p1_status_log_csv_escapes_formulas_and_keeps_numbers(api: Api) ->
     assert back["id"].isdigit() and back["actor_id"].isdigit()
     names = {r["name"] for r in table}
     assert {"'\tTab", "'\rCR"} <= names
-    assert "\"'\rCR\"" in response.text  # the carriage return stays inside a quoted cell
+    assert '"\'\rCR"' in response.text  # the carriage return stays inside a quoted cell
 
 
 async def test_p2_workload_csv_escapes_formulas_and_keeps_numbers(api: Api) -> None:
@@ -81,4 +81,4 @@ async def test_p2_workload_csv_escapes_formulas_and_keeps_numbers(api: Api) -> N
     total = next(r for r in table if r["name"] == "team total: +1")
     assert (total["agent_id"], total["team"]) == ("", "'+1")
     assert {r["name"] for r in table} >= {"'\tTab", "'\rCR"}
-    assert "\"'\rCR\"" in response.text
+    assert '"\'\rCR"' in response.text
