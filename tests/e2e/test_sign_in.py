@@ -29,3 +29,17 @@ def test_a_wrong_password_says_so(browser: Browser, site: Site) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert").first).to_contain_text("wrong username or password")
     expect(page).to_have_url(f"{site.base}/login")
+
+
+def test_a_username_typed_in_another_case_with_spaces_signs_in(browser: Browser, site: Site) -> None:
+    """The page sends the username as typed; the server's one rule (NFKC, case-folded, trimmed)
+    finds the user, as it does for the API."""
+    agent = site.person("agent", "Fay Agent")
+    context = browser.new_context(base_url=site.base)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Username").fill(f"  {agent.username.upper()} ")
+    page.get_by_label("Password").fill(agent.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{site.base}/agent")
+    expect(page.locator("#whoami")).to_contain_text("Fay Agent")

@@ -129,7 +129,7 @@ class Api:
                 password=password,
             ),
         )
-        return Person(created.id, username, role, created.token, team)
+        return Person(created.id, created.username, role, created.token, team)
 
     async def ready_agent(self, *, team: str = "support", capacity: int | None = None) -> Person:
         """An agent, logged in and active."""

@@ -12,14 +12,23 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from click.testing import CliRunner
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from onduty.cli.main import main
 from onduty.storage._write_plan import DAY_COLUMNS
 from onduty.storage.activity import day_sums
 from onduty.storage.database import Database, DatabaseUrlError, create_engine, resolve
-from onduty.storage.migrate import alembic_config, head_revision, newest_revision, stored_revisions, upgrade
+from onduty.storage.migrate import (
+    MigrationRefused,
+    alembic_config,
+    head_revision,
+    newest_revision,
+    stored_revisions,
+    upgrade,
+)
 from onduty.storage.schema import metadata
 
 
@@ -224,3 +233,108 @@ def test_0006_sums_the_activity_rows_written_before_it_per_day(database: Databas
     finally:
         command.upgrade(cfg, "head")  # the PostgreSQL database is shared
     assert _diff(database) == []
+
+
+def _add_users(database: Database, users: list[tuple[int, str]]) -> None:
+    """Users as an older onduty stored them: the username exactly as it was given."""
+
+    async def run() -> None:
+        engine = create_engine(database)
+        try:
+            async with engine.begin() as conn:
+                for user_id, username in users:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO users (id, username, name, role, active, created_at)"
+                            " VALUES (:id, :username, 'n', 'agent', true, 0)"
+                        ),
+                        {"id": user_id, "username": username},
+                    )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_0008_stores_usernames_normalised_with_their_skeletons(database: Database) -> None:
+    """Usernames an older onduty took as given are stored in their one form (NFKC, case-folded,
+    trimmed), each with its UTS #39 skeleton; the downgrade keeps them normalised."""
+    cfg = alembic_config(database)
+    command.downgrade(cfg, "0007")
+    try:
+        _add_users(database, [(1, " A1 "), (2, "Bob"), (3, "\uff43ai"), (4, "dee")])
+        command.upgrade(cfg, "head")
+        assert _select(database, "SELECT id, username, username_skeleton FROM users ORDER BY id") == [
+            (1, "a1", "al"),
+            (2, "bob", "bob"),
+            (3, "cai", "cai"),
+            (4, "dee", "dee"),
+        ]
+        command.downgrade(cfg, "0007")
+        assert _select(database, "SELECT username FROM users ORDER BY id") == [("a1",), ("bob",), ("cai",), ("dee",)]
+    finally:
+        command.upgrade(cfg, "head")  # the PostgreSQL database is shared
+    assert _diff(database) == []
+
+
+def test_0008_refuses_users_that_would_collide_naming_them_and_changes_nothing(database: Database) -> None:
+    """Two users that become one username, or look alike, or a username that is no username:
+    the migration cannot choose who loses their name, so it stops before changing anything and
+    says who (the operator renames one and migrates again)."""
+    cfg = alembic_config(database)
+    command.downgrade(cfg, "0007")
+    users = [(1, "admin"), (2, "A1"), (3, "a1 "), (4, "\u0430dmin"), (5, "  "), (6, "ok")]
+    try:
+        _add_users(database, users)
+        with pytest.raises(MigrationRefused) as refused:
+            command.upgrade(cfg, "head")
+        message = str(refused.value)
+        assert "\n" not in message
+        assert "user 3 'a1 ' and user 2 'A1' are both 'a1'" in message
+        assert "user 4 '\\u0430dmin' looks like user 1 'admin'" in message
+        assert "user 5 '  ': username must not be empty" in message
+        assert "user 6" not in message
+        assert asyncio.run(stored_revisions(database)) == ["0007"]
+        assert _select(database, "SELECT id, username FROM users ORDER BY id") == users
+        # Once the operator renames them, it goes through.
+        for user_id, name in ((3, "a1-again"), (4, "cyrillic-admin"), (5, "blank")):
+            _select_write(database, f"UPDATE users SET username = '{name}' WHERE id = {user_id}")
+        asyncio.run(upgrade(database))
+        assert [row[0] for row in _select(database, "SELECT username FROM users ORDER BY id")] == [
+            "admin",
+            "a1",
+            "a1-again",
+            "cyrillic-admin",
+            "blank",
+            "ok",
+        ]
+    finally:
+        _select_write(database, "DELETE FROM users")
+        command.upgrade(cfg, "head")  # the PostgreSQL database is shared
+    assert _diff(database) == []
+
+
+def test_0008_refusal_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    """`onduty migrate` (and `serve`, which migrates first) says who collides, in one line."""
+    db = resolve(f"sqlite:///{tmp_path / 'onduty.db'}")
+    asyncio.run(upgrade(db))
+    command.downgrade(alembic_config(db), "0007")
+    _add_users(db, [(1, "admin"), (2, "\u0430dmin")])
+    result = CliRunner().invoke(main, ["migrate", "--database", db.url])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"Error: cannot use the database {db.url}: usernames must be unique" in result.output
+    assert "user 2 '\\u0430dmin' looks like user 1 'admin'" in result.output
+    assert asyncio.run(stored_revisions(db)) == ["0007"]
+
+
+def _select_write(db: Database, sql: str) -> None:
+    async def run() -> None:
+        engine = create_engine(db)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from onduty.service.service import ServiceUnavailable
 from onduty.storage.database import ENV_VAR, Database, DatabaseUrlError, resolve
-from onduty.storage.migrate import SchemaTooNew
+from onduty.storage.migrate import MigrationRefused, SchemaTooNew
 
 T = TypeVar("T")
 
@@ -36,12 +36,24 @@ def open_database(url: str | None) -> Database:
         raise click.BadParameter(str(error), param_hint="'--database'") from None
 
 
+_UNUSABLE = (
+    OSError,
+    DBAPIError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    ServiceUnavailable,
+    SchemaTooNew,
+    MigrationRefused,
+)
+
+
 def run_on(db: Database, work: Coroutine[Any, Any, T]) -> T:
     """Run a command's work on `db`. A database that cannot be opened, reached or written,
-    or whose schema is newer than this onduty, is a one-line error naming it."""
+    whose schema is newer than this onduty, or whose data a migration refuses, is a one-line
+    error naming it."""
     try:
         return asyncio.run(work)
-    except (OSError, DBAPIError, sqlite3.Error, asyncpg.PostgresError, ServiceUnavailable, SchemaTooNew) as error:
+    except _UNUSABLE as error:
         raise click.ClickException(f"cannot use the database {db.shown()}: {_reason(error)}") from None
 
 

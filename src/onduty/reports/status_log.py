@@ -6,8 +6,6 @@ without ever being held in memory at once.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +16,7 @@ from sqlalchemy.orm import aliased
 from onduty.domain.reasons import BUILT_IN
 from onduty.domain.statuses import status_label
 from onduty.domain.types import State
+from onduty.reports.csv_cells import csv_line
 from onduty.storage import schema as t
 from onduty.storage.store import SqlStore
 from onduty.timefmt import iso
@@ -129,13 +128,13 @@ async def page(store: SqlStore, f: LogFilter, *, after: int, limit: int) -> tupl
 
 async def csv_lines(store: SqlStore, f: LogFilter) -> AsyncIterator[str]:
     reasons = await reason_labels(store)
-    yield _csv_row(CSV_COLUMNS)
+    yield csv_line(CSV_COLUMNS)
     after = 0
     while True:
         rows = await store.fetch(_query(f, after, PAGE))
         for row in rows:
             v = row_view(row, reasons)
-            yield _csv_row(
+            yield csv_line(
                 (
                     v["id"], v["at"], v["agent_id"], v["username"], v["name"], v["team"],
                     v["from"]["state"], v["from"]["reason"] or "", v["from"]["label"],
@@ -147,9 +146,3 @@ async def csv_lines(store: SqlStore, f: LogFilter) -> AsyncIterator[str]:
         if len(rows) < PAGE:
             return
         after = rows[-1].id
-
-
-def _csv_row(values: tuple[Any, ...]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()

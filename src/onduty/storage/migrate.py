@@ -27,6 +27,11 @@ class SchemaTooNew(Exception):
     """The database was migrated by a newer onduty than this one."""
 
 
+class MigrationRefused(Exception):
+    """A migration found data it cannot carry over without a person's decision; it changed
+    nothing, and its one-line message names the rows and what to do."""
+
+
 def known_revisions() -> set[str]:
     """Every migration's revision, from its file's name: migrations are
     `versions/NNNN_what_it_does.py` with revision "NNNN", each revising the one before

@@ -52,7 +52,9 @@ users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(80), nullable=False, unique=True),
+    Column("username", String(80), nullable=False, unique=True),  # normalised: onduty/usernames.py
+    # UTS #39 skeleton of the username: unique, so no two users' usernames look alike.
+    Column("username_skeleton", Text, nullable=False, unique=True),
     Column("name", String(120), nullable=False),
     Column("role", String(20), nullable=False),  # agent | supervisor | admin | integration
     Column("team", String(80), ForeignKey("teams.name"), nullable=True),

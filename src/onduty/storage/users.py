@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onduty.storage import schema as t
 from onduty.storage.store import SqlStore, fits
+from onduty.usernames import UsernameError, normalise, skeleton
 
 ROLES = ("agent", "supervisor", "admin", "integration")
 
@@ -30,13 +31,19 @@ class User:
 
 
 class UsernameTaken(ValueError):
-    pass
+    """The username, or one that looks like it (onduty/usernames.py), belongs to someone."""
 
 
 async def _ensure_team(conn: AsyncConnection, team: str, now: float) -> None:
     """Create the team unless it exists; two creations at once must not collide."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     await conn.execute(dialect.insert(t.teams).values(name=team, created_at=now).on_conflict_do_nothing())
+
+
+def _shown(username: str) -> str:
+    """Quoted, with escapes beside it when it is not plain ASCII: look-alikes differ there."""
+    quoted, escaped = repr(username), ascii(username)
+    return quoted if quoted == escaped else f"{quoted} ({escaped})"
 
 
 def _user(row: Any) -> User:
@@ -50,13 +57,18 @@ class UserStore:
     async def create(
         self, *, username: str, name: str, role: str, team: str | None, password_hash: str | None, now: float
     ) -> User:
-        async with self.store.writer.begin() as conn:
-            if team is not None:
-                await _ensure_team(conn, team, now)
-            try:
+        """UsernameError for a username that cannot be anyone's; UsernameTaken when it, or one
+        that looks like it, exists (the unique skeleton decides, also for two creations at once)."""
+        username = normalise(username)
+        shape = skeleton(username)
+        try:
+            async with self.store.writer.begin() as conn:
+                if team is not None:
+                    await _ensure_team(conn, team, now)
                 result = await conn.execute(
                     t.users.insert().values(
                         username=username,
+                        username_skeleton=shape,
                         name=name,
                         role=role,
                         team=team,
@@ -65,11 +77,17 @@ class UserStore:
                         created_at=now,
                     )
                 )
-            except IntegrityError:
-                raise UsernameTaken(f"username {username!r} is taken") from None
-            user_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        except IntegrityError:
+            raise UsernameTaken(await self._taken(username, shape)) from None
+        user_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
         assert user_id is not None
         return User(int(user_id), username, name, role, team, True)
+
+    async def _taken(self, username: str, shape: str) -> str:
+        holder = await self.store.fetch_one(select(t.users.c.username).where(t.users.c.username_skeleton == shape))
+        if holder is None or holder.username == username:
+            return f"username {_shown(username)} is taken"
+        return f"username {_shown(username)} looks like the existing {_shown(holder.username)}"
 
     async def by_id(self, user_id: int) -> User | None:
         if not fits(user_id):
@@ -78,6 +96,11 @@ class UserStore:
         return _user(row) if row else None
 
     async def by_username(self, username: str) -> tuple[User, str | None] | None:
+        """The user and their password hash, by the username as typed (normalised here)."""
+        try:
+            username = normalise(username)
+        except UsernameError:
+            return None
         row = await self.store.fetch_one(select(t.users).where(t.users.c.username == username))
         return (_user(row), row.password_hash) if row else None
 

@@ -13,6 +13,7 @@ from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.service.auth import new_token, token_hash
 from onduty.storage.users import UsernameTaken
+from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
 from onduty.web.context import Caller, Ctx, require
@@ -117,12 +118,16 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
         raise invalid(f"a user with role {data.role} belongs to no team", "team")
     if data.capacity is not None and data.role != "agent":
         raise invalid("only agents have a capacity", "capacity")
+    try:
+        username = normalise(data.username)
+    except UsernameError as error:
+        raise invalid(str(error), "username") from None
     password_hash = await ctx.passwords.hash(data.password) if data.password else None
     now = ctx.service.now()
     try:
         user = await ctx.users.create(
-            username=data.username,
-            name=data.name or data.username,
+            username=username,
+            name=data.name or username,
             role=data.role,
             team=team,
             password_hash=password_hash,

@@ -16,10 +16,11 @@ from onduty.service.auth import new_token, token_hash
 from onduty.service.sign_in_limits import TooManyFailures
 from onduty.service.views import agent_view, request_view, status_view
 from onduty.storage.users import User
+from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_get, api_post, api_put, as_struct
 from onduty.web.context import Caller, Ctx, bearer, require
-from onduty.web.errors import ERROR_RESPONSES, ApiError, unauthorized
+from onduty.web.errors import ERROR_RESPONSES, ApiError, invalid, unauthorized
 
 
 @api_post(
@@ -39,14 +40,18 @@ from onduty.web.errors import ERROR_RESPONSES, ApiError, unauthorized
 async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any], ctx: Ctx) -> s.TokenResponse:
     outcomes = ctx.service.metrics.sign_ins
     try:
-        attempt = ctx.failed_sign_ins.start(data.username, client_address(request))
+        username = normalise(data.username)  # one spelling: " A1 " signs in as a1, and counts as a1's failure
+    except UsernameError as error:
+        raise invalid(str(error), "username") from None
+    try:
+        attempt = ctx.failed_sign_ins.start(username, client_address(request))
     except TooManyFailures as refused:
         outcomes.labels("limited").inc()
         wait = refused.retry_after
         later = f"{-(-wait // 60)} minutes" if wait > 90 else f"{wait} seconds"
         message = f"{refused}: try again in {later}"
         raise ApiError(429, "too_many_attempts", message, "username", {"Retry-After": str(wait)}) from None
-    found = await ctx.users.by_username(data.username)
+    found = await ctx.users.by_username(username)
     user, password_hash = found if found is not None and found[0].active else (None, None)
     # Without a usable hash (no such user, deactivated, no password) the check runs against a
     # stand-in: every refusal takes the time of a real check.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -17,6 +15,7 @@ from sqlalchemy import select
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.reports import status_log, workload
+from onduty.reports.csv_cells import csv_line
 from onduty.reports.periods import Period, PeriodError, resolve_period
 from onduty.storage import schema as t
 from onduty.storage.users import User
@@ -209,18 +208,20 @@ def workload_csv(report: dict[str, Any]) -> str:
         "mean_first_answer_seconds",
         "occupancy",
     )
-    buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
-    out.writerow(
-        ["agent_id", "username", "name", "team", *(f"seconds {report['labels'].get(k, k)}" for k in keys), *counts]
-    )
+    lines = [
+        csv_line(
+            ["agent_id", "username", "name", "team", *(f"seconds {report['labels'].get(k, k)}" for k in keys), *counts]
+        )
+    ]
     for row in report["agents"]:
         times = [row["time_in_status"].get(k, 0) for k in keys]
-        out.writerow([row["agent_id"], row["username"], row["name"], row["team"], *times, *(row[c] for c in counts)])
+        lines.append(
+            csv_line([row["agent_id"], row["username"], row["name"], row["team"], *times, *(row[c] for c in counts)])
+        )
     for row in report["teams"]:
         times = [row["time_in_status"].get(k, 0) for k in keys]
-        out.writerow(["", "", f"team total: {row['team']}", row["team"], *times, *(row[c] for c in counts)])
-    return buffer.getvalue()
+        lines.append(csv_line(["", "", f"team total: {row['team']}", row["team"], *times, *(row[c] for c in counts)]))
+    return "".join(lines)
 
 
 ROUTES = [status_log_report, workload_report]

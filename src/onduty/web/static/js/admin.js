@@ -449,7 +449,8 @@ async function addUser(event) {
   const form = event.currentTarget;
   clearErrors(form);
   const field = (name) => form.elements[name].value.trim();
-  const body = { username: field("username"), role: field("role") };
+  // The username goes as typed: the server normalises it, one rule for every client.
+  const body = { username: form.elements.username.value, role: field("role") };
   if (field("name")) body.name = field("name");
   if (form.elements.password.value) body.password = form.elements.password.value;
   if (TEAM_ROLES.has(body.role) && field("team")) body.team = field("team");

@@ -28,9 +28,10 @@ $("#sign-in").addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = $("#sign-in-error");
   error.hidden = true;
-  const username = $("#username").value.trim();
+  // Sent as typed: the server alone normalises usernames (case, spaces, Unicode forms).
+  const username = $("#username").value;
   const password = $("#password").value;
-  if (!username || !password) {
+  if (!username.trim() || !password) {
     error.textContent = "Enter your username and password.";
     error.hidden = false;
     return;
