@@ -277,7 +277,11 @@ def main() -> None:
                 compare(workdir, f"{args.compare[0]:g}", f"{args.compare[-1]:g}", args.top)
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still dumping a snapshot: not left behind in the folder
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":
