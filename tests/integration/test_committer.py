@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -170,8 +171,9 @@ async def test_a_batch_larger_than_one_sqlite_statement_is_stored_once_and_whole
     plan = write_plan(store.db.dialect, rows, agents)
     per_table = Counter(statement.sql.split()[2] for statement in plan.statements)
     if store.db.is_sqlite:
-        # 40 // columns rows per statement: agents 17 -> 2, threads 12 -> 3, messages 7 -> 5, status_log 10 -> 4.
-        assert per_table == {"agents": 3, "threads": 3, "messages": 3, "status_log": 7}
+        # Powers of two within 40 // columns rows per statement, largest first: agents (17 columns)
+        # 2+2+1, threads (12) 2+2+2+1, messages (7) 4+4+4, status_log (10) 4 * 6 + 1.
+        assert per_table == {"agents": 3, "threads": 4, "messages": 3, "status_log": 7}
     else:
         assert per_table == {"agents": 1, "threads": 1, "messages": 1, "status_log": 1}
 
@@ -196,19 +198,50 @@ async def test_a_batch_larger_than_one_sqlite_statement_is_stored_once_and_whole
 
 async def test_sqlite_takes_a_statement_of_the_full_parameter_limit(sqlite_database: Database) -> None:
     """At the real SQLITE_MAX_PARAMETERS the linked SQLite accepts the largest chunk the plan
-    makes (rows * 10 columns just under the limit) and stores every row."""
-    per = wp.SQLITE_MAX_PARAMETERS // len(STATUS_LOG_COLUMNS)
-    rows = Rows(status_log=status_log(per + 1), journal=journal(1))
+    makes (the largest power of two within both the limit and SQLITE_ROWS_PER_STATEMENT,
+    times 10 columns) and stores every row."""
+    most = min(wp.SQLITE_MAX_PARAMETERS // len(STATUS_LOG_COLUMNS), wp.SQLITE_ROWS_PER_STATEMENT)
+    per = 1 << (most.bit_length() - 1)
+    rows = Rows(status_log=status_log(2 * per + 1), journal=journal(1))
     plan = write_plan("sqlite", rows, [])
-    assert [len(statement.rows[0]) for statement in plan.statements] == [per * 10, 10]
+    assert [len(statement.rows[0]) for statement in plan.statements] == [per * 10, per * 10, 10]
     store = SqlStore(sqlite_database)
     try:
         assert await store.committer.commit(plan) == [1]
         assert await read(store, "SELECT count(*), count(DISTINCT at), min(at), max(at) FROM status_log") == [
-            (per + 1, per + 1, 0.5, per + 0.5)
+            (2 * per + 1, 2 * per + 1, 0.5, 2 * per + 0.5)
         ]
     finally:
         await store.close()
+
+
+def sqlite_memory_used() -> int:
+    """SQLite's own count of the memory it holds, every connection of this process."""
+    library = ctypes.CDLL("libsqlite3.so.0")
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    return int(library.sqlite3_memory_used())
+
+
+async def test_batches_of_every_size_keep_sqlites_memory_small(sqlite_database: Database) -> None:
+    """The committer keeps its statements prepared, and a multi-row INSERT of many rows
+    holds much memory prepared: batches of 1 to 256 status_log rows, the sizes a busy
+    server's batches come in, leave SQLite holding a few statements per table, not one per
+    size (with one per size it held 38 MiB more; docs/performance.md)."""
+    store = SqlStore(sqlite_database)
+    try:
+        await store.committer.commit(write_plan("sqlite", Rows(status_log=status_log(1)), []))
+        before = sqlite_memory_used()
+        assert before > 0, "libsqlite3.so.0 is not the SQLite this Python runs (it counts nothing)"
+        start = 0
+        for count in range(1, 257):
+            rows = Rows(status_log=status_log(count, start=start))
+            await store.committer.commit(write_plan("sqlite", rows, []))
+            start += count
+        grown = sqlite_memory_used() - before
+        assert await read(store, "SELECT count(*) FROM status_log") == [(1 + start,)]
+    finally:
+        await store.close()
+    assert grown < 4 * 2**20, f"SQLite holds {grown / 2**20:.1f} MiB more after the batches"
 
 
 # -- 2. rows written again --------------------------------------------------------------

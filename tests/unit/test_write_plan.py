@@ -77,9 +77,9 @@ def sqlite_rows(statements: list[Statement]) -> list[tuple[Any, ...]]:
 
 
 def test_sqlite_splits_rows_into_statements_within_the_parameter_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a limit of 40 parameters, every table's rows are spread over as few statements as
-    fit (40 // columns rows each), no statement takes more than 40 parameters, and the
-    statements hold every row exactly once, in the order given."""
+    """With a limit of 40 parameters, every table's rows are spread over statements of
+    power-of-two sizes, largest first, as few as those sizes allow; no statement takes more
+    than 40 parameters, and the statements hold every row exactly once, in the order given."""
     monkeypatch.setattr(wp, "SQLITE_MAX_PARAMETERS", 40)
     rows, agents = a_batch()
     plan = write_plan("sqlite", rows, agents)
@@ -94,17 +94,22 @@ def test_sqlite_splits_rows_into_statements_within_the_parameter_limit(monkeypat
     }
     for table, (columns, table_rows) in expected.items():
         statements = tables[table]
-        per = 40 // len(columns)
-        assert len(statements) == math.ceil(len(table_rows) / per) > 1, table
+        per = 1 << ((40 // len(columns)).bit_length() - 1)  # the largest power of two that fits
+        full, rest = divmod(len(table_rows), per)
+        assert len(statements) == full + rest.bit_count() > 1, table
+        sizes = []
         for statement in statements:
             assert parsed(statement)[1] == columns
             [flat] = statement.rows
             assert len(flat) <= 40
+            sizes.append(len(flat) // len(columns))
+        assert sizes == sorted(sizes, reverse=True), table
+        assert all(size & (size - 1) == 0 for size in sizes), table
         assert sqlite_rows(statements) == table_rows, table
 
     ids = list(range(7, 27))
     events = journal_inserts("sqlite", ids, plan.journal)
-    assert len(events) == math.ceil(20 / (40 // 5)) == 3
+    assert [len(flat) // 5 for [flat] in (e.rows for e in events)] == [8, 8, 4]
     written = sqlite_rows(events)
     assert [(i, at, name) for i, at, name, _, _ in written] == [
         (i, j.at, j.name) for i, j in zip(ids, rows.journal, strict=True)
@@ -112,6 +117,19 @@ def test_sqlite_splits_rows_into_statements_within_the_parameter_limit(monkeypat
     assert [(json.loads(data), json.loads(scope)) for *_, data, scope in written] == [
         (j.data, j.scope) for j in rows.journal
     ]
+
+
+def test_sqlite_statement_shapes_are_few_whatever_the_batch_sizes() -> None:
+    """The committer keeps its statements prepared, one per distinct text, and a prepared
+    statement of many rows holds much of SQLite's memory: batches of every size from 1 to
+    300 rows give a table at most 7 statement texts (1, 2, 4 … 64 rows), not one per size."""
+    texts: set[str] = set()
+    for count in range(1, 301):
+        rows: list[wp.Params] = list(values(status_log(count), STATUS_LOG_COLUMNS))
+        statements = wp.inserts("sqlite", "status_log", STATUS_LOG_COLUMNS, rows)
+        assert sum(len(flat) for [flat] in (s.rows for s in statements)) == count * len(STATUS_LOG_COLUMNS)
+        texts.update(statement.sql for statement in statements)
+    assert len(texts) <= 7, len(texts)
 
 
 def test_sqlite_upserts_update_every_column_but_the_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,8 @@ Pages sign in with a single-use ticket, programs with their token (routes_events
 A client that reconnects with the last id it saw gets everything it missed
 from the journal, then live events, with no gap and no duplicate: we
 subscribe before reading the backlog and skip live events already sent. Each
-user receives only what their role and team may see.
+user receives only what their role and team may see. A stream lasts no longer than the
+session (token) it was opened for: signing out closes it with 4401 (service/stream_sessions.py).
 
 One status change may go to thousands of dashboards, so the live path is
 lean: each event is encoded to JSON once for all of them (`WireTexts`), and a
@@ -30,6 +31,7 @@ from litestar.serialization import encode_json
 from onduty.journal import StoredEvent
 from onduty.service.connections import INPUT_EVERY, AgentStreams
 from onduty.service.fanout import Subscription
+from onduty.service.stream_sessions import OpenStream
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web._routing_helpers import MAX_BIG_ID
@@ -37,13 +39,14 @@ from onduty.web.context import context_of
 from onduty.web.routes_events import stream_caller
 
 BACKLOG_PAGE = 1000
-CLOSE_UNAUTHORIZED = 4401
+CLOSE_UNAUTHORIZED = 4401  # no credential, a bad one, or its session ended (signed out)
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4408
 CLOSE_UNAVAILABLE = 1013  # try again later
 CLOSE_SERVER_RESTART = 1012  # what uvicorn tells every client when the server stops
 WIRE_CACHE_SIZE = 4096
 WIRE_CACHE_KEY = "onduty_event_texts"
+SESSION_ENDED = "signed out: the session this stream belonged to ended; sign in again"
 
 
 def may_see(user: User, event: StoredEvent) -> bool:
@@ -94,10 +97,22 @@ def wire_texts(socket: WebSocket[Any, Any, Any]) -> WireTexts:
 async def events(socket: WebSocket[Any, Any, Any]) -> None:
     ctx = context_of(socket)
     await socket.accept()
-    user = await stream_caller(socket, ctx)  # a ticket, the Authorization header, or ?token=
-    if isinstance(user, str):
-        await socket.close(CLOSE_UNAUTHORIZED, user)
+    opened = await stream_caller(socket, ctx)  # a ticket, the Authorization header, or ?token=
+    if isinstance(opened, str):
+        await socket.close(CLOSE_UNAUTHORIZED, opened)
         return
+    user, session = opened
+    try:
+        if session.ended:  # signed out while the credential was being checked
+            await _close_ended(socket)
+            return
+        await _serve(socket, user, session)
+    finally:
+        session.close()
+
+
+async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStream) -> None:
+    ctx = context_of(socket)
     after_raw = socket.query_params.get("after")
     if after_raw is not None and not _is_event_id(after_raw):
         await socket.close(CLOSE_BAD_REQUEST, f"after must be the id of the last event you saw, from 0 to {MAX_BIG_ID}")
@@ -111,23 +126,31 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.close(CLOSE_UNAVAILABLE, "the service could not record this connection; connect again")
             return
     subscription = service.fanout.subscribe()
+    session.on_end(subscription.interrupt)  # a sign-out wakes us
     service.metrics.connected_clients.inc()
     gone = _Gone()
     try:
         last = int(after_raw) if after_raw is not None else service.last_event_id
         texts = wire_texts(socket)
-        while True:  # what the client missed
+        while not session.ended:  # what the client missed
             page = await service.store.events_after(last, BACKLOG_PAGE)
             for event in page:
+                if session.ended:
+                    break
                 if may_see(user, event):
                     await socket.send_text(texts.text(event))
                 last = event.id
             if len(page) < BACKLOG_PAGE:
                 break
+        if session.ended:
+            await _close_ended(socket)
+            return
         await socket.send_json(
             {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
         )
-        await _live(socket, user, subscription, texts, last, ctx.streams if agent_id is not None else None, gone)
+        await _live(
+            socket, user, session, subscription, texts, last, ctx.streams if agent_id is not None else None, gone
+        )
     except WebSocketDisconnect as disconnect:
         gone.code = disconnect.code
     finally:
@@ -141,12 +164,18 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
                 # record, and the next start gives everyone connected a whole grace (S8).
                 ctx.streams.forget(agent_id)
             else:
+                # Left, cut off, or its session ended (signed out): a stream fewer (S8).
                 await ctx.streams.closed(agent_id)
+
+
+async def _close_ended(socket: WebSocket[Any, Any, Any]) -> None:
+    await socket.close(CLOSE_UNAUTHORIZED, SESSION_ENDED)
 
 
 async def _live(
     socket: WebSocket[Any, Any, Any],
     user: User,
+    session: OpenStream,
     subscription: Subscription,
     texts: WireTexts,
     last: int,
@@ -158,6 +187,9 @@ async def _live(
     try:
         while True:
             events = await subscription.batch()
+            if session.ended:
+                await _close_ended(socket)
+                return
             if subscription.interrupted:
                 return
             if events is None:
@@ -165,6 +197,8 @@ async def _live(
                 return
             for event in events:
                 if event.id > last:
+                    if session.ended:  # nothing more once signed out, not even the rest of a batch
+                        break
                     if may_see(user, event):
                         await socket.send_text(texts.text(event))
                     last = event.id

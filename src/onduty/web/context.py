@@ -18,6 +18,7 @@ from onduty.service.connections import AgentStreams
 from onduty.service.passwords import Passwords
 from onduty.service.service import Service
 from onduty.service.sign_in_limits import FailedSignIns, SignInLimits
+from onduty.service.stream_sessions import OpenStreams
 from onduty.storage.store import SqlStore
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, not_found, unauthorized
@@ -42,6 +43,8 @@ class AppContext:
     # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
     streams: AgentStreams = field(init=False)  # S8: agents' open event streams
+    # Every open event stream by the token it was opened for (directly or by a ticket).
+    open_streams: OpenStreams = field(default_factory=OpenStreams)
     # The database's reads for the API and the reports (SQL; the service's own store is any
     # `storage.base.Store`): the store the users are kept in, the service's.
     store: SqlStore = field(init=False)
@@ -75,8 +78,12 @@ class AppContext:
         if len(tokens) > TOKEN_CACHE_SIZE:
             del tokens[next(iter(tokens))]
 
-    def forget_token(self, token: str) -> None:
-        self._tokens.pop(token_hash(token), None)
+    async def end_session(self, token: str) -> None:
+        """Sign-out: the token no longer works, here or in the event streams it opened."""
+        digest = token_hash(token)
+        await self.users.revoke_token(digest)
+        self._tokens.pop(digest, None)
+        self.open_streams.end_session(digest)
 
     def forget_user(self, user_id: int) -> None:
         for digest in [d for d, (u, _) in self._tokens.items() if u.id == user_id]:

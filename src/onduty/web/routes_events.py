@@ -6,15 +6,21 @@ token in the Authorization header, as for every call) and opens
 `GET /events?ticket=…` with a ticket that works once, within 30 s. Programs may
 send `Authorization: Bearer` on the upgrade, or `?token=` (for the clients that
 cannot set a header; the logs redact it, other hops' logs may not).
+
+Either way a stream belongs to a token's session: the token it was opened with, or the
+one that asked for its ticket. Signing out ends that session's streams (4401).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request, WebSocket
 from litestar.openapi.datastructures import ResponseSpec
 
+from onduty.service.auth import token_hash
+from onduty.service.stream_sessions import OpenStream
 from onduty.service.tickets import TicketRefused, Tickets, TooManyTickets
 from onduty.storage.users import User
 from onduty.timefmt import iso
@@ -25,15 +31,25 @@ from onduty.web.errors import ERROR_RESPONSES, ApiError
 
 TICKETS_KEY = "onduty_event_tickets"
 NO_CREDENTIALS = "sign in first: connect with ?ticket= from POST /api/v1/events/ticket"
+SESSION_ENDED = "the session that asked for this ticket ended (signed out, or the user can no longer sign in)"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketHolder:
+    """Whom a ticket was issued to, and the token (its hash) that asked for it: the stream the
+    ticket opens belongs to that token's session."""
+
+    user: User
+    session: str
 
 
 def install_tickets(app: Litestar, ctx: AppContext) -> None:
     """The app's tickets, on the service's clock (at start, once the service is)."""
-    app.state[TICKETS_KEY] = Tickets[User](ctx.service.now, lambda user: user.id)
+    app.state[TICKETS_KEY] = Tickets[TicketHolder](ctx.service.now, lambda holder: holder.user.id)
 
 
-def tickets_of(app: Litestar) -> Tickets[User]:
-    tickets: Tickets[User] = app.state[TICKETS_KEY]
+def tickets_of(app: Litestar) -> Tickets[TicketHolder]:
+    tickets: Tickets[TicketHolder] = app.state[TICKETS_KEY]
     return tickets
 
 
@@ -52,17 +68,22 @@ def tickets_of(app: Litestar) -> Tickets[User]:
     },
 )
 async def event_ticket(caller: Caller, request: Request[Any, Any, Any]) -> s.EventTicket:
+    token = bearer(request)
+    assert token is not None  # `caller` was found by it
     try:
-        issued = tickets_of(request.app).issue(caller)
+        issued = tickets_of(request.app).issue(TicketHolder(caller, token_hash(token)))
     except TooManyTickets as error:
         raise ApiError(429, "too_many_requests", str(error)) from None
     return s.EventTicket(ticket=issued.ticket, expires_at=iso(issued.expires_at) or "")
 
 
-async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> User | str:
-    """Who opens this stream, or why they may not: by `?ticket=` (pages), else the
-    Authorization header, else `?token=`. A ticket brought is the only credential looked
-    at, so that a bad ticket is refused for what it is."""
+async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> tuple[User, OpenStream] | str:
+    """Who opens this stream, and its hold on the session it belongs to; or why they may not:
+    by `?ticket=` (pages), else the Authorization header, else `?token=`. A ticket brought is
+    the only credential looked at, so that a bad ticket is refused for what it is.
+
+    The stream is registered under its session before the credential is checked, so that a
+    sign-out while the check waits is not missed (the caller finds it `ended`)."""
     query = socket.query_params
     ticket = query.get("ticket")
     if ticket is not None:
@@ -70,14 +91,23 @@ async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> Us
             holder = tickets_of(socket.app).redeem(ticket)
         except TicketRefused as refused:
             return str(refused)
-        # As the user is now, not as when the ticket was issued (deactivated or changed since).
-        now = await ctx.users.by_id(holder.id)
-        return now if now is not None and now.active else "this user can no longer sign in"
+        stream = ctx.open_streams.open(holder.session)
+        # As the user and their token are now, not as when the ticket was issued: signed out,
+        # deactivated or changed since.
+        user = await ctx.users.by_token_hash(holder.session)
+        if user is None:
+            stream.close()
+            return SESSION_ENDED
+        return user, stream
     token = bearer(socket) or query.get("token")
     if not token:
         return NO_CREDENTIALS
+    stream = ctx.open_streams.open(token_hash(token))
     user = await ctx.user_for_token(token)
-    return user if user is not None else f"{UNKNOWN_TOKEN}: sign in again"
+    if user is None:
+        stream.close()
+        return f"{UNKNOWN_TOKEN}: sign in again"
+    return user, stream
 
 
 ROUTES = [event_ticket]

@@ -78,8 +78,7 @@ async def sign_out(request: Request[Any, Any, Any], caller: Caller, ctx: Ctx) ->
     # Like every call but sign-in, this one needs a valid token (`caller`): 401 without one.
     token = bearer(request)
     if token is not None:
-        await ctx.users.revoke_token(token_hash(token))
-        ctx.forget_token(token)
+        await ctx.end_session(token)  # and the event streams it opened close (4401)
 
 
 async def me_view(ctx: Ctx, user: User) -> s.Me:
