@@ -57,19 +57,19 @@ class Floor:
 
     # -- the tasks ---------------------------------------------------------------
 
-    async def agent(self, me: Person, rng: random.Random, *, answers: bool = True) -> None:
+    async def agent(self, me: Person, rng: random.Random) -> None:
         others = [a for a in (*self.agents, self.lazy) if a.id != me.id]
         site = self.site
         while True:
             roll = rng.random()
             if roll < 0.30:
                 await site.call(me, "PUT", "/me/status", status_body(rng.choice(AGENT_TARGETS)))
-            elif roll < 0.55 and answers:
+            elif roll < 0.55:
                 waiting = await self.own_threads(me, "assigned")
                 if waiting:
                     thread = rng.choice(waiting)
                     await site.call(me, "POST", f"/threads/{thread['id']}/messages", {"text": self.text(me.username)})
-            elif roll < 0.75 and answers:
+            elif roll < 0.75:
                 talking = await self.own_threads(me, "in_progress")
                 if talking:
                     await site.call(me, "POST", f"/threads/{rng.choice(talking)['id']}/close")
@@ -87,6 +87,22 @@ class Floor:
                 await site.call(me, "POST", "/me/logout")
                 await site.call(me, "POST", "/me/login")
             await asyncio.sleep(rng.uniform(0, 0.02))
+
+    async def lazy_agent(self, me: Person, rng: random.Random) -> None:
+        """Active, never answering: S6 asks "continue working?"; they say yes to about half of
+        the prompts and are kicked out by the others, then come back."""
+        site, decided = self.site, None
+        while True:
+            seen = await site.call(me, "GET", "/me")
+            if seen is not None and seen.status_code == 200:
+                status, prompt = seen.json()["status"], seen.json()["agent"]["prompt_deadline"]
+                if status["state"] != "active" and (status["state"] == "kicked_out" or rng.random() < 0.1):
+                    await site.call(me, "PUT", "/me/status", {"state": "active"})
+                elif prompt is not None and prompt != decided:
+                    decided = prompt  # one decision per prompt
+                    if rng.random() < 0.5:
+                        await site.call(me, "POST", "/me/continue")
+            await asyncio.sleep(rng.uniform(0.05, 0.15))
 
     async def clients(self, rng: random.Random, name: str) -> None:
         while True:
@@ -124,7 +140,7 @@ class Floor:
         """Every task of the load, each with a generator of its own drawn from `seed`."""
         rngs = (random.Random(f"{seed}-{i}") for i in itertools.count())
         tasks = [asyncio.create_task(self.agent(a, next(rngs))) for a in self.agents]
-        tasks.append(asyncio.create_task(self.agent(self.lazy, next(rngs), answers=False)))
+        tasks.append(asyncio.create_task(self.lazy_agent(self.lazy, next(rngs))))
         tasks += [asyncio.create_task(self.clients(next(rngs), f"client{i}")) for i in range(2)]
         tasks.append(asyncio.create_task(self.supervisor_task(next(rngs))))
         return tasks

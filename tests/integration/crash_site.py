@@ -234,11 +234,14 @@ class OutsideWriter:
         self.db = db
         self.holding = False  # the lock is this writer's now: the server can save nothing
 
-    async def now_and_then(self, rng: random.Random) -> None:
-        """Holds the lock for a moment, lets go for a moment, until cancelled."""
+    async def now_and_then(
+        self, rng: random.Random, hold: tuple[float, float] = (0.05, 0.25), pause: tuple[float, float] = (0.02, 0.15)
+    ) -> None:
+        """Holds the lock for a moment, lets go for a moment (seconds, uniformly drawn from
+        the ranges), until cancelled."""
         while True:
-            await self.hold(rng.uniform(0.05, 0.25))
-            await asyncio.sleep(rng.uniform(0.02, 0.15))
+            await self.hold(rng.uniform(*hold))
+            await asyncio.sleep(rng.uniform(*pause))
 
     async def hold(self, seconds: float) -> None:
         if self.db.is_sqlite:

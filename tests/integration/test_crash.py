@@ -146,7 +146,8 @@ async def test_acknowledged_writes_survive_sigkill_under_load_and_s6_timers_fire
             site.round = round_no
             thread_id = await _arm(site, floor, sentinel, round_no)
             tasks = floor.start(seed * 1000 + round_no)
-            tasks.append(asyncio.create_task(outside.now_and_then(random.Random(f"{seed}-stalls-{round_no}"))))
+            stalls = outside.now_and_then(random.Random(f"{seed}-{round_no}"), hold=(0.02, 0.1), pause=(0.1, 0.4))
+            tasks.append(asyncio.create_task(stalls))
             await asyncio.sleep(rng.uniform(0.5, LOAD_SECONDS))  # the kill moment: the seeded part
             site.crash()
             await stop(tasks)
