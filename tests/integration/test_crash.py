@@ -129,7 +129,7 @@ def _section(name: str, problems: list[str]) -> str:
     return f"\n  {name}: {len(problems)} problem(s){quoted}{more}"
 
 
-async def test_acknowledged_writes_survive_sigkill_under_load_and_s6_timers_fire_after_restart(
+async def test_acknowledged_writes_survive_sigkill_under_load_r7_holds_and_s6_timers_fire_after_restart(
     database: Database, tmp_path: Path
 ) -> None:
     """Everywhere ("acknowledged is never lost", "timers survive a restart"), S6, S7, R7."""

@@ -30,7 +30,7 @@ seed is printed; ONDUTY_RACE_SEED replays one. Long runs:
 
     ONDUTY_RACE_REQUESTS=5000 ONDUTY_RACE_KILLS=40 pytest tests/integration/test_status_race.py -s
 
-ONDUTY_RACE_REQUESTS: requests per writer without a kill (default 200). ONDUTY_RACE_KILLS:
+ONDUTY_RACE_REQUESTS: requests per writer without a kill (default 150). ONDUTY_RACE_KILLS:
 kills in the kill variant (default 5).
 """
 
@@ -49,7 +49,7 @@ from onduty.storage.database import Database
 from tests.integration import crash_audit as audit
 from tests.integration.crash_site import Ack, CrashSite, OutsideWriter, Person
 
-REQUESTS = int(os.environ.get("ONDUTY_RACE_REQUESTS", "200"))
+REQUESTS = int(os.environ.get("ONDUTY_RACE_REQUESTS", "150"))
 KILLS = int(os.environ.get("ONDUTY_RACE_KILLS", "5"))
 SHOWN = 5
 
@@ -153,7 +153,7 @@ def _section(name: str, problems: list[str]) -> str:
     return f"\n  {name}: {len(problems)} problem(s){quoted}{more}"
 
 
-async def test_each_answer_shows_its_own_committed_status_while_writers_race(
+async def test_s7_each_answer_shows_its_own_committed_status_while_writers_race(
     database: Database, tmp_path: Path
 ) -> None:
     """S2, S7: two clients of one agent and their supervisor change the agent's status as
@@ -186,7 +186,9 @@ async def test_each_answer_shows_its_own_committed_status_while_writers_race(
     assert not own, report
 
 
-async def test_no_answer_shows_a_status_lost_to_sigkill_while_writers_race(database: Database, tmp_path: Path) -> None:
+async def test_s7_no_answer_shows_a_status_lost_to_sigkill_while_writers_race(
+    database: Database, tmp_path: Path
+) -> None:
     """Everywhere ("acknowledged is never lost"), S7: the racing writers of the test above, the
     server killed with SIGKILL while they run and started again, several times; every status
     an acknowledged answer showed is in the log, and every acknowledged change is."""
