@@ -69,7 +69,7 @@ class Calls:
 
     acks: list[Ack] = field(default_factory=list)
     refused: int = 0  # 4xx: refused, changed nothing (a thread closed meanwhile, a request decided)
-    lost: int = 0  # no answer: the server died under it, or was down
+    lost: int = 0  # no answer: the server died under it, or was down (or a 5xx)
 
 
 class CrashSite(ServeProcess):
@@ -134,6 +134,9 @@ class CrashSite(ServeProcess):
         except httpx.TransportError:
             self.calls.lost += 1
             return None
+        except asyncio.CancelledError:
+            self.calls.lost += 1  # the load stopped after a kill with this one unanswered
+            raise
         received = time.time()
         if 200 <= response.status_code < 300:
             answer = response.json() if response.content else None
