@@ -183,6 +183,7 @@ async def test_acknowledged_writes_survive_sigkill_under_load_r7_holds_and_s6_ti
         + _section("R7 after settling", r7)
         + _section("S6 timers after a restart", s6)
     )
+    assert writes and answers, f"seed {seed}: the load got nothing acknowledged"
     assert not lost, f"seed {seed}:{report}"
     assert not audit.status_log_is_a_chain(log), f"seed {seed}:{report}"
     assert not holders_problems, f"seed {seed}:{report}"
