@@ -94,10 +94,16 @@ async def test_a_bearer_token_is_declared_where_it_is_needed_and_only_there(docu
     public = {("post", "/api/v1/auth/token"), ("get", "/healthz"), ("get", "/ping"), ("get", "/metrics")}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            expected = None if (method, path) in public else [{"bearer": []}]
+            expected: list[dict[str, list[str]]] | None = None if (method, path) in public else [{"bearer": []}]
             assert operation.get("security") == expected, f"{method} {path}"
             if expected is not None:
                 assert "401" in operation["responses"], f"{method} {path}"
+
+
+async def test_reports_document_their_csv_form(document: dict[str, Any]) -> None:
+    for path in ("/api/v1/reports/status-log", "/api/v1/reports/workload"):
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}, path
 
 
 async def test_healthz_documents_its_503(document: dict[str, Any]) -> None:

@@ -129,9 +129,12 @@ FUZZ_SETTINGS = settings(
 )
 
 
+def excluded_checks(case: Case[Any]) -> list[Any]:
+    return [positive_data_acceptance] if case.operation.label in NOT_EXPRESSIBLE else []
+
+
 def call_and_validate(case: Case[Any]) -> None:
-    excluded: list[Any] = [positive_data_acceptance] if case.operation.label in NOT_EXPRESSIBLE else []
-    case.call_and_validate(excluded_checks=excluded, timeout=30)
+    case.call_and_validate(excluded_checks=excluded_checks(case), timeout=30)
 
 
 @schemathesis.pytest.from_fixture("admin_schema").parametrize()
@@ -144,3 +147,36 @@ def test_every_answer_to_an_admin_matches_the_openapi_document(case: Case[Any]) 
 @FUZZ_SETTINGS
 def test_every_answer_to_an_agent_matches_the_openapi_document(case: Case[Any]) -> None:
     call_and_validate(case)
+
+
+def run_scenarios(loaded: BaseSchema) -> None:
+    """Schemathesis's stateful phase: sequences of calls joined by the links it infers (an id
+    one call answers, used by the next), each answer checked like the cases above."""
+    base = loaded.as_state_machine()
+
+    class Scenarios(base):  # type: ignore[valid-type,misc]
+        def validate_response(self, response: Any, case: Case[Any], **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                excluded_checks=excluded_checks(case),
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
+
+    Scenarios.run(
+        settings=settings(
+            max_examples=5 * EXAMPLES,  # a scenario is cheap: a few calls
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=SEED is None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
+def test_call_sequences_as_an_admin_match_the_openapi_document(admin_schema: BaseSchema) -> None:
+    run_scenarios(admin_schema)
+
+
+def test_call_sequences_as_an_agent_match_the_openapi_document(agent_schema: BaseSchema) -> None:
+    run_scenarios(agent_schema)

@@ -3,16 +3,25 @@ signs (a bearer token), and that request bodies refuse fields they do not name."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.openapi.spec import Schema
     from litestar.typing import FieldDefinition
 
 BEARER = "bearer"
@@ -35,6 +44,20 @@ class StrictBodySchemas(StructSchemaPlugin):
 
 def _forbids_unknown_fields(kind: object) -> bool:
     return isinstance(kind, type) and issubclass(kind, msgspec.Struct) and kind.__struct_config__.forbid_unknown_fields
+
+
+@dataclass
+class AlsoCsv(Operation):
+    """A report's operation: its 200 is JSON, or CSV with `format=csv` (the handler's return
+    annotation can say only the first)."""
+
+    def __post_init__(self) -> None:
+        success = (self.responses or {}).get("200")
+        if isinstance(success, OpenAPIResponse):
+            success.content = {
+                **(success.content or {}),
+                "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+            }
 
 
 def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:

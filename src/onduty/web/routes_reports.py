@@ -21,6 +21,7 @@ from onduty.storage import schema as t
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
+from onduty.web._openapi import AlsoCsv
 from onduty.web._routing_helpers import api_get, as_struct, check_id, query
 from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import forbidden, invalid
@@ -95,7 +96,12 @@ def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
     )
 
 
-@api_get("/reports/status-log", summary="Agent status log (P1), today unless asked otherwise", tags=["reports"])
+@api_get(
+    "/reports/status-log",
+    summary="Agent status log (P1), today unless asked otherwise",
+    tags=["reports"],
+    operation_class=AlsoCsv,
+)
 async def status_log_report(
     caller: Caller,
     ctx: Ctx,
@@ -134,7 +140,10 @@ STATUS_VALUES = frozenset(state.value for state in State)
 
 
 @api_get(
-    "/reports/workload", summary="Workload per agent and team (P2), today unless asked otherwise", tags=["reports"]
+    "/reports/workload",
+    summary="Workload per agent and team (P2), today unless asked otherwise",
+    tags=["reports"],
+    operation_class=AlsoCsv,
 )
 async def workload_report(
     caller: Caller,
