@@ -3,11 +3,12 @@ agent, with every check it has (`--checks all`): each request it builds from /op
 valid or not, must get an answer the document describes, and nothing the document allows may
 be refused (nor anything it forbids accepted).
 
-Bounded for CI: a few cases per operation and phase. `ONDUTY_FUZZ_EXAMPLES=500` runs many
-more (and `ONDUTY_FUZZ_SEED` replays a run)."""
+Bounded for CI: a few cases per operation and phase, the same each run.
+`ONDUTY_FUZZ_EXAMPLES=500` runs many more, drawn afresh."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import Case
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -24,7 +26,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.serve_process import ServeProcess
 
 EXAMPLES = int(os.environ.get("ONDUTY_FUZZ_EXAMPLES", "4"))
-SEED = os.environ.get("ONDUTY_FUZZ_SEED")
+# CI's short run draws the same cases every time; a longer one, asked for, draws afresh.
+DERANDOMIZE = "ONDUTY_FUZZ_EXAMPLES" not in os.environ
 DEMO_PASSWORDS = {"admin": ("admin", "admin-demo"), "agent": ("ann", "ann-demo")}
 
 # `positive_data_acceptance` expects every request the document allows to be accepted. These
@@ -124,7 +127,7 @@ def throwaway_token(server: ServeProcess, admin_token: str, role: str) -> str:
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=SEED is None,
+    derandomize=DERANDOMIZE,
     suppress_health_check=list(HealthCheck),
 )
 
@@ -163,15 +166,20 @@ def run_scenarios(loaded: BaseSchema) -> None:
                 recorder=self.recorder,
             )
 
-    Scenarios.run(
-        settings=settings(
-            max_examples=5 * EXAMPLES,  # a scenario is cheap: a few calls
-            stateful_step_count=10,
-            deadline=None,
-            derandomize=SEED is None,
-            suppress_health_check=list(HealthCheck),
+    # What a step draws depends on what the server answered before (ids from earlier answers),
+    # so on a long run Hypothesis can meet a scenario it cannot draw the same way twice.
+    # Schemathesis's own runner ends the phase there as a success too; a check that failed
+    # raises its own error, not this one.
+    with contextlib.suppress(FlakyStrategyDefinition):
+        Scenarios.run(
+            settings=settings(
+                max_examples=5 * EXAMPLES,  # a scenario is cheap: a few calls
+                stateful_step_count=10,
+                deadline=None,
+                derandomize=DERANDOMIZE,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
 
 
 def test_call_sequences_as_an_admin_match_the_openapi_document(admin_schema: BaseSchema) -> None:
