@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import Case
 from schemathesis.schemas import BaseSchema
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance, use_after_free
 
 from tests.serve_process import ServeProcess
 
@@ -132,8 +132,17 @@ FUZZ_SETTINGS = settings(
 )
 
 
+# `use_after_free` expects a DELETEd resource to be gone (404). `DELETE /reasons/{code}` retires
+# a reason (API.md, S1): it stays in the catalogue, marked retired, readable and relabelable,
+# because past statuses and reports still name it.
+RETIRED_NOT_DELETED = "/api/v1/reasons/{code}"
+
+
 def excluded_checks(case: Case[Any]) -> list[Any]:
-    return [positive_data_acceptance] if case.operation.label in NOT_EXPRESSIBLE else []
+    excluded: list[Any] = [positive_data_acceptance] if case.operation.label in NOT_EXPRESSIBLE else []
+    if case.operation.path == RETIRED_NOT_DELETED:
+        excluded.append(use_after_free)
+    return excluded
 
 
 def call_and_validate(case: Case[Any]) -> None:
