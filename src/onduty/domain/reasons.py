@@ -15,7 +15,8 @@ BUILT_IN: tuple[tuple[str, str], ...] = (
     ("technical_break", "Technical break"),
     ("away", "Away"),
 )
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+_CODE = re.compile(CODE_PATTERN)
 MAX_LABEL = 80
 
 

@@ -11,11 +11,13 @@ from onduty.domain.errors import DomainError
 from onduty.domain.types import OnLogout, Seconds, State, Strategy
 
 # Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
-_TIMEOUT_MAX: Seconds = 30 * 24 * 3600
+TIMEOUT_MAX: Seconds = 30 * 24 * 3600
+MIN_TIMEOUT: Seconds = 1.0  # response_timeout and prompt_timeout; the other durations may be 0
 MAX_CAPACITY = 1000
 # Pages report input at most once a minute (S8): a shorter idle_timeout would move people who are there.
 MIN_IDLE_TIMEOUT: Seconds = 120.0
-_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
+_ZONE = re.compile(ZONE_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +100,9 @@ def _check(name: str, value: Any) -> Any:
             f"idle_timeout must be 0 (off) or at least {MIN_IDLE_TIMEOUT:g} seconds: pages report input once a minute",
             field=name,
         )
-    low = 1.0 if name in ("response_timeout", "prompt_timeout") else 0.0
-    if not low <= value <= _TIMEOUT_MAX:
-        raise DomainError(f"{name} must be between {low:g} and {_TIMEOUT_MAX:g} seconds", field=name)
+    low = MIN_TIMEOUT if name in ("response_timeout", "prompt_timeout") else 0.0
+    if not low <= value <= TIMEOUT_MAX:
+        raise DomainError(f"{name} must be between {low:g} and {TIMEOUT_MAX:g} seconds", field=name)
     return float(value)
 
 

@@ -11,6 +11,7 @@ a time whose offset takes it over the edge, is refused, not a 500.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,8 @@ MAX_SPAN = 400 * 24 * 3600.0
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 _EDGES = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+DAY_PATTERN = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"  # empty: today
+_DAY = re.compile(DAY_PATTERN)
 
 
 class PeriodError(ValueError):
@@ -57,6 +60,8 @@ def resolve_period(
             raise PeriodError("give either period (with date) or from/to, not both", "period")
         if period not in ("day", "week"):
             raise PeriodError("period must be day or week", "period")
+        if day and not _DAY.match(day):  # fromisoformat reads other forms too (20260301, 2026-W10-1)
+            raise PeriodError("date must be YYYY-MM-DD", "date")
         try:
             anchor = date.fromisoformat(day) if day else datetime.fromtimestamp(now, zone).date()
         except ValueError:

@@ -34,9 +34,9 @@ from onduty.service.fanout import Subscription
 from onduty.service.stream_sessions import OpenStream
 from onduty.storage.users import User
 from onduty.timefmt import iso
-from onduty.web._routing_helpers import MAX_BIG_ID
 from onduty.web.context import context_of
 from onduty.web.routes_events import stream_caller
+from onduty.web.schemas import MAX_BIG_ID
 
 BACKLOG_PAGE = 1000
 CLOSE_UNAUTHORIZED = 4401  # no credential, a bad one, or its session ended (signed out)

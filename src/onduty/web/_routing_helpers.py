@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import re
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, delete, get, patch, post, put
+from litestar.params import PathParameter, QueryParameter
 
+from onduty.web._openapi import BEARER_TOKEN
 from onduty.web.context import context_of, provide_caller
 from onduty.web.errors import ERROR_RESPONSES, invalid
+from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
 T = TypeVar("T")
 
-api_get = partial(get, responses=ERROR_RESPONSES)
-api_post = partial(post, responses=ERROR_RESPONSES)
-api_put = partial(put, responses=ERROR_RESPONSES)
-api_patch = partial(patch, responses=ERROR_RESPONSES)
-api_delete = partial(delete, responses=ERROR_RESPONSES)
+# The API's routes: our error shape, and a bearer token (sign-in alone overrides `security`).
+api_get = partial(get, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
+api_post = partial(post, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
+api_put = partial(put, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
+api_patch = partial(patch, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
+api_delete = partial(delete, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
 
-# The widest ids there are: people's (users and agents) and approval requests' are INTEGER
-# columns, 32 bits on PostgreSQL; threads', messages' and the status log's are BIGINT. An id
-# past them is bad input, said as such (asking the database would be an error, a 500); an
-# id within them that nothing has is simply not there.
-MAX_ID = 2**31 - 1
-MAX_BIG_ID = 2**63 - 1
+
+def query(name: str | None = None, description: str | None = None, **schema: Any) -> Any:
+    """A query parameter whose documented schema (enum, minimum, pattern...) says what the
+    route's own checks accept; those checks give the error messages."""
+    return QueryParameter(name=name, description=description, schema_extra=schema or None)
+
+
+# Path ids, documented within what ids can be (routes answer 404 for any other number).
+PersonId = Annotated[int, PathParameter(schema_extra={"minimum": 1, "maximum": MAX_ID})]  # users, agents, approvals
+BigId = Annotated[int, PathParameter(schema_extra={"minimum": 1, "maximum": MAX_BIG_ID})]  # threads, messages
 
 
 def check_id(value: int | None, field: str, *, low: int = 1, high: int = MAX_ID) -> None:
@@ -38,14 +46,33 @@ def as_struct(value: Any, kind: type[T]) -> T:
     return msgspec.convert(value, kind)
 
 
+def number_pattern(high: int) -> str:
+    """A regular expression for the whole numbers from 1 to `high` in plain digits (leading
+    zeros allowed), so that a document can say what a comma-separated list may hold."""
+    top = str(high)
+    choices = [f"[1-9][0-9]{{0,{len(top) - 2}}}"] if len(top) > 1 else []
+    for i, digit in enumerate(top):
+        low = "1" if i == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(top) - i - 1
+            choices.append(f"{top[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    choices.append(top)
+    return f"0*(?:{'|'.join(choices)})"
+
+
+_ID = number_pattern(MAX_ID)
+IDS_PATTERN = rf"^ *(?:{_ID})? *(?:, *(?:{_ID})? *)*$"
+_IDS = re.compile(IDS_PATTERN)
+
+
 def parse_ids(raw: str | None, field: str) -> list[int] | None:
     if raw is None or raw.strip() == "":
         return None
     rule = f"{field} must be comma-separated whole numbers from 1 to {MAX_ID}, like 3,7,12"
-    try:
-        ids = [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
-        raise invalid(rule, field) from None
+    # Plain digits only (not the signs, underscores or other scripts int() reads), as documented.
+    if not _IDS.match(raw):
+        raise invalid(rule, field)
+    ids = [int(part) for part in raw.split(",") if part.strip()]
     if not all(1 <= i <= MAX_ID for i in ids):
         raise invalid(rule, field)
     return ids
@@ -71,7 +98,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if "caller" in parameters:
         await provide_caller(request, context_of(request))
     try:
-        decoded = msgspec.json.decode(await request.body(), type=kind)
+        decoded = decode_strictly(await request.body(), kind)
     except msgspec.ValidationError as error:
         message = str(error)
         named = _AT_FIELD.search(message) or _NAMED_FIELD.search(message)
@@ -83,6 +110,28 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     name = nul_field(decoded)
     if name is not None:
         raise invalid(f"{name} must not contain the NUL character (\\u0000)", name)
+
+
+def decode_strictly(body: bytes, kind: type[T]) -> T:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as error:
+        # JSON has one kind of number: 3.0 is the integer 3 (JSON Schema says so too), which
+        # msgspec's strict integers refuse. Anything else fails with the first message.
+        try:
+            return msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(body)), kind)
+        except msgspec.ValidationError:
+            raise error from None
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
 
 
 def nul_field(decoded: msgspec.Struct) -> str | None:

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -25,6 +24,8 @@ from onduty.storage.users import UserStore
 from onduty.usernames import skeleton
 from onduty.web import routes_admin, routes_agents, routes_events, routes_me, routes_ops, routes_reports, routes_threads
 from onduty.web._events_ws import events
+from onduty.web._methods import allow_every_method
+from onduty.web._openapi import StrictBodySchemas, openapi_config
 from onduty.web._pages import TEMPLATES, pages, static
 from onduty.web._routing_helpers import strict_body
 from onduty.web._security_headers import SecurityHeaders
@@ -87,12 +88,11 @@ def create_app(
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="onduty",
-            version=__version__,
-            description="Presence and routing for customer-support teams. Times are ISO 8601 UTC.",
-            path="/schema",
+        openapi_config=openapi_config(
+            "onduty", __version__, "Presence and routing for customer-support teams. Times are ISO 8601 UTC."
         ),
+        plugins=[StrictBodySchemas()],
+        middleware=[allow_every_method],
         request_max_body_size=MAX_BODY,
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,

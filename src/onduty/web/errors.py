@@ -116,7 +116,10 @@ def handle_http(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any
     if status >= 500:
         log.error("http error", status=status, detail=error.detail)
         return body(status, "server_error", "the server could not answer; try again", None)
-    return body(status, _HTTP_CODES.get(status, "error"), str(error.detail), None)
+    # Litestar's own headers go along: a 405's Allow names the path's methods.
+    answer = body(status, _HTTP_CODES.get(status, "error"), str(error.detail), None)
+    answer.headers.update(error.headers or {})
+    return answer
 
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {

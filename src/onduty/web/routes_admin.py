@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from onduty.domain import commands as c
+from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.service.auth import new_token, token_hash
@@ -21,6 +22,7 @@ from onduty.web.errors import ApiError, invalid
 
 TEAM_ROLES = ("agent", "supervisor")
 _STATUS_WORDS = {state.value for state in State} | {"active_free"}
+ReasonCode = Annotated[str, PathParameter(schema_extra={"pattern": CODE_PATTERN})]
 
 
 def zone_exists(name: str) -> bool:
@@ -60,13 +62,13 @@ async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) 
 
 
 @api_patch("/reasons/{code:str}", summary="Relabel, or mark requires_approval (admin)", tags=["config"])
-async def change_reason(caller: Caller, ctx: Ctx, code: FromPath[str], data: JSONBody[s.ReasonPatch]) -> s.Reason:
+async def change_reason(caller: Caller, ctx: Ctx, code: ReasonCode, data: JSONBody[s.ReasonPatch]) -> s.Reason:
     require(caller, "admin")
     return await _saved_reason(ctx, c.ChangeReason(code, data.label, data.requires_approval), code)
 
 
 @api_delete("/reasons/{code:str}", status_code=200, summary="Retire a reason (admin)", tags=["config"])
-async def retire_reason(caller: Caller, ctx: Ctx, code: FromPath[str]) -> s.Reason:
+async def retire_reason(caller: Caller, ctx: Ctx, code: ReasonCode) -> s.Reason:
     require(caller, "admin")
     return await _saved_reason(ctx, c.RetireReason(code), code)
 

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from onduty.domain import commands as c
 from onduty.domain.model import Agent, Thread
+from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.service.views import agent_view, presence_view, status_view
 from onduty.timefmt import iso
 from onduty.web import schemas as s
-from onduty.web._routing_helpers import api_get, api_patch, api_post, api_put, as_struct, parse_ids
+from onduty.web._routing_helpers import (
+    IDS_PATTERN,
+    PersonId,
+    api_get,
+    api_patch,
+    api_post,
+    api_put,
+    as_struct,
+    parse_ids,
+    query,
+)
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids, visible_agent
 from onduty.web.errors import ApiError, forbidden, invalid, not_found
+from onduty.web.schemas import MAX_ID
 
 ACTIVE_FREE = "active_free"
 _STATES = {state.value for state in State}
+APPROVAL_STATES = ("pending", "approved", "rejected", "cancelled")
+QUEUE_LIMIT = 1000
+# W2: a state, active_free or a reason code; all of them are written as reason codes are.
+StatusFilter = Annotated[
+    str | None,
+    query(description=f"A state, {ACTIVE_FREE}, or a reason code (W2)", pattern=CODE_PATTERN),
+]
 
 
 def _matches(agent: Agent, status: str) -> bool:
@@ -31,7 +50,7 @@ def _matches(agent: Agent, status: str) -> bool:
 
 @api_get("/agents", summary="The status widget's rows (W1, W2)", tags=["agents"])
 async def list_agents(
-    caller: Caller, ctx: Ctx, status: FromQuery[str | None] = None, team: FromQuery[str | None] = None
+    caller: Caller, ctx: Ctx, status: StatusFilter = None, team: Annotated[str | None, query()] = None
 ) -> list[s.Agent]:
     require(caller, "supervisor", "admin")
     if caller.role == "supervisor":
@@ -54,15 +73,13 @@ async def list_agents(
 
 
 @api_get("/agents/{agent_id:int}", summary="One agent (W3)", tags=["agents"])
-async def get_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int]) -> s.Agent:
+async def get_agent(caller: Caller, ctx: Ctx, agent_id: PersonId) -> s.Agent:
     view = await ctx.service.read(lambda ws: agent_view(ws, visible_agent(ws, caller, agent_id, "agent_id")))
     return as_struct(view, s.Agent)
 
 
 @api_put("/agents/{agent_id:int}/status", summary="Change an agent's status from their card (S2)", tags=["agents"])
-async def set_agent_status(
-    caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.StatusRequest]
-) -> s.Status:
+async def set_agent_status(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONBody[s.StatusRequest]) -> s.Status:
     require(caller, "supervisor", "admin")
     outcome = await ctx.service.execute(
         c.SetStatus(agent_id, State(data.state), data.reason, actor_of(caller)),
@@ -73,7 +90,7 @@ async def set_agent_status(
 
 
 @api_patch("/agents/{agent_id:int}", summary="Change an agent's team or capacity (admin)", tags=["agents"])
-async def change_agent(caller: Caller, ctx: Ctx, agent_id: FromPath[int], data: JSONBody[s.AgentPatch]) -> s.Agent:
+async def change_agent(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONBody[s.AgentPatch]) -> s.Agent:
     require(caller, "admin")
     outcome = await ctx.service.execute(
         c.ChangeAgent(agent_id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity),
@@ -102,10 +119,10 @@ def approval_view(row: Any) -> dict[str, Any]:
 
 @api_get("/approvals", summary="Approval requests (S4, the bell)", tags=["approvals"])
 async def list_approvals(
-    caller: Caller, ctx: Ctx, state_filter: Annotated[str | None, QueryParameter(name="state")] = None
+    caller: Caller, ctx: Ctx, state_filter: Annotated[str | None, query("state", enum=list(APPROVAL_STATES))] = None
 ) -> list[s.ApprovalRequest]:
     require(caller, "supervisor", "admin")
-    if state_filter is not None and state_filter not in ("pending", "approved", "rejected", "cancelled"):
+    if state_filter is not None and state_filter not in APPROVAL_STATES:
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
     agent_ids = await ctx.service.read(lambda ws: team_agent_ids(ws, caller))
     rows = await ctx.store.approvals(state=state_filter, agent_ids=agent_ids)
@@ -138,17 +155,24 @@ def _no_request(request_id: int) -> ApiError:
 
 
 @api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])
-async def approve(caller: Caller, ctx: Ctx, request_id: FromPath[int]) -> s.ApprovalRequest:
+async def approve(caller: Caller, ctx: Ctx, request_id: PersonId) -> s.ApprovalRequest:
     return await _decide(caller, ctx, request_id, True)
 
 
 @api_post("/approvals/{request_id:int}/reject", status_code=200, summary="Reject (S4)", tags=["approvals"])
-async def reject(caller: Caller, ctx: Ctx, request_id: FromPath[int]) -> s.ApprovalRequest:
+async def reject(caller: Caller, ctx: Ctx, request_id: PersonId) -> s.ApprovalRequest:
     return await _decide(caller, ctx, request_id, False)
 
 
 @api_get("/presence", summary="Online, away or offline, for pickers and other programs (W4)", tags=["agents"])
-async def presence(caller: Caller, ctx: Ctx, ids: FromQuery[str | None] = None) -> list[s.Presence]:
+async def presence(
+    caller: Caller,
+    ctx: Ctx,
+    ids: Annotated[
+        str | None,
+        query(description=f"Comma-separated agent ids from 1 to {MAX_ID}, like 3,7,12", pattern=IDS_PATTERN),
+    ] = None,
+) -> list[s.Presence]:
     wanted = parse_ids(ids, "ids")
 
     def rows(ws: Workspace) -> list[dict[str, Any]]:
@@ -159,10 +183,12 @@ async def presence(caller: Caller, ctx: Ctx, ids: FromQuery[str | None] = None) 
 
 
 @api_get("/queue", summary="The general queue in routing order (R1, R6)", tags=["threads"])
-async def queue(caller: Caller, ctx: Ctx, limit: FromQuery[int] = 100) -> s.Queue:
+async def queue(
+    caller: Caller, ctx: Ctx, limit: Annotated[int, query(minimum=1, maximum=QUEUE_LIMIT)] = 100
+) -> s.Queue:
     require(caller, "supervisor", "admin")
-    if not 1 <= limit <= 1000:
-        raise invalid("limit must be from 1 to 1000", "limit")
+    if not 1 <= limit <= QUEUE_LIMIT:
+        raise invalid(f"limit must be from 1 to {QUEUE_LIMIT}", "limit")
     return as_struct(await ctx.service.read(lambda ws: _queue_view(ws, caller, limit, ctx.service.now())), s.Queue)
 
 

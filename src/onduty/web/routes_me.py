@@ -36,6 +36,7 @@ from onduty.web.errors import ERROR_RESPONSES, ApiError, invalid, unauthorized
         **ERROR_RESPONSES,
         429: ResponseSpec(data_container=s.ErrorResponse, description="Too many failed sign-ins; see Retry-After"),
     },
+    security=None,  # the one API call made without a token: it answers one
 )
 async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any], ctx: Ctx) -> s.TokenResponse:
     outcomes = ctx.service.metrics.sign_ins

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from onduty.web import schemas as s
@@ -12,7 +13,12 @@ from onduty.web.context import context_of
 from onduty.web.errors import body
 
 
-@get("/healthz", summary="200 when the database answers", tags=["ops"], include_in_schema=True)
+@get(
+    "/healthz",
+    summary="200 when the database answers, 503 when it does not",
+    tags=["ops"],
+    responses={503: ResponseSpec(data_container=s.ErrorResponse, description="The database does not answer")},
+)
 async def healthz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     ctx = context_of(request)
     try:

@@ -8,26 +8,37 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
-from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
 
+from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.reports import status_log, workload
 from onduty.reports.csv_cells import csv_line
-from onduty.reports.periods import Period, PeriodError, resolve_period
+from onduty.reports.periods import DAY_PATTERN, Period, PeriodError, resolve_period
 from onduty.storage import schema as t
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
-from onduty.web._routing_helpers import MAX_BIG_ID, api_get, as_struct, check_id
+from onduty.web._openapi import AlsoCsv
+from onduty.web._routing_helpers import api_get, as_struct, check_id, query
 from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import forbidden, invalid
+from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
-From = Annotated[str | None, QueryParameter(name="from")]
-To = Annotated[str | None, QueryParameter(name="to")]
-Format = Annotated[str, QueryParameter(name="format")]
+FORMATS = ("json", "csv")
+PERIODS = ("day", "week")
+LOG_LIMIT = 5000
+From = Annotated[str | None, query("from", "The start, ISO 8601 (with to; not with period or date)")]
+To = Annotated[str | None, query("to", "The end, ISO 8601 (with from)")]
+Format = Annotated[str, query("format", enum=list(FORMATS))]
+PeriodName = Annotated[str | None, query(description="A calendar day or week (with date)", enum=list(PERIODS))]
+Day = Annotated[
+    str | None,
+    query(description="YYYY-MM-DD, the day or a day of the week (with period)", pattern=DAY_PATTERN),
+]
+Team = Annotated[str | None, query()]
 
 
 async def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
@@ -49,7 +60,7 @@ def _teams(caller: User, team: str | None) -> list[str] | None:
 
 
 def _format(value: str) -> str:
-    if value not in ("json", "csv"):
+    if value not in FORMATS:
         raise invalid("format must be json or csv", "format")
     return value
 
@@ -89,24 +100,29 @@ def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
     )
 
 
-@api_get("/reports/status-log", summary="Agent status log (P1), today unless asked otherwise", tags=["reports"])
+@api_get(
+    "/reports/status-log",
+    summary="Agent status log (P1), today unless asked otherwise",
+    tags=["reports"],
+    operation_class=AlsoCsv,
+)
 async def status_log_report(
     caller: Caller,
     ctx: Ctx,
     start: From = None,
     end: To = None,
-    period: FromQuery[str | None] = None,
-    date: FromQuery[str | None] = None,
-    agent_id: FromQuery[int | None] = None,
-    team: FromQuery[str | None] = None,
-    status: FromQuery[str | None] = None,
+    period: PeriodName = None,
+    date: Day = None,
+    agent_id: Annotated[int | None, query(minimum=1, maximum=MAX_ID)] = None,
+    team: Team = None,
+    status: Annotated[str | None, query(description="A state or a reason code", pattern=CODE_PATTERN)] = None,
     fmt: Format = "json",
-    after: FromQuery[int] = 0,
-    limit: FromQuery[int] = 500,
+    after: Annotated[int, query(description="The last id of the page before", minimum=0, maximum=MAX_BIG_ID)] = 0,
+    limit: Annotated[int, query(minimum=1, maximum=LOG_LIMIT)] = 500,
 ) -> s.StatusLogPage:
     teams, fmt, window = await _selection(caller, ctx, team, fmt, start, end, period, date)
-    if not 1 <= limit <= 5000:
-        raise invalid("limit must be from 1 to 5000", "limit")
+    if not 1 <= limit <= LOG_LIMIT:
+        raise invalid(f"limit must be from 1 to {LOG_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
     await ctx.service.read(lambda ws: _check_log_filter(ws, caller, status, agent_id))
@@ -132,16 +148,19 @@ def _check_log_filter(ws: Workspace, caller: User, status: str | None, agent_id:
 
 
 @api_get(
-    "/reports/workload", summary="Workload per agent and team (P2), today unless asked otherwise", tags=["reports"]
+    "/reports/workload",
+    summary="Workload per agent and team (P2), today unless asked otherwise",
+    tags=["reports"],
+    operation_class=AlsoCsv,
 )
 async def workload_report(
     caller: Caller,
     ctx: Ctx,
     start: From = None,
     end: To = None,
-    period: FromQuery[str | None] = None,
-    date: FromQuery[str | None] = None,
-    team: FromQuery[str | None] = None,
+    period: PeriodName = None,
+    date: Day = None,
+    team: Team = None,
     fmt: Format = "json",
 ) -> s.WorkloadReport:
     teams, fmt, window = await _selection(caller, ctx, team, fmt, start, end, period, date)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from onduty.domain import commands as c
 from onduty.domain.events import MessageAdded
@@ -13,11 +13,21 @@ from onduty.domain.types import ThreadState
 from onduty.domain.workspace import Workspace
 from onduty.timefmt import iso
 from onduty.web import schemas as s
-from onduty.web._routing_helpers import MAX_BIG_ID, api_delete, api_get, api_post, as_struct, check_id
+from onduty.web._routing_helpers import (
+    BigId,
+    api_delete,
+    api_get,
+    api_post,
+    as_struct,
+    check_id,
+    query,
+)
 from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids
 from onduty.web.errors import forbidden, invalid, not_found
+from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
 _THREAD_STATES = {state.value for state in ThreadState}
+PAGE_LIMIT = 500
 
 
 def thread_view(row: Any, messages: list[Any]) -> dict[str, Any]:
@@ -93,15 +103,15 @@ async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessag
 async def list_threads(
     caller: Caller,
     ctx: Ctx,
-    state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
-    agent_id: FromQuery[int | None] = None,
-    after: FromQuery[int] = 0,
-    limit: FromQuery[int] = 100,
+    state_filter: Annotated[str | None, query("state", enum=sorted(_THREAD_STATES))] = None,
+    agent_id: Annotated[int | None, query(minimum=1, maximum=MAX_ID)] = None,
+    after: Annotated[int, query(description="The last id of the page before", minimum=0, maximum=MAX_BIG_ID)] = 0,
+    limit: Annotated[int, query(minimum=1, maximum=PAGE_LIMIT)] = 100,
 ) -> s.ThreadPage:
     if state_filter is not None and state_filter not in _THREAD_STATES:
         raise invalid(f"state must be one of {', '.join(sorted(_THREAD_STATES))}", "state")
-    if not 1 <= limit <= 500:
-        raise invalid("limit must be from 1 to 500", "limit")
+    if not 1 <= limit <= PAGE_LIMIT:
+        raise invalid(f"limit must be from 1 to {PAGE_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
     agent_ids, with_queue = await _reader_scope(ctx, caller)
@@ -117,26 +127,26 @@ async def list_threads(
 
 
 @api_get("/threads/{thread_id:int}", summary="One thread with its messages", tags=["threads"])
-async def get_thread(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
+async def get_thread(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
     return await _read(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/messages", summary="The holder's answer", tags=["threads"])
-async def answer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.AnswerRequest]) -> s.Thread:
+async def answer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.AnswerRequest]) -> s.Thread:
     require(caller, "agent")
     await ctx.service.execute(c.Answer(thread_id, caller.id, data.text), check=_acts_on(caller, thread_id))
     return await _read(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
-async def close(caller: Caller, ctx: Ctx, thread_id: FromPath[int]) -> s.Thread:
+async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: the holding agent, supervisor
     await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)), check=_acts_on(caller, thread_id))
     return await _read_after_leaving(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
-async def transfer(caller: Caller, ctx: Ctx, thread_id: FromPath[int], data: JSONBody[s.TransferRequest]) -> s.Thread:
+async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     check = _acts_on(caller, thread_id)
     if not await ctx.service.read(lambda ws: data.agent_id in ws.agents):
@@ -167,14 +177,14 @@ async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned
 @api_post(
     "/threads/{thread_id:int}/messages/{message_id:int}/pin", status_code=200, summary="Pin (R8)", tags=["threads"]
 )
-async def pin(caller: Caller, ctx: Ctx, thread_id: FromPath[int], message_id: FromPath[int]) -> s.Thread:
+async def pin(caller: Caller, ctx: Ctx, thread_id: BigId, message_id: BigId) -> s.Thread:
     return await _pin(caller, ctx, thread_id, message_id, True)
 
 
 @api_delete(
     "/threads/{thread_id:int}/messages/{message_id:int}/pin", status_code=200, summary="Unpin (R8)", tags=["threads"]
 )
-async def unpin(caller: Caller, ctx: Ctx, thread_id: FromPath[int], message_id: FromPath[int]) -> s.Thread:
+async def unpin(caller: Caller, ctx: Ctx, thread_id: BigId, message_id: BigId) -> s.Thread:
     return await _pin(caller, ctx, thread_id, message_id, False)
 
 

@@ -11,13 +11,40 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEXT
+from onduty.domain.reasons import CODE_PATTERN
+from onduty.domain.settings import MAX_CAPACITY, MIN_TIMEOUT, TIMEOUT_MAX, ZONE_PATTERN
+from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEAM, MAX_TEXT
+
+# The widest ids there are: people's (users and agents) and approval requests' are INTEGER
+# columns, 32 bits on PostgreSQL; threads', messages' and the status log's are BIGINT. An id
+# past them is bad input, said as such (asking the database would be an error, a 500); an
+# id within them that nothing has is simply not there.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+# No text may hold NUL (PostgreSQL cannot store it), and text the service strips is refused
+# when nothing is left: a character that is neither.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def documented(min_length: int | None = None, max_length: int | None = None, **schema: Any) -> Meta:
+    """A field whose rules the service checks itself, with messages that say them in words
+    (the engine's, `strict_body`'s NUL check); the document says them as JSON Schema."""
+    return Meta(min_length=min_length, max_length=max_length, extra_json_schema={"extra": schema})
+
 
 StateName = Literal["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out"]
-Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
-Code = Annotated[str, Meta(min_length=1, max_length=40)]
-Label = Annotated[str, Meta(min_length=1, max_length=80)]
-Name = Annotated[str, Meta(min_length=1, max_length=80)]
+Text = Annotated[str, documented(1, MAX_TEXT, pattern=NOT_BLANK)]
+Code = Annotated[str, documented(1, 40, pattern=CODE_PATTERN)]
+Label = Annotated[str, documented(1, 80, pattern=NOT_BLANK)]
+Name = Annotated[str, documented(1, 80, pattern=NO_NUL)]
+TeamName = Annotated[str, documented(1, MAX_TEAM, pattern=NOT_BLANK)]
+Password = Annotated[str, documented(1, 200, pattern=NO_NUL)]
+Capacity = Annotated[int, Meta(ge=1, le=MAX_CAPACITY)]
+Seconds = Annotated[float, documented(minimum=0, maximum=TIMEOUT_MAX)]
+Timeout = Annotated[float, documented(minimum=MIN_TIMEOUT, maximum=TIMEOUT_MAX)]
+SettingCapacity = Annotated[int, documented(minimum=1, maximum=MAX_CAPACITY)]
 Role = Literal["agent", "supervisor", "admin", "integration"]
 
 
@@ -30,7 +57,7 @@ class _In(Struct, forbid_unknown_fields=True):
 
 class TokenRequest(_In):
     username: Name
-    password: Annotated[str, Meta(min_length=1, max_length=200)]
+    password: Password
 
 
 class StatusRequest(_In):
@@ -39,7 +66,7 @@ class StatusRequest(_In):
 
 
 class ClientMessageRequest(_In):
-    client_id: Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_ID)]
+    client_id: Annotated[str, documented(1, MAX_CLIENT_ID, pattern=NOT_BLANK)]
     text: Text
     priority: Annotated[int, Meta(ge=-MAX_PRIORITY, le=MAX_PRIORITY)] = 0
 
@@ -49,7 +76,7 @@ class AnswerRequest(_In):
 
 
 class TransferRequest(_In):
-    agent_id: Annotated[int, Meta(ge=1)]
+    agent_id: Annotated[int, Meta(ge=1, le=MAX_ID)]
 
 
 class ReasonRequest(_In):
@@ -67,22 +94,22 @@ class OnDisconnect(_In, omit_defaults=True):
     """S8: {"state": "inactive", "reason": "<code>"} or {"state": "offline"}."""
 
     state: Literal["inactive", "offline"]
-    reason: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    reason: Code | None = None
 
 
 class SettingsPatch(_In):
-    response_timeout: float | None = None
-    prompt_timeout: float | None = None
-    client_affinity_timeout: float | None = None
-    affinity_wait: float | None = None
+    response_timeout: Timeout | None = None
+    prompt_timeout: Timeout | None = None
+    client_affinity_timeout: Seconds | None = None
+    affinity_wait: Seconds | None = None
     strategy: Literal["least_busy", "longest_idle", "round_robin"] | None = None
     on_logout: Literal["requeue", "keep"] | None = None
-    default_capacity: int | None = None
-    time_zone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    default_capacity: SettingCapacity | None = None
+    time_zone: Annotated[str, documented(1, 64, pattern=ZONE_PATTERN)] | None = None
     # S8: null turns these three off (as 0 does), so they tell null from absent.
-    disconnect_grace: float | UnsetType | None = UNSET
-    return_window: float | UnsetType | None = UNSET
-    idle_timeout: float | UnsetType | None = UNSET
+    disconnect_grace: Seconds | UnsetType | None = UNSET
+    return_window: Seconds | UnsetType | None = UNSET
+    idle_timeout: Seconds | UnsetType | None = UNSET
     on_disconnect: OnDisconnect | None = None
 
     def changes(self) -> dict[str, Any]:
@@ -101,15 +128,15 @@ _OFF_BY_NULL = frozenset({"disconnect_grace", "return_window", "idle_timeout"})
 class UserRequest(_In):
     username: Name
     role: Role
-    password: Annotated[str, Meta(min_length=8, max_length=200)] | None = None
-    name: Annotated[str, Meta(max_length=120)] | None = None
-    team: Name | None = None
-    capacity: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    password: Annotated[str, documented(8, 200, pattern=NO_NUL)] | None = None
+    name: Annotated[str, documented(None, 120, pattern=NO_NUL)] | None = None
+    team: TeamName | None = None
+    capacity: Capacity | None = None
 
 
 class AgentPatch(_In):
-    team: Name | None = None
-    capacity: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    team: TeamName | None = None
+    capacity: Capacity | None = None
     reset_capacity: bool = False
 
 

@@ -1,0 +1,78 @@
+"""What the OpenAPI document says beyond each route's own declarations: how a caller
+signs (a bearer token), and that request bodies refuse fields they do not name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
+
+BEARER = "bearer"
+# Every API call but sign-in sends `Authorization: Bearer <token>` (routes declare it).
+BEARER_TOKEN: list[SecurityRequirement] = [{BEARER: []}]
+
+
+class StrictBodySchemas(StructSchemaPlugin):
+    """Structs that forbid unknown fields (the API's inputs) say `additionalProperties: false`,
+    so that a client generated from the document does not send what the server refuses."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) and _forbids_unknown_fields(field_definition.type_)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
+
+
+def _forbids_unknown_fields(kind: object) -> bool:
+    return isinstance(kind, type) and issubclass(kind, msgspec.Struct) and kind.__struct_config__.forbid_unknown_fields
+
+
+@dataclass
+class AlsoCsv(Operation):
+    """A report's operation: its 200 is JSON, or CSV with `format=csv` (the handler's return
+    annotation can say only the first)."""
+
+    def __post_init__(self) -> None:
+        success = (self.responses or {}).get("200")
+        if isinstance(success, OpenAPIResponse):
+            success.content = {
+                **(success.content or {}),
+                "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+            }
+
+
+def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title=title,
+        version=version,
+        description=description,
+        path="/schema",
+        components=Components(
+            security_schemes={
+                BEARER: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API token: from POST /api/v1/auth/token, POST /api/v1/users or `onduty users add`",
+                )
+            }
+        ),
+    )
