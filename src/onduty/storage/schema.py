@@ -255,3 +255,26 @@ events = Table(
     # Who may see it: {"teams": [...], "agents": [...], "public": bool, "threads": bool}.
     Column("scope", JSON, nullable=False),
 )
+
+# Several instances (ENGINEERING.md, "Scale-out"): who owns the workspace, fenced by `epoch`.
+workspace_lease = Table(
+    "workspace_lease",
+    metadata,
+    Column("workspace", String(40), primary_key=True),
+    Column("owner", String(80), nullable=False),  # the instance's id
+    Column("epoch", BigInteger, nullable=False),  # grows at every takeover: the fencing token
+    Column("expires_at", Float, nullable=False),  # by the database's clock (seconds)
+)
+
+# Each committed batch as the owner applied it, in its own transaction: what followers apply.
+command_log = Table(
+    "command_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),  # the batch's `now`
+    Column("tick", Boolean, nullable=False),  # timers ticked at `at` before the commands
+    Column("commands", JSON, nullable=False),  # in the order applied
+    Column("last_event_id", BigInteger, nullable=True),  # the journal's last id after the batch
+    Column("epoch", BigInteger, nullable=True),  # the owner's, under several instances
+)
+
