@@ -277,4 +277,3 @@ command_log = Table(
     Column("last_event_id", BigInteger, nullable=True),  # the journal's last id after the batch
     Column("epoch", BigInteger, nullable=True),  # the owner's, under several instances
 )
-
