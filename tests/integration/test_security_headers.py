@@ -6,9 +6,7 @@ The routes are read from the app itself, so a route added later is walked too.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 from litestar.routes import BaseRoute, HTTPRoute, WebSocketRoute
@@ -27,9 +25,6 @@ PAGE_POLICY = {
     "form-action": {"'self'"},
     "object-src": {"'none'"},
 }
-# The interactive API docs (Litestar's pages under /schema) load their viewer from a CDN
-# and start it inline; they keep every other restriction (docs/rules.md, "API docs").
-DOCS_KEPT = ("frame-ancestors", "base-uri", "form-action", "object-src", "connect-src", "default-src")
 SAMPLE_PARAMS = {int: "1", str: "x", Path: "onduty.css"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -41,10 +36,6 @@ def policy(response: httpx.Response) -> dict[str, set[str]]:
     return {name: set(sources) for name, *sources in directives}
 
 
-def is_docs(path: str) -> bool:
-    return path == "/schema" or path.startswith("/schema/")
-
-
 def check(response: httpx.Response) -> None:
     what = f"{response.request.method} {response.request.url.path} ({response.status_code})"
     headers = response.headers
@@ -53,11 +44,7 @@ def check(response: httpx.Response) -> None:
     assert headers.get_list("referrer-policy") == ["no-referrer"], what
     assert "strict-transport-security" not in headers, what  # plain HTTP: the operator's proxy decides
     csp = policy(response)
-    if is_docs(response.request.url.path):
-        for name in DOCS_KEPT:
-            assert csp.get(name) == PAGE_POLICY[name], f"{what}: {name} {csp.get(name)}"
-    else:
-        assert csp == PAGE_POLICY, f"{what}: {csp}"
+    assert csp == PAGE_POLICY, f"{what}: {csp}"
 
 
 def sample(route: BaseRoute) -> str:
@@ -109,20 +96,15 @@ async def test_errors_the_framework_answers_itself_carry_them_too(api: Api) -> N
     check(await api.http.head("/static/onduty.css"))
 
 
-async def test_the_api_docs_pages_load_only_what_their_policy_names(api: Api) -> None:
-    """Each interactive docs page under /schema: every script, style, font and image it
-    links is allowed by its policy, and nothing inline is allowed anywhere else."""
-    pages = [sample(r) for r in api.app.routes if is_docs(r.path_format) and "{" not in r.path_format]
-    html_pages = 0
-    for path in pages:
+async def test_the_api_document_is_served_without_a_viewer_from_another_host(api: Api) -> None:
+    """Under /schema only the document itself (JSON, YAML): no browsable viewer, since those
+    come from public CDNs and would run another host's code beside the signed-in token."""
+    for path in ("/schema", "/schema/openapi.json", "/schema/openapi.yaml"):
         response = await api.http.get(path)
         check(response)
-        if not response.headers["content-type"].startswith("text/html"):
-            continue
-        html_pages += 1
-        csp = policy(response)
-        allowed = csp["script-src"] | csp["style-src"] | csp.get("img-src", set()) | csp.get("font-src", set())
-        for url in re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", response.text):
-            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-            assert origin in allowed, f"{path} loads {url}, not in its policy {csp}"
-    assert html_pages >= 4, pages
+        assert response.status_code == 200, path
+        assert not response.headers["content-type"].startswith("text/html"), path
+    for viewer in ("/schema/swagger", "/schema/redoc", "/schema/elements", "/schema/rapidoc"):
+        response = await api.http.get(viewer)
+        check(response)
+        assert response.status_code == 404, viewer

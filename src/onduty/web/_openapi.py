@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -66,6 +67,10 @@ def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:
         version=version,
         description=description,
         path="/schema",
+        # The document only. Litestar's browsable viewers come from public CDNs and start
+        # with inline code: they would run another host's code where the pages keep the
+        # signed-in token, and nothing may come from a CDN (the service runs offline).
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
         components=Components(
             security_schemes={
                 BEARER: SecurityScheme(
