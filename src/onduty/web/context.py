@@ -10,9 +10,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 
-from onduty.domain.model import Agent
 from onduty.domain.types import Actor
-from onduty.domain.workspace import Workspace
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
 from onduty.service.passwords import Passwords
@@ -21,7 +19,7 @@ from onduty.service.sign_in_limits import FailedSignIns, SignInLimits
 from onduty.service.stream_sessions import OpenStreams
 from onduty.storage.store import SqlStore
 from onduty.storage.users import User, UserStore
-from onduty.web.errors import forbidden, not_found, unauthorized
+from onduty.web.errors import forbidden, unauthorized
 
 # Tokens recently seen, so that a request needs no database read to know its caller.
 # Revocations and team changes made through this server drop their entries at once;
@@ -141,30 +139,6 @@ def actor_of(user: User) -> Actor:
 def require(user: User, *roles: str) -> None:
     if user.role not in roles:
         raise forbidden(f"needs the role {' or '.join(roles)}; you are {user.role}")
-
-
-def visible_agent(ws: Workspace, user: User, agent_id: int, field_name: str = "id") -> Agent:
-    """An agent the caller may see: themselves, their team (supervisor), anyone (admin).
-    Others are reported as not found, so that nothing leaks across teams. A view or a
-    command's check (`Service.read`, `Service.execute(check=...)`): never the live engine."""
-    agent = ws.agents.get(agent_id)
-    allowed = agent is not None and (
-        user.role == "admin"
-        or (user.role == "supervisor" and agent.team == user.team)
-        or (user.role == "agent" and agent.id == user.id)
-    )
-    if agent is None or not allowed:
-        raise not_found(f"no agent with id {agent_id}", field_name)
-    return agent
-
-
-def team_agent_ids(ws: Workspace, user: User) -> list[int] | None:
-    """Whose threads the caller may see; None means everyone's (admin). A view."""
-    if user.role == "admin":
-        return None
-    if user.role == "supervisor":
-        return [a.id for a in ws.agents.values() if a.team == user.team]
-    return [user.id]
 
 
 # What a route declares to receive them (explicit dependencies; see app.py).

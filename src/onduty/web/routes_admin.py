@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, cast
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar.params import JSONBody, PathParameter
@@ -11,7 +10,7 @@ from litestar.params import JSONBody, PathParameter
 from onduty.domain import commands as c
 from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
-from onduty.domain.workspace import Workspace
+from onduty.service import queries as q
 from onduty.service.auth import new_token, token_hash
 from onduty.storage.users import UsernameTaken
 from onduty.usernames import UsernameError, normalise
@@ -33,24 +32,14 @@ def zone_exists(name: str) -> bool:
     return True
 
 
-def _reason(code: str) -> Callable[[Workspace], s.Reason]:
-    """The reason as a view, or as a command's answer."""
-
-    def view(ws: Workspace) -> s.Reason:
-        r = ws.reasons.existing(code)
-        return s.Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in)
-
-    return view
-
-
 async def _saved_reason(ctx: Ctx, command: c.Command, code: str) -> s.Reason:
-    outcome = await ctx.service.execute(command, answer=_reason(code))
-    return cast(s.Reason, outcome.answer)
+    outcome = await ctx.service.execute(command, answer=q.reason(code))
+    return as_struct(outcome.answer, s.Reason)
 
 
 @api_get("/reasons", summary="The reason catalogue, retired ones included (S1)", tags=["config"])
 async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
-    return await ctx.service.read(lambda ws: [_reason(r.code)(ws) for r in ws.reasons.all()])
+    return as_struct(await ctx.service.read(q.reasons), list[s.Reason])
 
 
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
@@ -73,13 +62,9 @@ async def retire_reason(caller: Caller, ctx: Ctx, code: ReasonCode) -> s.Reason:
     return await _saved_reason(ctx, c.RetireReason(code), code)
 
 
-def _settings(ws: Workspace) -> dict[str, Any]:
-    return ws.settings.as_dict()
-
-
 @api_get("/settings", summary="Workspace settings (timeouts in seconds)", tags=["config"])
 async def get_settings(caller: Caller, ctx: Ctx) -> s.Settings:
-    return as_struct(await ctx.service.read(_settings), s.Settings)
+    return as_struct(await ctx.service.read(q.settings), s.Settings)
 
 
 @api_patch("/settings", summary="Change settings (admin)", tags=["config"])
@@ -90,7 +75,7 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
         raise invalid("nothing to change: send at least one setting", None)
     if "time_zone" in changes and not zone_exists(changes["time_zone"]):
         raise invalid(f"time_zone {changes['time_zone']!r} is not a known IANA time zone", "time_zone")
-    outcome = await ctx.service.execute(c.ChangeSettings(changes), answer=_settings)
+    outcome = await ctx.service.execute(c.ChangeSettings(changes), answer=q.settings)
     return as_struct(outcome.answer, s.Settings)
 
 

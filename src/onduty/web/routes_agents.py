@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from litestar.params import JSONBody
 
 from onduty.domain import commands as c
-from onduty.domain.model import Agent, Thread
 from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
-from onduty.domain.workspace import Workspace
-from onduty.service.views import agent_view, presence_view, status_view
+from onduty.service import queries as q
+from onduty.service.queries import ACTIVE_FREE
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import (
@@ -25,12 +24,10 @@ from onduty.web._routing_helpers import (
     parse_ids,
     query,
 )
-from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids, visible_agent
+from onduty.web.context import Caller, Ctx, actor_of, require
 from onduty.web.errors import ApiError, forbidden, invalid, not_found
 from onduty.web.schemas import MAX_ID
 
-ACTIVE_FREE = "active_free"
-_STATES = {state.value for state in State}
 APPROVAL_STATES = ("pending", "approved", "rejected", "cancelled")
 QUEUE_LIMIT = 1000
 # W2: a state, active_free or a reason code; all of them are written as reason codes are.
@@ -38,14 +35,6 @@ StatusFilter = Annotated[
     str | None,
     query(description=f"A state, {ACTIVE_FREE}, or a reason code (W2)", pattern=CODE_PATTERN),
 ]
-
-
-def _matches(agent: Agent, status: str) -> bool:
-    if status == ACTIVE_FREE:
-        return agent.state is State.ACTIVE and not agent.threads
-    if status in _STATES:
-        return agent.state.value == status
-    return agent.state is State.INACTIVE and agent.reason == status
 
 
 @api_get("/agents", summary="The status widget's rows (W1, W2)", tags=["agents"])
@@ -57,25 +46,12 @@ async def list_agents(
         if team is not None and team != caller.team:
             raise forbidden("a supervisor sees only their own team", "team")
         team = caller.team
-
-    def rows(ws: Workspace) -> list[dict[str, Any]]:
-        if status is not None and status not in _STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
-            raise invalid(
-                f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", "status"
-            )
-        return [
-            agent_view(ws, a)
-            for a in sorted(ws.agents.values(), key=lambda a: (a.name or a.username).lower())
-            if (team is None or a.team == team) and (status is None or _matches(a, status))
-        ]
-
-    return as_struct(await ctx.service.read(rows), list[s.Agent])
+    return as_struct(await ctx.service.read(q.agents(team, status)), list[s.Agent])
 
 
 @api_get("/agents/{agent_id:int}", summary="One agent (W3)", tags=["agents"])
 async def get_agent(caller: Caller, ctx: Ctx, agent_id: PersonId) -> s.Agent:
-    view = await ctx.service.read(lambda ws: agent_view(ws, visible_agent(ws, caller, agent_id, "agent_id")))
-    return as_struct(view, s.Agent)
+    return as_struct(await ctx.service.read(q.agent(caller, agent_id)), s.Agent)
 
 
 @api_put("/agents/{agent_id:int}/status", summary="Change an agent's status from their card (S2)", tags=["agents"])
@@ -83,8 +59,8 @@ async def set_agent_status(caller: Caller, ctx: Ctx, agent_id: PersonId, data: J
     require(caller, "supervisor", "admin")
     outcome = await ctx.service.execute(
         c.SetStatus(agent_id, State(data.state), data.reason, actor_of(caller)),
-        check=lambda ws: visible_agent(ws, caller, agent_id, "agent_id"),
-        answer=lambda ws: status_view(ws, ws.agent(agent_id)),
+        check=q.may_see_agent(caller, agent_id),
+        answer=q.own_status(agent_id),
     )
     return as_struct(outcome.answer, s.Status)
 
@@ -94,8 +70,8 @@ async def change_agent(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONB
     require(caller, "admin")
     outcome = await ctx.service.execute(
         c.ChangeAgent(agent_id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity),
-        check=lambda ws: visible_agent(ws, caller, agent_id, "agent_id"),
-        answer=lambda ws: agent_view(ws, ws.agent(agent_id)),
+        check=q.may_see_agent(caller, agent_id),
+        answer=q.own_agent(agent_id),
     )
     if data.team is not None:
         await ctx.users.set_team(agent_id, outcome.answer["team"], ctx.service.now())
@@ -124,7 +100,7 @@ async def list_approvals(
     require(caller, "supervisor", "admin")
     if state_filter is not None and state_filter not in APPROVAL_STATES:
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
-    agent_ids = await ctx.service.read(lambda ws: team_agent_ids(ws, caller))
+    agent_ids = await ctx.service.read(q.team_agent_ids(caller))
     rows = await ctx.store.approvals(state=state_filter, agent_ids=agent_ids)
     return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
 
@@ -133,25 +109,13 @@ async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s
     require(caller, "supervisor", "admin")
     row = await ctx.store.approval(request_id)
     if row is None:
-        raise _no_request(request_id)
+        raise not_found(f"no approval request with id {request_id}", "request_id")
+    may_decide = q.may_decide(caller, row.agent_id, request_id)  # another team's reads as none
     if row.state != "pending":
-        await ctx.service.read(lambda ws: _check_decider(ws, caller, row.agent_id, request_id))
+        await ctx.service.read(may_decide)
         raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
-    await ctx.service.execute(
-        c.DecideApproval(request_id, approve, actor_of(caller)),
-        check=lambda ws: _check_decider(ws, caller, row.agent_id, request_id),
-    )
+    await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=may_decide)
     return as_struct(approval_view(await ctx.store.approval(request_id)), s.ApprovalRequest)
-
-
-def _check_decider(ws: Workspace, caller: Caller, agent_id: int, request_id: int) -> None:
-    agent = ws.agents.get(agent_id)
-    if agent is None or (caller.role == "supervisor" and agent.team != caller.team):
-        raise _no_request(request_id)  # another team's request reads as no request at all
-
-
-def _no_request(request_id: int) -> ApiError:
-    return not_found(f"no approval request with id {request_id}", "request_id")
 
 
 @api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])
@@ -173,13 +137,7 @@ async def presence(
         query(description=f"Comma-separated agent ids from 1 to {MAX_ID}, like 3,7,12", pattern=IDS_PATTERN),
     ] = None,
 ) -> list[s.Presence]:
-    wanted = parse_ids(ids, "ids")
-
-    def rows(ws: Workspace) -> list[dict[str, Any]]:
-        agents = [ws.agents[i] for i in wanted if i in ws.agents] if wanted is not None else ws.agents.values()
-        return [presence_view(ws, a) for a in agents]
-
-    return as_struct(await ctx.service.read(rows), list[s.Presence])
+    return as_struct(await ctx.service.read(q.presence(parse_ids(ids, "ids"))), list[s.Presence])
 
 
 @api_get("/queue", summary="The general queue in routing order (R1, R6)", tags=["threads"])
@@ -189,37 +147,7 @@ async def queue(
     require(caller, "supervisor", "admin")
     if not 1 <= limit <= QUEUE_LIMIT:
         raise invalid(f"limit must be from 1 to {QUEUE_LIMIT}", "limit")
-    return as_struct(await ctx.service.read(lambda ws: _queue_view(ws, caller, limit, ctx.service.now())), s.Queue)
-
-
-def _queue_view(ws: Workspace, caller: Caller, limit: int, now: float) -> dict[str, Any]:
-    def entry(thread: Thread) -> dict[str, Any]:
-        return {
-            "id": thread.id,
-            "client_id": thread.client_id,
-            "priority": thread.priority,
-            "created_at": iso(thread.created_at),
-            "waiting_seconds": max(0.0, now - thread.created_at),
-            "reserved_for": thread.reserved_for,
-        }
-
-    items = [entry(thread) for thread in ws.queue.first(limit)]
-    # R4: own clients' threads waiting for their agent, after the general queue. They are
-    # on their way to that agent, so they belong to the agent's team, like the agent's threads.
-    owners = [a for a in ws.reserving if caller.role == "admin" or ws.agents[a].team == caller.team]
-    reserved = sorted(
-        (ws.threads[t] for a in owners for t in ws.agents[a].reserved), key=lambda t: (t.created_at, t.id)
-    )
-    items += [entry(thread) for thread in reserved[: max(0, limit - len(items))]]
-    oldest = ws.queue.oldest_arrival()
-    return {
-        "length": len(ws.queue),
-        "waiting_for_owner": len(reserved),
-        "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
-        "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
-        "routing": ws.routing(),
-        "items": items,
-    }
+    return as_struct(await ctx.service.read(q.queue(caller, limit, ctx.service.now())), s.Queue)
 
 
 ROUTES = [list_agents, get_agent, set_agent_status, change_agent, list_approvals, approve, reject, presence, queue]

@@ -11,10 +11,9 @@ from litestar.params import JSONBody
 from onduty.domain import commands as c
 from onduty.domain.events import ApprovalRequested
 from onduty.domain.types import Actor, State
-from onduty.domain.workspace import Workspace
+from onduty.service import queries as q
 from onduty.service.auth import new_token, token_hash
 from onduty.service.sign_in_limits import TooManyFailures
-from onduty.service.views import agent_view, request_view, status_view
 from onduty.storage.users import User
 from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
@@ -85,18 +84,13 @@ async def sign_out(request: Request[Any, Any, Any], caller: Caller, ctx: Ctx) ->
 async def me_view(ctx: Ctx, user: User) -> s.Me:
     view: dict[str, Any] = user.view()
     if user.role == "agent":
-        view |= await ctx.service.read(lambda ws: _own_status(ws, user.id))
+        view |= await ctx.service.read(q.me(user.id))
     return as_struct(view, s.Me)
-
-
-def _own_status(ws: Workspace, agent_id: int) -> dict[str, Any]:
-    agent = ws.agents.get(agent_id)
-    return {} if agent is None else {"agent": agent_view(ws, agent), "status": status_view(ws, agent)}
 
 
 async def own_agent(ctx: Ctx, caller: Caller, command: c.Command) -> s.Agent:
     """The command's outcome for the caller, as the agent object."""
-    outcome = await ctx.service.execute(command, answer=lambda ws: agent_view(ws, ws.agent(caller.id)))
+    outcome = await ctx.service.execute(command, answer=q.own_agent(caller.id))
     return as_struct(outcome.answer, s.Agent)
 
 
@@ -128,22 +122,11 @@ async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusReques
     require(caller, "agent")
     outcome = await ctx.service.execute(
         c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)),
-        answer=lambda ws: _status_or_request(ws, caller.id),
+        answer=q.status_or_request(caller.id),
     )
     if outcome.answer["request"] is not None and any(isinstance(e, ApprovalRequested) for e in outcome.events):
         return Response(as_struct(outcome.answer["request"], s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
     return Response(as_struct(outcome.answer["status"], s.Status))
-
-
-def _status_or_request(ws: Workspace, agent_id: int) -> dict[str, Any]:
-    """S4: a reason that needs approval leaves the status as it was and asks; the answer
-    is then the request."""
-    agent = ws.agent(agent_id)
-    request = ws.requests.get(agent.pending_request) if agent.pending_request is not None else None
-    return {
-        "status": status_view(ws, agent),
-        "request": request_view(request) if request is not None else None,
-    }
 
 
 @api_post("/me/continue", status_code=200, summary='Answer "continue working?" (S6)', tags=["me"])

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
-from onduty.domain.workspace import Workspace
 from onduty.reports import status_log, workload
 from onduty.reports.csv_cells import csv_line
 from onduty.reports.periods import DAY_PATTERN, Period, PeriodError, resolve_period
+from onduty.service import queries as q
 from onduty.storage import schema as t
 from onduty.storage.users import User
 from onduty.timefmt import iso
@@ -42,7 +42,7 @@ Team = Annotated[str | None, query()]
 
 
 async def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
-    zone = ZoneInfo(await ctx.service.read(_time_zone))
+    zone = ZoneInfo(await ctx.service.read(q.time_zone))
     try:
         return resolve_period(start=start, end=end, period=period, day=day, zone=zone, now=ctx.service.now())
     except PeriodError as error:
@@ -72,10 +72,6 @@ class CsvStream(Stream):
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["media_type"] = self.media_type
         return super().to_asgi_response(*args, **kwargs)
-
-
-def _time_zone(ws: Workspace) -> str:
-    return ws.settings.time_zone
 
 
 async def _selection(
@@ -125,7 +121,7 @@ async def status_log_report(
         raise invalid(f"limit must be from 1 to {LOG_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
-    await ctx.service.read(lambda ws: _check_log_filter(ws, caller, status, agent_id))
+    await ctx.service.read(q.status_log_filter(caller, status, agent_id))
     selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
     if fmt == "csv":
         return _csv_download(status_log.csv_lines(ctx.store, selection), "status-log")  # type: ignore[return-value]
@@ -136,15 +132,6 @@ async def status_log_report(
 
 
 STATUS_VALUES = frozenset(state.value for state in State)
-
-
-def _check_log_filter(ws: Workspace, caller: User, status: str | None, agent_id: int | None) -> None:
-    if status is not None and status not in STATUS_VALUES and ws.reasons.get(status) is None:
-        raise invalid(f"status must be a state or a reason code; {status!r} is neither", "status")
-    if agent_id is not None and caller.role == "supervisor":
-        agent = ws.agents.get(agent_id)
-        if agent is None or agent.team != caller.team:
-            raise forbidden("that agent is not in your team", "agent_id")
 
 
 @api_get(
@@ -201,7 +188,7 @@ async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> d
         "from": iso(window.start),
         "to": iso(window.end),
         "until": iso(end),
-        "time_zone": await ctx.service.read(_time_zone),
+        "time_zone": await ctx.service.read(q.time_zone),
         "labels": await status_labels(ctx),
         "agents": agents,
         "teams": [{"team": team} | totals.view() for team, totals in sorted(by_team.items())],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar.params import JSONBody
@@ -10,7 +9,7 @@ from litestar.params import JSONBody
 from onduty.domain import commands as c
 from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
-from onduty.domain.workspace import Workspace
+from onduty.service import queries as q
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import (
@@ -22,7 +21,7 @@ from onduty.web._routing_helpers import (
     check_id,
     query,
 )
-from onduty.web.context import Caller, Ctx, actor_of, require, team_agent_ids
+from onduty.web.context import Caller, Ctx, actor_of, require
 from onduty.web.errors import forbidden, invalid, not_found
 from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
@@ -57,7 +56,7 @@ async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, boo
     """Whose threads the caller reads, and whether the general queue is among them."""
     if caller.role == "integration":
         return None, True  # the channel that carries every conversation to and from clients
-    return await ctx.service.read(lambda ws: team_agent_ids(ws, caller)), caller.role in ("supervisor", "admin")
+    return await ctx.service.read(q.team_agent_ids(caller)), caller.role in ("supervisor", "admin")
 
 
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
@@ -70,25 +69,10 @@ async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
 
 
-def _acts_on(caller: Caller, thread_id: int) -> Callable[[Workspace], None]:
-    """The check of a command on a thread (`Service.execute(check=...)`): supervisors act on
-    their team's threads and the queue; agents on what they hold (the engine checks that);
-    others not at all. Invisible threads are not found."""
+def _acts_on(caller: Caller, thread_id: int) -> q.Query[None]:
+    """The check of a command on a thread; only agents, supervisors and admins act on them."""
     require(caller, "agent", "supervisor", "admin")
-
-    def check(ws: Workspace) -> None:
-        thread = ws.threads.get(thread_id)
-        if thread is None:
-            raise not_found(f"no open thread with id {thread_id}", "thread_id")
-        if caller.role == "supervisor":
-            # Held, or waiting for its own agent (R4): it belongs to that agent's team.
-            owner = thread.agent_id if thread.agent_id is not None else thread.reserved_for
-            if owner is not None and ws.agents[owner].team != caller.team:
-                raise not_found(f"no open thread with id {thread_id}", "thread_id")
-        if caller.role == "agent" and thread.agent_id != caller.id:
-            raise not_found(f"no open thread with id {thread_id}", "thread_id")  # as if there were none
-
-    return check
+    return q.may_act_on_thread(caller, thread_id)
 
 
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
@@ -149,7 +133,7 @@ async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     check = _acts_on(caller, thread_id)
-    if not await ctx.service.read(lambda ws: data.agent_id in ws.agents):
+    if not await ctx.service.read(q.is_agent(data.agent_id)):
         user = await ctx.users.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
