@@ -43,7 +43,10 @@ NOT_EXPRESSIBLE = {
     "GET /api/v1/reports/status-log": "period/date or from/to, not both; from before to; a catalogue reason",
     "GET /api/v1/reports/workload": "period/date or from/to, not both; from before to",
     "PATCH /api/v1/settings": "at least one change; a known time zone; idle_timeout 0 or >= 120; a catalogue reason",
-    "POST /api/v1/users": "only agents have a capacity, only agents and supervisors a team",
+    "POST /api/v1/users": "only agents have a capacity, only agents and supervisors a team; usernames' characters",
+    # A username has no control, invisible, private-use or unassigned character: Unicode's
+    # categories, which this document's patterns cannot name portably (said in its description).
+    "POST /api/v1/auth/token": "a username's characters",
     "POST /api/v1/reasons": "a reason code may not be the name of a status",
     "POST /api/v1/threads/{thread_id}/transfer": "threads go only to agents, by id",
 }

@@ -28,10 +28,15 @@ NO_NUL = r"^[^\u0000]*$"
 NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
-def documented(min_length: int | None = None, max_length: int | None = None, **schema: Any) -> Meta:
+def documented(
+    min_length: int | None = None, max_length: int | None = None, description: str | None = None, **schema: Any
+) -> Meta:
     """A field whose rules the service checks itself, with messages that say them in words
-    (the engine's, `strict_body`'s NUL check); the document says them as JSON Schema."""
-    return Meta(min_length=min_length, max_length=max_length, extra_json_schema={"extra": schema})
+    (the engine's, `strict_body`'s NUL check); the document says them as JSON Schema, and in
+    `description` what JSON Schema cannot say."""
+    return Meta(
+        min_length=min_length, max_length=max_length, description=description, extra_json_schema={"extra": schema}
+    )
 
 
 StateName = Literal["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out"]
@@ -39,6 +44,17 @@ Text = Annotated[str, documented(1, MAX_TEXT, pattern=NOT_BLANK)]
 Code = Annotated[str, documented(1, 40, pattern=CODE_PATTERN)]
 Label = Annotated[str, documented(1, 80, pattern=NOT_BLANK)]
 Name = Annotated[str, documented(1, 80, pattern=NO_NUL)]
+Username = Annotated[
+    str,
+    documented(
+        1,
+        80,
+        "Kept in one form: NFKC, case-folded, trimmed. No control, invisible, private-use or "
+        "unassigned character, no whitespace but single spaces; one that looks like another "
+        "user's (Unicode confusables) is refused.",
+        pattern=NO_NUL,
+    ),
+]
 TeamName = Annotated[str, documented(1, MAX_TEAM, pattern=NOT_BLANK)]
 Password = Annotated[str, documented(1, 200, pattern=NO_NUL)]
 Capacity = Annotated[int, Meta(ge=1, le=MAX_CAPACITY)]
@@ -56,7 +72,7 @@ class _In(Struct, forbid_unknown_fields=True):
 
 
 class TokenRequest(_In):
-    username: Name
+    username: Username
     password: Password
 
 
@@ -126,7 +142,7 @@ _OFF_BY_NULL = frozenset({"disconnect_grace", "return_window", "idle_timeout"})
 
 
 class UserRequest(_In):
-    username: Name
+    username: Username
     role: Role
     password: Annotated[str, documented(8, 200, pattern=NO_NUL)] | None = None
     name: Annotated[str, documented(None, 120, pattern=NO_NUL)] | None = None
