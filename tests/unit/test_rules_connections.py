@@ -1000,13 +1000,19 @@ def test_s8_restore_keeps_a_grace_under_way_and_the_status_to_bring_back() -> No
     assert w.status(2) == (State.ACTIVE, None)
 
 
-def test_s8_restore_restarts_the_idle_clock_of_the_connected_from_the_last_step() -> None:
-    """Input is not kept; in the service every stream is reset at start anyway."""
+def test_s8_restore_keeps_the_idle_clock_of_the_connected() -> None:
+    """The pages' last input is kept (a follower rebuilds while the streams stay open);
+    without one (kept by an older version), the idle clock runs from the last step."""
     w = World(idle_timeout=300)
     w.present(1)
     w.report_input(1, t=10)
     w.client_writes("c1", t=100)
-    w.engine = restore(take_snapshot(w.engine))
+    snapshot = take_snapshot(w.engine)
+    w.engine = restore(snapshot)
+    assert w.agent(1).idle_deadline == 310
+    for agent in snapshot.agents:
+        agent.last_input = None
+    w.engine = restore(snapshot)
     assert w.agent(1).idle_deadline == 400
 
 

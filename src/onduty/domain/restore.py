@@ -73,8 +73,12 @@ def _restore(snapshot: Snapshot) -> Engine:
         agent.threads, agent.unanswered, agent.reserved = {}, {}, {}
         agent.pinned, agent.pending_request, agent.response_deadline = 0, None, None
         agent.grace_deadline = agent.idle_deadline = None
-        # Input is not kept: a connected agent's counts from the last thing written.
-        agent.last_input = snapshot.clock if agent.connected else None
+        # The pages' last input, as kept; a connected agent without one (kept by an older
+        # version) counts from the last thing written.
+        if not agent.connected:
+            agent.last_input = None
+        elif agent.last_input is None:
+            agent.last_input = snapshot.clock
         agents[agent.id] = agent
         if agent.prompt_deadline is not None:
             ws.timers.push(agent.prompt_deadline, TimerKind.PROMPT, agent.id)

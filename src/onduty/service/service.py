@@ -39,11 +39,13 @@ from onduty.domain.workspace import Workspace
 from onduty.journal import StoredEvent
 from onduty.service._audience import Journal
 from onduty.service._metrics import Metrics
+from onduty.service.batch_run import BatchRun
 from onduty.service.clock import Clock, RealClock
+from onduty.service.command_codec import encode_batch
 from onduty.service.fanout import FanOut, InProcessFanOut
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import Store
-from onduty.storage.projection import Rows
+from onduty.storage.projection import LoggedBatch, Rows
 
 log = structlog.get_logger("onduty.service")
 
@@ -98,9 +100,17 @@ class Service:
 
     # -- life cycle ----------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, engine: Engine | None = None) -> None:
+        """Rebuild the engine from the database, or take `engine`: a follower's, caught up
+        with every committed batch (follower.py `promote`), which needs no rebuild."""
         started = time.perf_counter()
-        await self._reload()
+        if engine is None:
+            await self._reload()
+        else:
+            self.engine = engine
+            self.activity = await self.store.last_activity()
+            self.journal = Journal(self.workspace.routing())
+            self.metrics.queue_length.set(len(self.workspace.queue))
         self.last_event_id = await self.store.last_event_id()
         # Deadlines that fell while we were down, then S8: no stream is open in a new process.
         started_future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -244,14 +254,14 @@ class Service:
 
     def _apply(self, batch: list[_Pending], *, tick: bool) -> tuple[Rows, list[tuple[_Pending, list[Event], int]]]:
         """Run the due timers and the batch's commands through the engine, one at a time.
-        A refused command is answered at once; it changed nothing."""
-        engine, ws = self.engine, self.workspace
-        now = self.clock.now()
+        A refused command is answered at once; it changed nothing. What was applied goes to
+        the command log with the batch's rows (followers apply it: batch_run.py)."""
+        ws = self.workspace
         rows = Rows(tracker=self.activity)
         applied: list[tuple[_Pending, list[Event], int]] = []
+        run = BatchRun(self.engine, self.clock.now(), tick=tick)
         if tick:
-            events = engine.tick(now)
-            self._record(events, ws, rows)
+            self._record(run.tick_events, ws, rows)
         for pending in batch:
             if pending.future.cancelled():
                 continue
@@ -267,17 +277,20 @@ class Service:
                 pending.future.set_exception(error)
                 continue
             try:
-                events = engine.handle(pending.command, now)
+                events = run.handle(pending.command)
             except DomainError as error:  # refused; anything else is a bug and fails the batch
                 self.metrics.refused.inc()
                 pending.future.set_exception(error)
                 continue
             self._record(events, ws, rows)
+            rows.add_command(pending.command)
             if pending.answer is not None:
                 pending.rendered = pending.answer(ws)
             applied.append((pending, events, first))
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
+        if run.changed or rows:  # every committed batch has its log row, in its transaction
+            rows.log = LoggedBatch(run.at, tick, encode_batch(run.applied))
         return rows, applied
 
     def _record(self, events: list[Event], ws: Workspace, rows: Rows) -> None:

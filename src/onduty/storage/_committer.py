@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 
-from onduty.storage._write_plan import WritePlan, journal_inserts
+from onduty.storage._write_plan import WritePlan, journal_inserts, log_insert
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
 
 log = structlog.get_logger("onduty.storage")
@@ -139,12 +139,15 @@ class SqliteCommitter:
     def _write(conn: sqlite3.Connection, plan: WritePlan) -> list[int]:
         for statement in plan.statements:
             conn.executemany(statement.sql, statement.rows)
-        if not plan.journal.rows:
-            return []
-        # Under the write lock since BEGIN: the latest id stays the latest until COMMIT.
-        (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-        ids = list(range(last + 1, last + 1 + len(plan.journal.rows)))
-        for statement in journal_inserts("sqlite", ids, plan.journal):
+        ids: list[int] = []
+        if plan.journal.rows:
+            # Under the write lock since BEGIN: the latest id stays the latest until COMMIT.
+            (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+            ids = list(range(last + 1, last + 1 + len(plan.journal.rows)))
+            for statement in journal_inserts("sqlite", ids, plan.journal):
+                conn.executemany(statement.sql, statement.rows)
+        if plan.log is not None:
+            statement = log_insert("sqlite", plan.log, ids[-1] if ids else None)
             conn.executemany(statement.sql, statement.rows)
         return ids
 
@@ -243,14 +246,17 @@ class PostgresCommitter:
             async with conn.transaction():
                 for statement in plan.statements:
                     await conn.executemany(statement.sql, statement.rows)
-                if not plan.journal.rows:
-                    return []
-                drawn = await conn.fetch(
-                    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
-                    len(plan.journal.rows),
-                )
-                ids = sorted(row[0] for row in drawn)
-                for statement in journal_inserts("postgresql", ids, plan.journal):
+                ids: list[int] = []
+                if plan.journal.rows:
+                    drawn = await conn.fetch(
+                        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
+                        len(plan.journal.rows),
+                    )
+                    ids = sorted(row[0] for row in drawn)
+                    for statement in journal_inserts("postgresql", ids, plan.journal):
+                        await conn.executemany(statement.sql, statement.rows)
+                if plan.log is not None:
+                    statement = log_insert("postgresql", plan.log, ids[-1] if ids else None)
                     await conn.executemany(statement.sql, statement.rows)
                 return ids
         except asyncpg.PostgresError:

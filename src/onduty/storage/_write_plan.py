@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from onduty.storage.activity import day_sums
-from onduty.storage.projection import Rows
+from onduty.storage.projection import LoggedBatch, Rows
 
 Params = Sequence[Any]
 
@@ -50,6 +50,7 @@ class JournalRows:
 class WritePlan:
     statements: list[Statement]
     journal: JournalRows
+    log: LoggedBatch | None = None  # inserted after the journal: it names the journal's last id
 
 
 def json_text(value: Any) -> str:
@@ -136,6 +137,16 @@ _ADD_TO_DAY = " ON CONFLICT (day, agent_id, prev_state, prev_reason, kind) DO UP
 )
 
 
+LOG_COLUMNS = ("at", "tick", "commands", "last_event_id", "epoch")
+
+
+def log_insert(dialect: str, log: LoggedBatch, last_event_id: int | None) -> Statement:
+    """The batch's command log row; `last_event_id`: the journal's last id after it (None
+    when the batch wrote no journal entry)."""
+    row = (log.at, log.tick, log.commands, last_event_id, log.epoch)
+    return Statement(_insert_sql(dialect, "command_log", LOG_COLUMNS, "", 1), [row])
+
+
 def journal_inserts(dialect: str, ids: list[int], journal: JournalRows) -> list[Statement]:
     rows: list[Params] = [(i, *row) for i, row in zip(ids, journal.rows, strict=True)]
     return inserts(dialect, "events", JOURNAL_COLUMNS, rows)
@@ -212,4 +223,4 @@ def write_plan(dialect: str, rows: Rows, agent_rows: list[dict[str, Any]]) -> Wr
         days: list[Params] = list(day_sums(rows.activity))  # a few rows: one per agent and kind
         out += inserts(dialect, "agent_activity_days", DAY_COLUMNS, days, _ADD_TO_DAY)
     journal = [(j.at, j.name, json_text(j.data), json_text(j.scope)) for j in rows.journal]
-    return WritePlan(out, JournalRows(journal))
+    return WritePlan(out, JournalRows(journal), rows.log)

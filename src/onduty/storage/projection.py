@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from onduty.domain import commands as c
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
 from onduty.domain.types import ThreadState
@@ -23,6 +24,18 @@ from onduty.journal import JournalEntry
 from onduty.storage import _id_lists as id_lists
 from onduty.storage import activity as act
 from onduty.storage.activity import ActivityTracker
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedBatch:
+    """The batch as the engine applied it, for the command log: its `now`, whether the
+    timers were ticked first, and the commands applied, in order (JSON text, encoded by
+    the service). Followers apply exactly this (service/follower.py)."""
+
+    at: float
+    tick: bool
+    commands: str
+    epoch: int | None = None  # the owner's fencing token, under several instances
 
 
 @dataclass(slots=True)
@@ -42,14 +55,22 @@ class Rows:
     meta: dict[str, Any] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
     tracker: ActivityTracker = field(default_factory=ActivityTracker)
+    # The batch for the command log; None when the batch changed nothing (nothing to commit).
+    log: LoggedBatch | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.journal)
+        return bool(self.journal) or self.log is not None
 
     def add(self, events: list[ev.Event], ws: Workspace) -> None:
         writers = WRITERS
         for event in events:
             writers[type(event)](self, event, ws)
+
+    def add_command(self, command: Any) -> None:
+        """A command that changes an agent's lasting state without an event of its own: the
+        pages' input (S8) moves their idle deadline, kept in their row (for followers)."""
+        if type(command) in _WITHOUT_EVENTS:
+            self.agent_ids.add(command.agent_id)
 
     def agent_rows(self, ws: Workspace) -> list[dict[str, Any]]:
         return [agent_row(ws.agents[a]) for a in sorted(self.agent_ids) if a in ws.agents]
@@ -69,6 +90,11 @@ class Rows:
     ) -> None:
         """An activity row (activity.py): what the agent did, and their condition after it."""
         self.activity.append(self.tracker.row(ws.agents[agent_id], at, kind, thread_id, seconds))
+
+
+# Commands whose effect on an agent's row may come without an event (Connect of an agent
+# connected already says nothing, but resets the input).
+_WITHOUT_EVENTS = frozenset({c.ReportInput, c.Connect})
 
 
 # -- the writers: one for each kind of event -------------------------------------------------
@@ -285,6 +311,7 @@ def agent_row(agent: Agent) -> dict[str, Any]:
         "away_from_state": agent.away_from[0].value if agent.away_from else None,
         "away_from_reason": agent.away_from[1] if agent.away_from else None,
         "away_at": agent.away_at,
+        "last_input": agent.last_input,
     }
 
 

@@ -98,6 +98,7 @@ agents = Table(
     Column("away_from_state", String(30), nullable=True),
     Column("away_from_reason", String(40), nullable=True),
     Column("away_at", Float, nullable=True),
+    Column("last_input", Float, nullable=True),  # the pages' last input: a follower's idle deadlines
 )
 
 reasons = Table(

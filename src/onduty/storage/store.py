@@ -37,6 +37,25 @@ MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where the command log and the journal end, as one snapshot of the database saw them."""
+
+    log_id: int
+    event_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggedRow:
+    """One row of `command_log`: a committed batch as the owner applied it."""
+
+    id: int
+    at: float
+    tick: bool
+    commands: Any  # JSON: the list of commands (service/command_codec.py)
+    last_event_id: int | None  # the journal's last id after it; None when it wrote no event
+
+
 def fits(value: int, limit: int = MAX_INT) -> bool:
     return -limit - 1 <= value <= limit
 
@@ -128,6 +147,34 @@ class SqlStore(base.Store):
             clock=clock if clock is not None else float("-inf"),
             round_robin_last=int(meta.get("round_robin_last", -1)),
         )
+
+    async def load_snapshot_at_log(self) -> tuple[Snapshot, LogPosition]:
+        """The engine's lasting state and the command log's position it corresponds to, read
+        in one snapshot of the database (commits landing meanwhile are in neither): a
+        follower restores the first and applies the log from the second on. The client
+        owners kept are those of the last logged batch's affinity window: no later batch
+        can ask for an older one."""
+        with gc_paused():
+            async with self.snapshot_reads() as conn:
+                c = t.command_log.c
+                last = (await conn.execute(select(c.id, c.at).order_by(c.id.desc()).limit(1))).first()
+                events = (await conn.execute(select(func.coalesce(func.max(t.events.c.id), 0)))).scalar()
+                snapshot = await self._snapshot(conn, last.at if last is not None else float("-inf"))
+        return snapshot, LogPosition(last.id if last is not None else 0, int(events or 0))
+
+    async def command_log_after(self, after: int, limit: int) -> list[LoggedRow]:
+        """Up to `limit` logged batches with ids above `after`, by id: what a follower applies
+        next. `commands` as the column gives it (JSON: a list, or its text)."""
+        c = t.command_log.c
+        query = select(c.id, c.at, c.tick, c.commands, c.last_event_id).where(c.id > after).order_by(c.id).limit(limit)
+        return [LoggedRow(r.id, r.at, bool(r.tick), r.commands, r.last_event_id) for r in await self.fetch(query)]
+
+    async def last_logged(self) -> LogPosition:
+        """The command log's last id and the journal's last id: where a caught-up follower is."""
+        async with self.snapshot_reads() as conn:
+            log_id = (await conn.execute(select(func.coalesce(func.max(t.command_log.c.id), 0)))).scalar()
+            event_id = (await conn.execute(select(func.coalesce(func.max(t.events.c.id), 0)))).scalar()
+        return LogPosition(int(log_id or 0), int(event_id or 0))
 
     async def last_activity(self) -> ActivityTracker:
         """Each agent's last activity row: where their report timeline goes on from."""
@@ -246,7 +293,7 @@ _AGENTS = select(
         "id", "team", "capacity", "name", "state", "reason", "since", "set_by_kind", "set_by_id", "set_by_why",
         "before_logout_state", "before_logout_reason", "ever_logged_in", "last_assigned_at", "idle_since",
         "working_since", "prompt_deadline", "connected", "stream_seen", "disconnected_at", "away_from_state",
-        "away_from_reason", "away_at",
+        "away_from_reason", "away_at", "last_input",
     )),
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
@@ -268,7 +315,7 @@ def _agent(row: Sequence[Any]) -> Agent:
         agent_id, team, capacity, name, state, reason, since, set_by_kind, set_by_id, set_by_why,
         before_logout_state, before_logout_reason, ever_logged_in, last_assigned_at, idle_since,
         working_since, prompt_deadline, connected, stream_seen, disconnected_at, away_from_state,
-        away_from_reason, away_at, username,
+        away_from_reason, away_at, last_input, username,
     ) = row  # fmt: skip
     never = float("-inf")
     return Agent(
@@ -292,6 +339,7 @@ def _agent(row: Sequence[Any]) -> Agent:
         disconnected_at=disconnected_at,
         away_from=(_STATES[away_from_state], away_from_reason) if away_from_state else None,
         away_at=away_at,
+        last_input=last_input,
     )
 
 
