@@ -11,7 +11,10 @@ requests while the disk syncs (one such wait per transaction, not one per
 statement). Checkpoints, the slow part of WAL upkeep, run on another thread.
 
 PostgreSQL: the same plan on the committer's own asyncpg connection, one
-`executemany` (a prepared statement) per statement.
+`executemany` (a prepared statement) per statement. Under several instances the
+owner's committer is fenced (`fence`, lease.py): each transaction first checks
+the lease's epoch, and raises `Superseded`, writing nothing, when another
+instance took over.
 
 Either way the journal's ids are drawn inside the transaction, so the
 returned ids are the committed ones.
@@ -28,11 +31,10 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.engine import make_url
 
 from onduty.storage._write_plan import WritePlan, journal_inserts
-from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
+from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database, asyncpg_connect_args
+from onduty.storage.lease import FENCE_SQL, Fence, Superseded
 
 log = structlog.get_logger("onduty.storage")
 
@@ -224,13 +226,10 @@ class PostgresCommitter:
     503 and reloads from the database)."""
 
     def __init__(self, db: Database) -> None:
-        # The options SQLAlchemy's pool connects with (several hosts included), less its own.
-        dialect: Any = PGDialect_asyncpg  # untyped in SQLAlchemy
-        _, options = dialect().create_connect_args(make_url(db.async_url))
-        for own in ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"):
-            options.pop(own, None)
-        self._connect_args: dict[str, Any] = options
+        self._connect_args = asyncpg_connect_args(db)
         self._conn: asyncpg.Connection | None = None
+        # Set by the lease's holder under several instances; None: one instance, unfenced.
+        self.fence: Fence | None = None
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
@@ -239,8 +238,13 @@ class PostgresCommitter:
 
     async def commit(self, plan: WritePlan) -> list[int]:
         conn = await self._connection()
+        fence = self.fence
         try:
             async with conn.transaction():
+                # First, so that a superseded owner writes nothing and draws no journal ids
+                # (no gap in them), and the lease row stays locked until COMMIT (FENCE_SQL).
+                if fence is not None and await conn.execute(FENCE_SQL, fence.workspace, fence.epoch) != "UPDATE 1":
+                    raise Superseded(fence.workspace, fence.epoch)  # leaving the block rolls back
                 for statement in plan.statements:
                     await conn.executemany(statement.sql, statement.rows)
                 if not plan.journal.rows:
@@ -253,8 +257,8 @@ class PostgresCommitter:
                 for statement in journal_inserts("postgresql", ids, plan.journal):
                     await conn.executemany(statement.sql, statement.rows)
                 return ids
-        except asyncpg.PostgresError:
-            raise  # the statement failed; the transaction is rolled back, the connection is fine
+        except (asyncpg.PostgresError, Superseded):
+            raise  # the transaction is rolled back, the connection is fine
         except BaseException:
             # Lost, or cancelled mid-way (the service stopping): whatever state the connection
             # is in, the next commit starts on a new one.
