@@ -34,7 +34,7 @@ import structlog
 
 from onduty.storage._write_plan import WritePlan, journal_inserts
 from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database, asyncpg_connect_args
-from onduty.storage.lease import FENCE_SQL, Fence, Superseded
+from onduty.storage.lease import Fence, Superseded, fence_statement
 
 log = structlog.get_logger("onduty.storage")
 
@@ -240,31 +240,55 @@ class PostgresCommitter:
         conn = await self._connection()
         fence = self.fence
         try:
-            async with conn.transaction():
-                # First, so that a superseded owner writes nothing and draws no journal ids
-                # (no gap in them), and the lease row stays locked until COMMIT (FENCE_SQL).
-                if fence is not None and await conn.execute(FENCE_SQL, fence.workspace, fence.epoch) != "UPDATE 1":
-                    raise Superseded(fence.workspace, fence.epoch)  # leaving the block rolls back
-                for statement in plan.statements:
-                    await conn.executemany(statement.sql, statement.rows)
-                if not plan.journal.rows:
-                    return []
-                drawn = await conn.fetch(
-                    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
-                    len(plan.journal.rows),
-                )
-                ids = sorted(row[0] for row in drawn)
-                for statement in journal_inserts("postgresql", ids, plan.journal):
-                    await conn.executemany(statement.sql, statement.rows)
-                return ids
+            # The fence, when set, is sent with BEGIN as one simple query: first in the
+            # transaction (see lease.fence_statement) and no round trip of its own.
+            began = await conn.execute("BEGIN" if fence is None else f"BEGIN; {fence_statement(fence)}")
+            if fence is not None and began != "UPDATE 1":
+                raise Superseded(fence.workspace, fence.epoch)
+            ids = await self._write(conn, plan)
+            await conn.execute("COMMIT")
+            return ids
         except (asyncpg.PostgresError, Superseded):
-            raise  # the transaction is rolled back, the connection is fine
+            # A statement failed (a failed COMMIT ends the transaction itself), or the fence
+            # refused: nothing of the plan is kept, and the connection is fine.
+            await self._roll_back(conn)
+            raise
         except BaseException:
             # Lost, or cancelled mid-way (the service stopping): whatever state the connection
             # is in, the next commit starts on a new one.
-            self._conn = None
-            conn.terminate()
+            self._drop(conn)
             raise
+
+    @staticmethod
+    async def _write(conn: asyncpg.Connection, plan: WritePlan) -> list[int]:
+        for statement in plan.statements:
+            await conn.executemany(statement.sql, statement.rows)
+        if not plan.journal.rows:
+            return []
+        drawn = await conn.fetch(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
+            len(plan.journal.rows),
+        )
+        ids = sorted(row[0] for row in drawn)
+        for statement in journal_inserts("postgresql", ids, plan.journal):
+            await conn.executemany(statement.sql, statement.rows)
+        return ids
+
+    async def _roll_back(self, conn: asyncpg.Connection) -> None:
+        """ROLLBACK when a transaction is open; a connection that cannot even do that is
+        dropped (the caller hears the error that came first)."""
+        try:
+            if conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+        except Exception:
+            self._drop(conn)
+        except BaseException:
+            self._drop(conn)
+            raise
+
+    def _drop(self, conn: asyncpg.Connection) -> None:
+        self._conn = None
+        conn.terminate()
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
