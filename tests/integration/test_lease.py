@@ -48,12 +48,12 @@ def pg(postgres_database: Database) -> Database:
 
 
 @pytest.fixture
-async def instances(pg: Database) -> AsyncIterator[Callable[[], Leases]]:
+async def instances(pg: Database) -> AsyncIterator[Callable[..., Leases]]:
     """Makes the lease handles of separate instances: each its own connection."""
     made: list[Leases] = []
 
-    def make() -> Leases:
-        made.append(Leases(pg))
+    def make(**options: Any) -> Leases:
+        made.append(Leases(pg, **options))
         return made[-1]
 
     yield make
@@ -484,6 +484,30 @@ async def test_ownership_reports_a_superseded_commit_as_a_loss_at_once(instances
         await asyncio.wait_for(a.gained.wait(), 20)
         assert a.lease is not None and a.lease.epoch == 2
     finally:
+        await a.stop()
+
+
+async def test_ownership_lost_when_renewals_cannot_complete_before_the_lease_would_lapse(
+    instances: Callable[..., Leases], pg: Database
+) -> None:
+    """The lease row is held by another transaction, so renewals hang (as with a database
+    that stopped answering): the owner reports the loss once its lease may have lapsed,
+    without waiting for an answer. When the row is free again, the lease (lapsed by then)
+    is acquired again under a new epoch."""
+    heard = Heard()
+    a = loop(instances(timeout=60.0), "a", heard)  # the statement alone would wait a minute
+    a.start()
+    blocker = await asyncpg.connect(pg.url)
+    try:
+        await asyncio.wait_for(a.gained.wait(), 20)
+        async with blocker.transaction():
+            await blocker.execute("SELECT * FROM workspace_lease FOR UPDATE")
+            await asyncio.wait_for(a.lost.wait(), 20)
+            assert heard.said[-1][:2] == ("lost", 1) and "could not be reached" in heard.said[-1][2]
+        await asyncio.wait_for(a.gained.wait(), 20)
+        assert a.lease is not None and a.lease.epoch == 2
+    finally:
+        await blocker.close()
         await a.stop()
 
 

@@ -28,7 +28,6 @@ import contextlib
 import time
 from collections.abc import Callable
 
-import asyncpg
 import structlog
 
 from onduty.storage.lease import Lease, Leases, Superseded
@@ -38,6 +37,8 @@ log = structlog.get_logger("onduty.ownership")
 LEASE_SECONDS = 3.0
 RENEW_EVERY = 1.0
 
+# Whatever a lease statement raises (unreachable, timed out, a connection lost mid-way,
+# a server error) is one failed attempt: the loop goes on, it never ends by itself.
 Gained = Callable[[Lease], None]
 Lost = Callable[[Lease, str], None]
 
@@ -114,8 +115,8 @@ class Ownership:
         if release:
             try:
                 await self.leases.release(lease)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                log.warning("lease not released; it will lapse", epoch=lease.epoch, error=str(error))
+            except Exception as error:
+                log.warning("lease not released; it will lapse", epoch=lease.epoch, error=repr(error))
 
     def superseded(self, error: Superseded) -> None:
         """A commit found the epoch superseded: the loss, at once (when it is the epoch held)."""
@@ -141,8 +142,8 @@ class Ownership:
     async def _try_acquire(self) -> None:
         try:
             lease = await self.leases.acquire(self.instance_id, self.lease_seconds)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-            log.warning("lease not acquired: database unreachable", error=str(error))
+        except Exception as error:
+            log.warning("lease not acquired: the database did not answer", error=repr(error))
             return
         if lease is not None:
             self.lease = lease
@@ -161,8 +162,8 @@ class Ownership:
                 return
             try:
                 renewed = await asyncio.wait_for(self.leases.renew(lease), left)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                log.warning("lease not renewed; retrying", epoch=lease.epoch, error=str(error))
+            except Exception as error:
+                log.warning("lease not renewed; retrying", epoch=lease.epoch, error=repr(error))
                 await self._pause(min(self.renew_every, max(0.0, lease.held_until - time.monotonic())) / 2)
                 continue
             if renewed is None:
