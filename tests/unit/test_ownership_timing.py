@@ -48,9 +48,12 @@ def test_leases_are_refused_on_sqlite_by_name() -> None:
         Leases(resolve("sqlite:///onduty.db"))
 
 
-async def test_a_lease_of_no_length_is_refused_before_any_statement() -> None:
+async def test_a_lease_of_no_length_or_an_instance_id_out_of_bounds_is_refused_before_any_statement() -> None:
     with pytest.raises(ValueError, match="lease_seconds must be positive"):
         await Leases(POSTGRES).acquire("a", 0)
+    for instance_id in ("", "x" * 81):
+        with pytest.raises(ValueError, match="instance id is 1 to 80 characters"):
+            await Leases(POSTGRES).acquire(instance_id, 3.0)
 
 
 def test_a_lease_fences_its_own_epoch() -> None:

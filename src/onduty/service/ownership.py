@@ -151,7 +151,7 @@ class Ownership:
             self.gained.set()
             log.info("workspace owned", instance=self.instance_id, epoch=lease.epoch)
             if self._on_gained is not None:
-                self._on_gained(lease)
+                _tell(self._on_gained, lease)
 
     async def _renew(self, lease: Lease) -> None:
         """One renewal; a failed attempt is retried until the lease may have lapsed."""
@@ -180,10 +180,18 @@ class Ownership:
         self.lost.set()
         log.warning("workspace ownership lost", instance=self.instance_id, epoch=lease.epoch, why=why)
         if self._on_lost is not None:
-            self._on_lost(lease, why)
+            _tell(self._on_lost, lease, why)
 
     async def _pause(self, seconds: float) -> None:
         """Sleeps `seconds`, or less when woken (a loss reported from outside)."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _tell(callback: Callable[..., None], *args: object) -> None:
+    """A callback that raises is the user's bug: logged, and the loop keeps the lease going."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("ownership callback failed", callback=repr(callback))

@@ -21,8 +21,8 @@ The rules (docs/scale-out.md, "Ownership and fencing"):
   incarnation's epoch is then fenced too. Only `renew` keeps an epoch, and only
   while the lease has not lapsed: an owner that missed its renewals must stop,
   then acquire again (a new epoch, a fresh start from the database).
-- `release` ends the lease at once, so that a successor needs not wait for it
-  to lapse.
+- `release` ends the lease at once, so that a successor need not wait for it to
+  lapse.
 """
 
 from __future__ import annotations
@@ -179,6 +179,8 @@ class Leases:
         """The lease for `instance_id`, under a new epoch, when it has lapsed, was released,
         never existed, or was `instance_id`'s already; None while another instance holds it."""
         _check_seconds(lease_seconds)
+        if not 0 < len(instance_id) <= 80:  # workspace_lease.owner
+            raise ValueError(f"an instance id is 1 to 80 characters, not {instance_id!r}")
         sent = time.monotonic()
         row = await self._fetchrow(_ACQUIRE, self.workspace, instance_id, lease_seconds)
         if row is None:
