@@ -11,7 +11,10 @@ requests while the disk syncs (one such wait per transaction, not one per
 statement). Checkpoints, the slow part of WAL upkeep, run on another thread.
 
 PostgreSQL: the same plan on the committer's own asyncpg connection, one
-`executemany` (a prepared statement) per statement.
+`executemany` (a prepared statement) per statement. Under several instances the
+owner's committer is fenced (`fence`, lease.py): each transaction first checks
+the lease's epoch, and raises `Superseded`, writing nothing, when another
+instance took over.
 
 Either way the journal's ids are drawn inside the transaction, so the
 returned ids are the committed ones.
@@ -28,11 +31,10 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
-from sqlalchemy.engine import make_url
 
 from onduty.storage._write_plan import WritePlan, journal_inserts, log_insert
-from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database
+from onduty.storage.database import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, Database, asyncpg_connect_args
+from onduty.storage.lease import Fence, Superseded, fence_statement
 
 log = structlog.get_logger("onduty.storage")
 
@@ -227,13 +229,10 @@ class PostgresCommitter:
     503 and reloads from the database)."""
 
     def __init__(self, db: Database) -> None:
-        # The options SQLAlchemy's pool connects with (several hosts included), less its own.
-        dialect: Any = PGDialect_asyncpg  # untyped in SQLAlchemy
-        _, options = dialect().create_connect_args(make_url(db.async_url))
-        for own in ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"):
-            options.pop(own, None)
-        self._connect_args: dict[str, Any] = options
+        self._connect_args = asyncpg_connect_args(db)
         self._conn: asyncpg.Connection | None = None
+        # Set by the lease's holder under several instances; None: one instance, unfenced.
+        self.fence: Fence | None = None
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
@@ -242,31 +241,60 @@ class PostgresCommitter:
 
     async def commit(self, plan: WritePlan) -> list[int]:
         conn = await self._connection()
+        fence = self.fence
         try:
-            async with conn.transaction():
-                for statement in plan.statements:
-                    await conn.executemany(statement.sql, statement.rows)
-                ids: list[int] = []
-                if plan.journal.rows:
-                    drawn = await conn.fetch(
-                        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
-                        len(plan.journal.rows),
-                    )
-                    ids = sorted(row[0] for row in drawn)
-                    for statement in journal_inserts("postgresql", ids, plan.journal):
-                        await conn.executemany(statement.sql, statement.rows)
-                if plan.log is not None:
-                    statement = log_insert("postgresql", plan.log, ids[-1] if ids else None)
-                    await conn.executemany(statement.sql, statement.rows)
-                return ids
-        except asyncpg.PostgresError:
-            raise  # the statement failed; the transaction is rolled back, the connection is fine
+            # The fence, when set, is sent with BEGIN as one simple query: first in the
+            # transaction (see lease.fence_statement) and no round trip of its own.
+            began = await conn.execute("BEGIN" if fence is None else f"BEGIN; {fence_statement(fence)}")
+            if fence is not None and began != "UPDATE 1":
+                raise Superseded(fence.workspace, fence.epoch)
+            ids = await self._write(conn, plan)
+            await conn.execute("COMMIT")
+            return ids
+        except (asyncpg.PostgresError, Superseded):
+            # A statement failed (a failed COMMIT ends the transaction itself), or the fence
+            # refused: nothing of the plan is kept, and the connection is fine.
+            await self._roll_back(conn)
+            raise
         except BaseException:
             # Lost, or cancelled mid-way (the service stopping): whatever state the connection
             # is in, the next commit starts on a new one.
-            self._conn = None
-            conn.terminate()
+            self._drop(conn)
             raise
+
+    @staticmethod
+    async def _write(conn: asyncpg.Connection, plan: WritePlan) -> list[int]:
+        for statement in plan.statements:
+            await conn.executemany(statement.sql, statement.rows)
+        ids: list[int] = []
+        if plan.journal.rows:
+            drawn = await conn.fetch(
+                "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)",
+                len(plan.journal.rows),
+            )
+            ids = sorted(row[0] for row in drawn)
+            for statement in journal_inserts("postgresql", ids, plan.journal):
+                await conn.executemany(statement.sql, statement.rows)
+        if plan.log is not None:  # the batch for followers, in its own transaction
+            statement = log_insert("postgresql", plan.log, ids[-1] if ids else None)
+            await conn.executemany(statement.sql, statement.rows)
+        return ids
+
+    async def _roll_back(self, conn: asyncpg.Connection) -> None:
+        """ROLLBACK when a transaction is open; a connection that cannot even do that is
+        dropped (the caller hears the error that came first)."""
+        try:
+            if conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+        except Exception:
+            self._drop(conn)
+        except BaseException:
+            self._drop(conn)
+            raise
+
+    def _drop(self, conn: asyncpg.Connection) -> None:
+        self._conn = None
+        conn.terminate()
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

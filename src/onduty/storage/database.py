@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -101,6 +102,17 @@ def create_engine(db: Database, *, pool_size: int = 10, writes: bool = False) ->
             _sqlite_begin_immediate(engine)
         return engine
     return create_async_engine(db.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def asyncpg_connect_args(db: Database) -> dict[str, Any]:
+    """Keyword arguments for `asyncpg.connect`: the options SQLAlchemy's pool connects with
+    (several hosts included), less its own. For the connections kept outside the pool."""
+    dialect: Any = PGDialect_asyncpg  # untyped in SQLAlchemy
+    _, options = dialect().create_connect_args(make_url(db.async_url))
+    for own in ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func"):
+        options.pop(own, None)
+    result: dict[str, Any] = options
+    return result
 
 
 def _sqlite_begin_immediate(engine: AsyncEngine) -> None:

@@ -3,7 +3,8 @@ the API and the reports need.
 
 The service's commits go through the committer's own connection (_committer.py:
 the service is the single writer); the users' writes and the reads use SQLAlchemy
-engines. The same code runs on SQLite and PostgreSQL.
+engines. The same code runs on SQLite and PostgreSQL. Under several instances
+(PostgreSQL only) the owner fences its commits with its lease's epoch (`fence`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from onduty.storage._committer import Committer, PostgresCommitter, SqliteCommit
 from onduty.storage._write_plan import write_plan
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.database import Database, create_engine
+from onduty.storage.lease import Fence, LeaseUnsupported
 from onduty.storage.projection import Rows
 
 # The widest values the id columns hold (Integer and BigId on PostgreSQL). An id from
@@ -80,6 +82,15 @@ class SqlStore(base.Store):
             await conn.execute(select(1))
 
     # -- the writer ---------------------------------------------------------------
+
+    def fence(self, fence: Fence | None) -> None:
+        """From the next commit on, each commit checks in its own transaction that the
+        workspace's lease is still at this epoch, and raises `lease.Superseded`, writing
+        nothing, when it is not. Set by the lease's holder (`Lease.fence`); None: unfenced,
+        as one instance runs. PostgreSQL only (LeaseUnsupported on SQLite)."""
+        if not isinstance(self.committer, PostgresCommitter):
+            raise LeaseUnsupported(self.db)
+        self.committer.fence = fence
 
     async def commit(self, rows: Rows, agent_rows: list[dict[str, Any]]) -> list[StoredEvent]:
         """Everything one batch of commands did, in one transaction. Returns the journal."""
