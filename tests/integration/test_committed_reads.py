@@ -126,6 +126,7 @@ async def test_a_read_never_shows_a_change_that_is_not_committed(api: Api, name:
         # The read waits for the commit; an answer now would show the change unsaved.
         if reading.done():
             assert not shows_lunch(reading.result().json()), f"{name} showed an uncommitted status"
+        assert not reading.done(), f"{name} answered before the commit it had to wait for"
         assert not change.done()
     assert (await change).json()["reason"] == "lunch"
     assert shows_lunch((await reading).json())  # once committed, it is shown
@@ -172,3 +173,78 @@ async def test_two_changes_committed_together_each_answer_their_own(api: Api) ->
     assert (await mine).json()["reason"] == "short_break"
     assert (await theirs).json()["state"] == "active"
     assert (await api.json(supervisor, "GET", f"/agents/{agent.id}"))["status"]["state"] == "active"
+
+
+async def test_a_commands_check_sees_the_commands_before_it_in_its_batch(api: Api) -> None:
+    """A supervisor's permission is judged on the state the command applies to: moved to
+    another team by a command just before theirs (in the same batch), the agent is no
+    longer theirs to change, and the change is refused as not found."""
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    other = await api.ready_agent()
+    async with commits_held(api):
+        first = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH, expect=200))
+        await waiting_commit(api, agent)
+        moved = asyncio.create_task(
+            api.call(api.admin, "PATCH", f"/agents/{other.id}", {"team": "elsewhere"}, expect=200)
+        )
+        for _ in range(500):
+            if api.service._inbox.qsize() == 1:
+                break
+            await asyncio.sleep(0.01)
+        changed = asyncio.create_task(api.call(supervisor, "PUT", f"/agents/{other.id}/status", LUNCH))
+        for _ in range(500):
+            if api.service._inbox.qsize() == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert api.service._inbox.qsize() == 2
+    await first
+    await moved
+    refused = await changed
+    assert refused.status_code == 404, refused.text
+    assert api.error(refused)["field"] == "agent_id"
+    assert (await api.json(api.admin, "GET", f"/agents/{other.id}"))["status"]["state"] == "active"
+
+
+@asynccontextmanager
+async def database_unreachable(api: Api) -> AsyncIterator[None]:
+    """PostgreSQL refuses new connections to the service's database and ends its open ones."""
+    db = api.ctx.store.db
+    url = db.url.replace("postgresql+asyncpg://", "postgres://").replace("postgresql://", "postgres://")
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+async def test_while_the_engine_cannot_be_rebuilt_nothing_is_shown_or_applied(api: Api) -> None:
+    """A commit fails and the database cannot be read either: the engine may hold the lost
+    change, so every read and command is answered 503 until the writer has rebuilt it from
+    the database; then reads show what the database holds."""
+    if api.ctx.store.db.dialect == "sqlite":
+        pytest.skip("PostgreSQL is made unreachable; a SQLite file cannot be")
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent()
+    await api.call(supervisor, "GET", "/me", expect=200)  # their token is known before the database goes
+    async with database_unreachable(api):
+        change = await api.call(supervisor, "PUT", f"/agents/{agent.id}/status", LUNCH)
+        assert change.status_code == 503, change.text
+        refused = await api.call(supervisor, "GET", f"/agents/{agent.id}")
+        assert refused.status_code == 503, refused.text
+        again = await api.call(supervisor, "PUT", f"/agents/{agent.id}/status", {"state": "not_ready"})
+        assert again.status_code == 503, again.text
+    for _ in range(200):  # the writer retries with a pause that grows to 5 s
+        answer = await api.call(supervisor, "GET", f"/agents/{agent.id}")
+        if answer.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"]["state"] == "active"

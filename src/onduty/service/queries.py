@@ -112,11 +112,12 @@ def agents(team: str | None, status: str | None) -> Query[list[dict[str, Any]]]:
             raise DomainError(
                 f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", field="status"
             )
-        return [
-            agent_view(ws, a)
-            for a in sorted(ws.agents.values(), key=lambda a: (a.name or a.username).lower())
+        chosen = [
+            a
+            for a in ws.agents.values()
             if (team is None or a.team == team) and (status is None or _matches(a, status))
         ]
+        return [agent_view(ws, a) for a in sorted(chosen, key=lambda a: (a.name or a.username).lower())]
 
     return query
 

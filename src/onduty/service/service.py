@@ -50,6 +50,10 @@ from onduty.storage.projection import LoggedBatch, Rows
 log = structlog.get_logger("onduty.service")
 
 MAX_BATCH = 256
+# How long a read waits for the commit under way before it is answered 503: a commit
+# takes milliseconds, so this is a database that stopped answering.
+READ_WAIT = 5.0
+RECOVER_BACKOFF = (0.2, 5.0)  # first and longest pause between attempts to rebuild
 
 T = TypeVar("T")
 View = Callable[[Workspace], Any]
@@ -73,6 +77,7 @@ class _Pending:
     check: View | None = None  # may refuse the command on the state it would apply to
     answer: View | None = None
     rendered: Any = None
+    answer_error: Exception | None = None  # the answer's view failed: a bug, told after the commit
 
 
 class Service:
@@ -92,6 +97,9 @@ class Service:
         # ahead of the database, and readers wait for `_committed`.
         self._clean = True
         self._stopped = False
+        # A commit failed and the engine could not be rebuilt from the database either: it
+        # is trusted by nobody until the writer has rebuilt it (`_recover`).
+        self._lost = False
         self._readers: list[tuple[View, asyncio.Future[Any]]] = []
 
     @property
@@ -130,13 +138,18 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
-        stopping = ServiceUnavailable("the service is stopping")
+        self._refuse_waiting(ServiceUnavailable("the service is stopping"))
+
+    def _refuse_waiting(self, error: ServiceUnavailable) -> None:
+        """Every command in the inbox and every reader waiting is told `error`."""
         while not self._inbox.empty():
-            self._inbox.get_nowait().future.set_exception(stopping)
+            future = self._inbox.get_nowait().future
+            if not future.done():  # its caller may have gone (cancelled)
+                future.set_exception(error)
         readers, self._readers = self._readers, []
-        for _, future in readers:
-            if not future.done():
-                future.set_exception(stopping)
+        for _, waiting in readers:
+            if not waiting.done():
+                waiting.set_exception(error)
 
     async def _reload(self) -> None:
         snapshot = await self.store.load_snapshot(self.clock.now())
@@ -154,9 +167,16 @@ class Service:
         and refuses it by raising (whatever it raises reaches the caller; nothing changes).
         `answer(workspace)` runs just after it: the answer shows this command's outcome,
         not what later commands of the same batch made of it, and only once committed."""
+        self._check_serving()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._inbox.put_nowait(_Pending(command, future, check, answer))
         return await future
+
+    def _check_serving(self) -> None:
+        if self._stopped:
+            raise ServiceUnavailable("the service is stopping")
+        if self._lost:
+            raise ServiceUnavailable("the database cannot be reached; nothing was changed")
 
     async def read(self, view: Callable[[Workspace], T]) -> T:
         """`view(workspace)` on committed state: at once when the engine holds nothing
@@ -164,11 +184,13 @@ class Service:
         reaches the caller. Views must not change the workspace."""
         if self._clean:
             return view(self.workspace)
-        if self._stopped:
-            raise ServiceUnavailable("the service is stopping")
+        self._check_serving()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._readers.append((view, future))
-        return await future
+        try:
+            return await asyncio.wait_for(future, READ_WAIT)  # a late one is cancelled: skipped
+        except TimeoutError:
+            raise ServiceUnavailable("the service is still saving an earlier change; try again") from None
 
     def _committed(self) -> None:
         """The engine equals the database again: serve the readers who waited."""
@@ -192,11 +214,32 @@ class Service:
 
     async def _write_loop(self) -> None:
         while True:
+            if self._lost:
+                await self._recover()
             pending = await self._next_commands()
             try:
                 await self._commit_batch(pending, tick=True)
             except Exception:  # a bug, not bad input: keep serving, never run ahead of the database
                 log.exception("batch failed; engine reloaded from the database")
+
+    async def _recover(self) -> None:
+        """Rebuild the engine from the database, waiting between attempts. Meanwhile every
+        command and read is answered 503: nothing is applied onto an engine that may hold
+        what a failed commit did not keep."""
+        pause, longest = RECOVER_BACKOFF
+        while True:
+            self._refuse_waiting(ServiceUnavailable("the database cannot be reached; nothing was changed"))
+            try:
+                await self._reload()
+            except Exception as error:
+                log.warning("the engine cannot be rebuilt from the database yet", error=repr(error))
+                await asyncio.sleep(pause)
+                pause = min(longest, pause * 2)
+                continue
+            self._lost = False
+            self._committed()
+            log.info("engine rebuilt from the database")
+            return
 
     async def _next_commands(self) -> list[_Pending]:
         """Wait for commands, or for the next deadline; then take all that wait (group commit)."""
@@ -239,6 +282,10 @@ class Service:
             try:
                 await self._reload()  # before anyone hears back, so nobody sees what was not kept
                 self._committed()
+            except Exception:
+                self._lost = True  # the writer rebuilds it before anything else (`_recover`)
+                self._refuse_waiting(failure)
+                raise
             finally:
                 for pending in batch:
                     if not pending.future.done():
@@ -285,7 +332,10 @@ class Service:
             self._record(events, ws, rows)
             rows.add_command(pending.command)
             if pending.answer is not None:
-                pending.rendered = pending.answer(ws)
+                try:
+                    pending.rendered = pending.answer(ws)
+                except Exception as error:  # the command stands; only its answer failed
+                    pending.answer_error = error
             applied.append((pending, events, first))
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
@@ -305,7 +355,11 @@ class Service:
         for index, (pending, events, first) in enumerate(applied):
             # A command's journal entries run from its own start to the next command's.
             end = applied[index + 1][2] if index + 1 < len(applied) else len(stored)
-            if not pending.future.done():
+            if pending.future.done():
+                continue
+            if pending.answer_error is not None:
+                pending.future.set_exception(pending.answer_error)
+            else:
                 pending.future.set_result(Outcome(events, stored[first:end], pending.rendered))
 
     def _count(self, events: list[Event]) -> None:

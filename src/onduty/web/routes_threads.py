@@ -133,6 +133,7 @@ async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     check = _acts_on(caller, thread_id)
+    await ctx.service.read(check)  # first, as for every thread command: then the target
     if not await ctx.service.read(q.is_agent(data.agent_id)):
         user = await ctx.users.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
