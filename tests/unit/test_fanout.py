@@ -18,7 +18,6 @@ others back; a reader can be woken for good when its client leaves.
 from __future__ import annotations
 
 import asyncio
-import bisect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -28,20 +27,10 @@ from onduty.journal import StoredEvent
 from onduty.service.fanout import FanOut, InProcessFanOut, Subscription
 from onduty.service.fanout_redis import RedisFanOut
 from tests.redis_server import unique_prefix
+from tests.unit.list_journal import ListJournal
 
 T = TypeVar("T")
 WAIT = 1.0  # seconds a delivery may take before the test calls it lost
-
-
-class ListJournal:
-    """A journal in memory (the store's `events_after`), for backends that read one."""
-
-    def __init__(self) -> None:
-        self.events: list[StoredEvent] = []
-
-    async def events_after(self, after: int, limit: int) -> list[StoredEvent]:
-        start = bisect.bisect_right([e.id for e in self.events], after)
-        return self.events[start : start + limit]
 
 
 @pytest.fixture(params=["in_process", "redis"])

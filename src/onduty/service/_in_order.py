@@ -135,7 +135,9 @@ class InOrderDelivery:
                 self._catch_up = True
                 delay = backoff(failures)
                 failures += 1
-                log.warning("fan-out: journal read failed", error=repr(error), retry_in=round(delay, 3))
+                log.warning(
+                    "fan-out: journal read failed", error=f"{type(error).__name__}: {error}", retry_in=round(delay, 3)
+                )
                 await asyncio.sleep(delay)
                 self._wake.set()
             else:

@@ -247,7 +247,7 @@ class RedisFanOut(FanOut):
                     delay = backoff(failures - 2, RECONNECT_FIRST, RECONNECT_CAP)
                     log.warning(
                         "fan-out: Redis publish failed; the other instances read these events from the journal",
-                        error=repr(error),
+                        error=f"{type(error).__name__}: {error}",
                         dropped_messages=dropped,
                         retry_in=round(delay, 3),
                     )
@@ -271,7 +271,11 @@ class RedisFanOut(FanOut):
             except Exception as error:
                 delay = backoff(self._listen_failures, RECONNECT_FIRST, RECONNECT_CAP)
                 self._listen_failures += 1
-                log.warning("fan-out: Redis subscription lost", error=repr(error), retry_in=round(delay, 3))
+                log.warning(
+                    "fan-out: Redis subscription lost",
+                    error=f"{type(error).__name__}: {error}",
+                    retry_in=round(delay, 3),
+                )
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
@@ -304,12 +308,16 @@ class RedisFanOut(FanOut):
 
     def _receive(self, data: bytes) -> None:
         try:
-            first, last, body = decode_span(data)
+            _, last, body = decode_span(data)
             if last <= self._order.last:
                 return  # handed on already: our own echo, most often
             events = decode_events(body)
         except (msgspec.DecodeError, TypeError) as error:
-            log.warning("fan-out: unreadable message on the channel", channel=self.channel, error=repr(error))
+            log.warning(
+                "fan-out: unreadable message on the channel",
+                channel=self.channel,
+                error=f"{type(error).__name__}: {error}",
+            )
             self._order.catch_up()
             return
         self._order.offer(events)
