@@ -232,10 +232,13 @@ class RedisFanOut(FanOut):
             while self._outbox and not self._closing:
                 messages = [self._outbox[i] for i in range(min(MAX_PIPELINE, len(self._outbox)))]
                 try:
-                    async with redis.pipeline(transaction=False) as pipe:
-                        for message in messages:
-                            pipe.publish(self.channel, message)
-                        await pipe.execute()
+                    if len(messages) == 1:  # the usual case: a pipeline costs more than it saves
+                        await redis.publish(self.channel, messages[0])
+                    else:
+                        async with redis.pipeline(transaction=False) as pipe:
+                            for message in messages:
+                                pipe.publish(self.channel, message)
+                            await pipe.execute()
                 except Exception as error:
                     failures += 1
                     if failures == 1:
