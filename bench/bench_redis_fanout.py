@@ -141,7 +141,8 @@ async def round_(args: argparse.Namespace, store: SqlStore) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert child.stdin is not None and child.stdout is not None
+    assert child.stdin is not None
+    assert child.stdout is not None
     fanout = RedisFanOut(store, args.redis, channel_prefix=prefix)
     await fanout.start(after=after)
     dashboard = fanout.subscribe(limit=1_000_000)

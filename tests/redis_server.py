@@ -31,7 +31,7 @@ def redis_problem(url: str = REDIS_URL) -> str | None:
         with redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2) as client:
             client.ping()
     except (redis.RedisError, OSError) as error:
-        return f"Redis is not reachable at {url}: {error!r}"
+        return f"Redis is not reachable at {url}: {type(error).__name__}: {error}"
     return None
 
 

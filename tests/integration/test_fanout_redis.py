@@ -94,7 +94,7 @@ class Instance:
 
 
 class MakeInstance(Protocol):
-    async def __call__(self, url: str = ..., poll_every: float = ...) -> Instance: ...
+    async def __call__(self, url: str | None = ..., poll_every: float = ...) -> Instance: ...
 
 
 async def until(condition: Callable[[], bool], seconds: float = WAIT) -> None:
@@ -104,12 +104,14 @@ async def until(condition: Callable[[], bool], seconds: float = WAIT) -> None:
 
 
 @pytest.fixture
-async def instances(store: SqlStore, redis_url: str) -> AsyncIterator[MakeInstance]:
-    """Makes started instances on one channel: `make(url=..., poll_every=...)`."""
+async def instances(store: SqlStore, request: pytest.FixtureRequest) -> AsyncIterator[MakeInstance]:
+    """Makes started instances on one channel: `make(url=..., poll_every=...)`; on the
+    machine's Redis unless told another (which then alone needs to be up, or not)."""
     prefix = unique_prefix()
     made: list[RedisFanOut] = []
 
-    async def make(url: str = redis_url, poll_every: float = NO_POLL) -> Instance:
+    async def make(url: str | None = None, poll_every: float = NO_POLL) -> Instance:
+        url = url or request.getfixturevalue("redis_url")
         fanout = RedisFanOut(store, url, channel_prefix=prefix, poll_every=poll_every)
         await fanout.start(after=await store.last_event_id())
         made.append(fanout)
@@ -276,3 +278,28 @@ async def test_an_event_never_published_arrives_by_the_journal_poll(store: SqlSt
     lost = await commit(store, 3)
     assert await b.take(3) == [e.id for e in lost]
     await b.nothing_more()
+
+
+async def test_connections_killed_again_and_again_during_a_stream_lose_and_double_nothing(
+    store: SqlStore, instances: MakeInstance, postgres_database: Database, redis_url: str
+) -> None:
+    """A stream of batches, holes among them, while B's subscription and A's publishing
+    connection are killed every few batches, without waiting for them to come back."""
+    a, b = await instances(), await instances()
+    await listening(a, b)
+    committed: list[int] = []
+    for n in range(120):
+        if n % 17 == 5:
+            await roll_back(postgres_database, 2)
+        batch = await commit(store, 1 + n % 4)
+        committed += [e.id for e in batch]
+        await a.fanout.publish(batch)
+        if n % 20 == 10:
+            await kill_connections(redis_url, f"{b.fanout.name}-sub")
+        if n % 30 == 15:
+            await kill_connections(redis_url, f"{a.fanout.name}-pub")
+        await asyncio.sleep(0.002)
+    assert await b.take(len(committed)) == committed
+    assert await a.take(len(committed)) == committed
+    await b.nothing_more()
+    assert b.fanout.subscribed >= 2
