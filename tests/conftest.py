@@ -1,10 +1,13 @@
-"""Test-wide settings: hypothesis profiles (`ci` by default, `long` on demand)."""
+"""Test-wide settings: hypothesis profiles (`ci` by default, `long` on demand); the Redis server."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.redis_server import REDIS_URL, redis_problem, require
 
 settings.register_profile(
     "ci",
@@ -22,3 +25,10 @@ settings.register_profile(
 )
 settings.register_profile("quick", max_examples=30, stateful_step_count=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (tests/redis_server.py): skips without it, fails under CI=true."""
+    require(redis_problem())
+    return REDIS_URL

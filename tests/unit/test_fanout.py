@@ -2,9 +2,12 @@
 
 One suite over every backend, as Litestar tests its channel backends: the
 tests see only the `FanOut` interface and its subscriptions; the fixture makes
-each backend. Today the in-process one; a backend between instances (Redis,
-PostgreSQL) joins `params` and must pass as it stands, which is why nothing
-here counts on delivery within `publish` itself: reads wait (`soon`).
+each backend: in-process, and Redis (service/fanout_redis.py, on the machine's
+Redis, on channels of its own; it skips without Redis, fails under CI=true).
+Nothing here counts on delivery within `publish` itself: reads wait (`soon`).
+The Redis backend's journal here is a list the tests never fill (what
+publish sends is all there is); tests/integration/test_fanout_redis.py runs
+it between instances over PostgreSQL's journal.
 
 What the live stream relies on (web/_events_ws.py): a subscriber gets every
 event published after it subscribed, in order, none twice; one that falls too
@@ -15,23 +18,32 @@ others back; a reader can be woken for good when its client leaves.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import pytest
 
 from onduty.journal import StoredEvent
 from onduty.service.fanout import FanOut, InProcessFanOut, Subscription
+from onduty.service.fanout_redis import RedisFanOut
+from tests.redis_server import unique_prefix
+from tests.unit.list_journal import ListJournal
 
 T = TypeVar("T")
 WAIT = 1.0  # seconds a delivery may take before the test calls it lost
 
 
-@pytest.fixture(params=["in_process"])
-def fanout(request: pytest.FixtureRequest) -> FanOut:
+@pytest.fixture(params=["in_process", "redis"])
+async def fanout(request: pytest.FixtureRequest) -> AsyncIterator[FanOut]:
     """Each backend, with no subscriber yet."""
-    assert request.param == "in_process"
-    return InProcessFanOut()
+    if request.param == "in_process":
+        yield InProcessFanOut()
+        return
+    redis = RedisFanOut(ListJournal(), request.getfixturevalue("redis_url"), channel_prefix=unique_prefix())
+    await redis.start(after=0)
+    async with redis:
+        await until(lambda: redis.subscribed > 0)  # its own messages come back too
+        yield redis
 
 
 def events(*numbers: int) -> list[StoredEvent]:
