@@ -94,29 +94,13 @@ class Subscription:
 
 
 class FanOut(ABC):
-    @abstractmethod
-    async def publish(self, events: list[StoredEvent]) -> None: ...
+    """Publishes committed events; every backend keeps this instance's subscribers alike."""
 
-    @abstractmethod
-    def subscribe(self, limit: int = 10_000) -> Subscription: ...
-
-    @abstractmethod
-    def unsubscribe(self, subscription: Subscription) -> None: ...
-
-    @property
-    @abstractmethod
-    def subscribers(self) -> int: ...
-
-
-class InProcessFanOut(FanOut):
     def __init__(self) -> None:
         self._subscriptions: dict[Subscription, None] = {}  # insertion-ordered: first come, first woken
 
-    async def publish(self, events: list[StoredEvent]) -> None:
-        if not events:
-            return
-        for subscription in list(self._subscriptions):
-            subscription.offer_many(events)
+    @abstractmethod
+    async def publish(self, events: list[StoredEvent]) -> None: ...
 
     def subscribe(self, limit: int = 10_000) -> Subscription:
         subscription = Subscription(self, limit)
@@ -129,3 +113,11 @@ class InProcessFanOut(FanOut):
     @property
     def subscribers(self) -> int:
         return len(self._subscriptions)
+
+
+class InProcessFanOut(FanOut):
+    async def publish(self, events: list[StoredEvent]) -> None:
+        if not events:
+            return
+        for subscription in list(self._subscriptions):
+            subscription.offer_many(events)

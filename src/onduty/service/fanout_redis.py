@@ -52,7 +52,7 @@ from redis.backoff import NoBackoff
 
 from onduty.journal import StoredEvent
 from onduty.service._in_order import INBOX_LIMIT, JOURNAL_PAGE, POLL_EVERY, InOrderDelivery, JournalReader, backoff
-from onduty.service.fanout import FanOut, Subscription
+from onduty.service.fanout import FanOut
 
 log = structlog.get_logger("onduty.fanout")
 
@@ -114,11 +114,11 @@ class RedisFanOut(FanOut):
         inbox_limit: int = INBOX_LIMIT,
         outbox_bytes: int = OUTBOX_BYTES,
     ) -> None:
+        super().__init__()
         self.channel = f"{channel_prefix}{workspace}"
         # Its connections are named after it (CLIENT LIST shows who listens where).
         self.name = name or f"onduty-{uuid.uuid4().hex[:12]}"
         self._url = redis_url
-        self._subscriptions: dict[Subscription, None] = {}
         self._order = InOrderDelivery(
             journal, self._deliver_locally, page=journal_page, inbox_limit=inbox_limit, poll_every=poll_every
         )
@@ -195,18 +195,6 @@ class RedisFanOut(FanOut):
             self._outbox_size -= len(self._outbox.popleft())
             self.dropped_messages += 1
         self._outbox_ready.set()
-
-    def subscribe(self, limit: int = 10_000) -> Subscription:
-        subscription = Subscription(self, limit)
-        self._subscriptions[subscription] = None
-        return subscription
-
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.pop(subscription, None)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscriptions)
 
     @property
     def last_delivered(self) -> int:
