@@ -644,6 +644,23 @@ def test_s8_s6_a_prompt_running_when_the_grace_ends_is_cleared() -> None:
     assert w.tick(90) == []
 
 
+def test_s8_s6_deadlines_of_one_instant_fire_in_the_same_order_whichever_was_set_first() -> None:
+    """The mirror of the test below: the S6 response deadline is set before the grace, and
+    the grace still fires first. Deadlines of one instant fire in an order the state alone
+    decides, so an engine rebuilt from the database (a restart, a follower) fires them as
+    the engine that set them did."""
+    w = World()
+    w.present(1)
+    w.ready(1, t=0)
+    thread = w.client_writes("c1", t=0)  # S6: answer by 60
+    w.disconnect(1, t=0)  # the grace ends at 60 too
+    w.ready(2, t=0)
+    events = w.tick(60)
+    assert of(AgentPrompted, events) == []
+    assert w.status(1) == (State.INACTIVE, "away")
+    assert w.holder(thread) == 2
+
+
 def test_s8_s6_a_thread_reclaimed_when_the_grace_ends_prompts_nobody_in_the_same_instant() -> None:
     """The grace and the S6 response deadline end together, the grace first: the thread goes
     back to the queue, and the response deadline that fires next is no longer anybody's."""

@@ -158,7 +158,7 @@ class PresenceMixin(RoutingMixin):
     def next_deadline(self) -> Instant | None:
         heap = self.timers.entries
         while heap:
-            deadline, _, kind, key = heap[0]
+            deadline, kind, key, _ = heap[0]
             if self._is_live(deadline, kind, key):
                 return deadline
             heappop(heap)
@@ -169,7 +169,7 @@ class PresenceMixin(RoutingMixin):
         take effect now: a prompt always gives the full prompt_timeout from when it shows."""
         heap = self.timers.entries
         while heap and heap[0][0] <= now:
-            deadline, _, kind, key = heappop(heap)
+            deadline, kind, key, _ = heappop(heap)
             if not self._is_live(deadline, kind, key):
                 continue
             if kind is TimerKind.RESPONSE:

@@ -9,14 +9,21 @@ from onduty.domain.types import Instant
 
 
 class TimerKind(enum.IntEnum):
-    RESPONSE = 1  # S6: an unanswered thread's response_timeout
-    PROMPT = 2  # S6: "continue working?" not confirmed in time
-    AFFINITY = 3  # R4: an own client's thread stops waiting for its agent
-    GRACE = 4  # S8: an agent without an event stream for disconnect_grace
-    IDLE = 5  # S8: an agent whose pages reported no input for idle_timeout
+    """Deadlines at the same instant fire in this order: an agent's absence first (S8: an
+    agent who is gone is not asked whether they are still working), then S6's kick-out
+    and prompt, then R4's waits."""
+
+    GRACE = 1  # S8: an agent without an event stream for disconnect_grace
+    IDLE = 2  # S8: an agent whose pages reported no input for idle_timeout
+    PROMPT = 3  # S6: "continue working?" not confirmed in time
+    RESPONSE = 4  # S6: an unanswered thread's response_timeout
+    AFFINITY = 5  # R4: an own client's thread stops waiting for its agent
 
 
-_Entry = tuple[Instant, int, TimerKind, int]
+# Ordered by deadline, then kind, then key: deadlines that fall at the same instant fire in
+# an order the state alone decides, so that an engine rebuilt from the database (a restart,
+# a follower) fires them as the one that scheduled them. `seq` only tells duplicates apart.
+_Entry = tuple[Instant, TimerKind, int, int]
 
 
 class TimerHeap:
@@ -36,7 +43,7 @@ class TimerHeap:
 
     def push(self, deadline: Instant, kind: TimerKind, key: int) -> None:
         self._seq += 1
-        heapq.heappush(self.entries, (deadline, self._seq, kind, key))
+        heapq.heappush(self.entries, (deadline, kind, key, self._seq))
 
     def peek(self) -> _Entry | None:
         return self.entries[0] if self.entries else None
