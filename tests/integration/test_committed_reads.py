@@ -239,6 +239,7 @@ async def test_while_the_engine_cannot_be_rebuilt_nothing_is_shown_or_applied(ap
         assert change.status_code == 503, change.text
         refused = await api.call(supervisor, "GET", f"/agents/{agent.id}")
         assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "1"
         again = await api.call(supervisor, "PUT", f"/agents/{agent.id}/status", {"state": "not_ready"})
         assert again.status_code == 503, again.text
     for _ in range(200):  # the writer retries with a pause that grows to 5 s

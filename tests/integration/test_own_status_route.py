@@ -277,6 +277,8 @@ async def test_a_failed_change_is_answered_with_the_error_document(
         assert answer.status == status
         assert is_error_document(answer)
         assert answer.json()["error"]["code"] == ("unavailable" if status == 503 else "server_error")
+        # A 503 says when to try again (nothing was kept, or it may have been); a 500 does not.
+        assert answer.header(b"retry-after") == (b"1" if status == 503 else None)
 
 
 async def test_a_failed_token_look_up_is_a_500_with_the_error_document(sqlite_template: Path, tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ def domain_status(error: DomainError) -> int:
     return next((s for kind, s in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
 
 
+RETRY_AFTER = "1"  # seconds: a failed commit, a rebuild, a stop, a takeover are that short
 UNEXPECTED = "the server hit an unexpected error; nothing was changed"
 
 
@@ -98,6 +99,8 @@ def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
 def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     status, document = error_answer(error)
     headers = error.headers if isinstance(error, ApiError) else None
+    if isinstance(error, ServiceUnavailable):
+        headers = {"Retry-After": RETRY_AFTER}  # nothing was kept, or it may have been: try again
     return Response(document, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
