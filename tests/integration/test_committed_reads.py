@@ -249,3 +249,17 @@ async def test_while_the_engine_cannot_be_rebuilt_nothing_is_shown_or_applied(ap
         await asyncio.sleep(0.1)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"]["state"] == "active"
+
+
+async def test_a_database_out_of_reach_is_a_503_not_a_500(api: Api) -> None:
+    """A request whose token must be read while PostgreSQL refuses connections is answered
+    503 with Retry-After (try again), not as a bug."""
+    if api.ctx.store.db.dialect == "sqlite":
+        pytest.skip("PostgreSQL is made unreachable; a SQLite file cannot be")
+    supervisor = await api.person("supervisor")  # their token is not read yet
+    async with database_unreachable(api):
+        answer = await api.call(supervisor, "GET", "/me")
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "1"
+    assert api.error(answer)["code"] == "unavailable"
+    assert (await api.call(supervisor, "GET", "/me")).status_code == 200

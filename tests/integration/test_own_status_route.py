@@ -281,17 +281,27 @@ async def test_a_failed_change_is_answered_with_the_error_document(
         assert answer.header(b"retry-after") == (b"1" if status == 503 else None)
 
 
-async def test_a_failed_token_look_up_is_a_500_with_the_error_document(sqlite_template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (lambda: ConnectionRefusedError("the database does not answer"), 503, "unavailable"),
+        (lambda: RuntimeError("a bug"), 500, "server_error"),
+    ],
+)
+async def test_a_failed_token_look_up_is_answered_with_the_error_document(
+    sqlite_template: Path, tmp_path: Path, failure: Callable[[], Exception], status: int, code: str
+) -> None:
+    """A database out of reach is worth a retry (503); anything else is a bug (500)."""
     async with site(sqlite_template, tmp_path) as here:
         here.tokens["nobody"] = "not-in-the-cache"
 
-        async def unreachable(_: str) -> Any:
-            raise OSError("the database does not answer")
+        async def failing(_: str) -> Any:
+            raise failure()
 
-        here.ctx.users.by_token_hash = unreachable  # type: ignore[method-assign,assignment]
+        here.ctx.users.by_token_hash = failing  # type: ignore[method-assign,assignment]
         answer = await here.call(*put("nobody", b'{"state": "active"}'))
-        assert answer.status == 500
-        assert answer.json()["error"]["code"] == "server_error"
+        assert answer.status == status
+        assert answer.json()["error"]["code"] == code
 
 
 async def test_other_methods_are_405(sqlite_template: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from onduty.service.service import ServiceUnavailable
+from onduty.storage.reach import out_of_reach
 from onduty.web.schemas import ErrorResponse
 
 log = structlog.get_logger("onduty.web")
@@ -92,6 +93,9 @@ def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
         return domain_status(error), error_document(error.code, error.message, error.field)
     if isinstance(error, ServiceUnavailable):
         return 503, error_document("unavailable", str(error), None)
+    if out_of_reach(error):
+        log.warning("the database cannot be reached", error=repr(error))
+        return 503, error_document("unavailable", "the database cannot be reached; try again", None)
     log.exception("unexpected error", error=repr(error))
     return 500, error_document("server_error", UNEXPECTED, None)
 
@@ -99,7 +103,7 @@ def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
 def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     status, document = error_answer(error)
     headers = error.headers if isinstance(error, ApiError) else None
-    if isinstance(error, ServiceUnavailable):
+    if status == 503:
         headers = {"Retry-After": RETRY_AFTER}  # nothing was kept, or it may have been: try again
     return Response(document, status_code=status, media_type=MediaType.JSON, headers=headers)
 
