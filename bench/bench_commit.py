@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from floor import logged_in_agents
 from onduty.domain import commands as c
 from onduty.domain.types import Actor, State
 from onduty.service.service import Service
@@ -34,7 +35,6 @@ from onduty.storage.activity import day_of
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
-from onduty.storage.users import UserStore
 
 AGENTS = 200
 
@@ -110,13 +110,7 @@ async def onduty_rate(path: Path, seconds: float, concurrency: int) -> float:
     store = SqlStore(db)
     service = Service(store)
     await service.start()
-    users = UserStore(store)
-    ids = []
-    for i in range(AGENTS):
-        user = await users.create(username=f"a{i}", name=f"A{i}", role="agent", team="t", password_hash=None, now=0)
-        await service.execute(c.RegisterAgent(user.id, "t", None, name=user.name, username=user.username))
-        await service.execute(c.Login(user.id))
-        ids.append(user.id)
+    ids = await logged_in_agents(service, store, AGENTS)
     done = 0
     end = time.perf_counter() + seconds
 

@@ -25,6 +25,7 @@ import asyncio
 import statistics
 import time
 
+from floor import logged_in_agents
 from onduty.domain import commands as c
 from onduty.domain.types import Actor, State
 from onduty.journal import JournalEntry
@@ -35,7 +36,6 @@ from onduty.storage.lease import Fence, Leases
 from onduty.storage.migrate import upgrade
 from onduty.storage.projection import Rows
 from onduty.storage.store import SqlStore
-from onduty.storage.users import UserStore
 
 AGENTS = 200
 
@@ -113,13 +113,7 @@ async def main(args: argparse.Namespace) -> None:
         lease = await leases.acquire("bench", 3600.0)
         if lease is None:
             raise SystemExit("the workspace's lease is held by another instance")
-        users = UserStore(store)
-        ids = []
-        for i in range(AGENTS):
-            user = await users.create(username=f"a{i}", name=f"A{i}", role="agent", team="t", password_hash=None, now=0)
-            await service.execute(c.RegisterAgent(user.id, "t", None, name=user.name, username=user.username))
-            await service.execute(c.Login(user.id))
-            ids.append(user.id)
+        ids = await logged_in_agents(service, store, AGENTS)
         await one_round(service, ids, 1.0, args.concurrency, 0)  # warm up
         results: dict[str, list[list[float]]] = {"unfenced": [], "fenced": []}
         start = 1

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import uvloop
 
+from floor import logged_in_agents
 from onduty.domain import commands as c
 from onduty.domain.types import Actor, State
 from onduty.service.follower import Follower
@@ -29,7 +30,6 @@ from onduty.service.service import Service
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
-from onduty.storage.users import UserStore
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -39,15 +39,7 @@ async def main(args: argparse.Namespace) -> None:
     store = SqlStore(db)
     service = Service(store)
     await service.start()
-    users = UserStore(store)
-    ids = []
-    for i in range(args.agents):
-        user = await users.create(
-            username=f"agent{i}", name=f"Agent {i}", role="agent", team="t", password_hash=None, now=time.time()
-        )
-        await service.execute(c.RegisterAgent(user.id, "t", None, name=user.name, username=user.username))
-        await service.execute(c.Login(user.id))
-        ids.append(user.id)
+    ids = await logged_in_agents(service, store, args.agents)
 
     follower_store = SqlStore(db)  # the follower's own connections, as on another instance
     follower = Follower(follower_store, poll_seconds=args.poll)

@@ -30,6 +30,16 @@ _THREAD_ACT = re.compile(r"^/threads/(\d+)/(messages|close|transfer)$")
 _DECISION = re.compile(r"^/approvals/(\d+)/(approve|reject)$")
 
 
+SHOWN = 5  # problems quoted per audit in a failure
+
+
+def section(name: str, problems: list[str]) -> str:
+    """One audit's part of a failure message: how many problems, and the first few."""
+    quoted = "".join(f"\n    {p}" for p in problems[:SHOWN])
+    more = f"\n    … and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+    return f"\n  {name}: {len(problems)} problem(s){quoted}{more}"
+
+
 def actor_key(actor: dict[str, Any]) -> tuple[str, int | None, str | None]:
     """Who caused a status: the answer's `set_by` and the log's `actor` read alike."""
     return actor["kind"], actor.get("id"), actor.get("why")

@@ -54,7 +54,6 @@ LOAD_SECONDS = float(os.environ.get("ONDUTY_CRASH_SECONDS", "3"))
 RESPONSE_TIMEOUT = 2  # S6, seconds: short, so the timers fire within the test
 # Long enough that no sentinel can be kicked out before its round's kill, however late the kill.
 PROMPT_TIMEOUT = int(LOAD_SECONDS) + 2
-SHOWN = 5  # problems quoted per audit in a failure
 
 
 async def _setup(site: CrashSite) -> tuple[Floor, list[Person]]:
@@ -123,12 +122,6 @@ async def _settled(site: CrashSite) -> dict[str, Any]:
     raise AssertionError("the server never stood still for one reading of its state")
 
 
-def _section(name: str, problems: list[str]) -> str:
-    quoted = "".join(f"\n    {p}" for p in problems[:SHOWN])
-    more = f"\n    … and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
-    return f"\n  {name}: {len(problems)} problem(s){quoted}{more}"
-
-
 async def test_acknowledged_writes_survive_sigkill_under_load_r7_holds_and_s6_timers_fire_after_restart(
     database: Database, tmp_path: Path
 ) -> None:
@@ -176,12 +169,12 @@ async def test_acknowledged_writes_survive_sigkill_under_load_r7_holds_and_s6_ti
     )
     print(f"crash seed {seed}: {_tally(acks, log)}")
     report = (
-        _section("acknowledged writes missing", lost)
-        + _section("answers showing what was not saved", shown)
-        + _section("status log not a chain (S7)", audit.status_log_is_a_chain(log))
-        + _section("two holders at once (R7)", holders_problems)
-        + _section("R7 after settling", r7)
-        + _section("S6 timers after a restart", s6)
+        audit.section("acknowledged writes missing", lost)
+        + audit.section("answers showing what was not saved", shown)
+        + audit.section("status log not a chain (S7)", audit.status_log_is_a_chain(log))
+        + audit.section("two holders at once (R7)", holders_problems)
+        + audit.section("R7 after settling", r7)
+        + audit.section("S6 timers after a restart", s6)
     )
     assert writes and answers, f"seed {seed}: the load got nothing acknowledged"
     assert not lost, f"seed {seed}:{report}"

@@ -51,7 +51,6 @@ from tests.integration.crash_site import Ack, CrashSite, OutsideWriter, Person
 
 REQUESTS = int(os.environ.get("ONDUTY_RACE_REQUESTS", "150"))
 KILLS = int(os.environ.get("ONDUTY_RACE_KILLS", "5"))
-SHOWN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +146,6 @@ def _own_outcome_problems(writers: list[Writer], acks: list[Ack], log: audit.Sta
     return problems
 
 
-def _section(name: str, problems: list[str]) -> str:
-    quoted = "".join(f"\n    {p}" for p in problems[:SHOWN])
-    more = f"\n    … and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
-    return f"\n  {name}: {len(problems)} problem(s){quoted}{more}"
-
-
 async def test_s7_each_answer_shows_its_own_committed_status_while_writers_race(
     database: Database, tmp_path: Path
 ) -> None:
@@ -174,10 +167,10 @@ async def test_s7_each_answer_shows_its_own_committed_status_while_writers_race(
         f"{len(unsaved)} a status not in the log or not in effect while they ran, {len(own)} own-outcome problems"
     )
     report = (
-        _section("answers showing another writer's status", [audit.describe(a) for a in foreign])
-        + _section("answers showing what the log does not hold there", unsaved)
-        + _section("answers and log rows out of step", own)
-        + _section("status log not a chain (S7)", chain)
+        audit.section("answers showing another writer's status", [audit.describe(a) for a in foreign])
+        + audit.section("answers showing what the log does not hold there", unsaved)
+        + audit.section("answers and log rows out of step", own)
+        + audit.section("status log not a chain (S7)", chain)
     )
     assert checked == len(acks) == 3 * REQUESTS, report
     assert not chain, report
@@ -234,9 +227,9 @@ async def test_s7_no_answer_shows_a_status_lost_to_sigkill_while_writers_race(
     )
     report = (
         f"seed {seed}:"
-        + _section("answers showing a status not saved (or not in effect then)", unsaved)
-        + _section("acknowledged changes missing", lost)
-        + _section("status log not a chain (S7)", chain)
+        + audit.section("answers showing a status not saved (or not in effect then)", unsaved)
+        + audit.section("acknowledged changes missing", lost)
+        + audit.section("status log not a chain (S7)", chain)
     )
     assert checked == len(acks) > 0, report
     assert not lost, report
