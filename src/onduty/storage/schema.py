@@ -99,6 +99,7 @@ agents = Table(
     Column("away_from_reason", String(40), nullable=True),
     Column("away_at", Float, nullable=True),
     Column("last_input", Float, nullable=True),  # the pages' last input: a follower's idle deadlines
+    Column("connected_on", JSON, nullable=True),  # S8: the instances its streams are open on
 )
 
 reasons = Table(
@@ -277,4 +278,25 @@ command_log = Table(
     Column("commands", JSON, nullable=False),  # in the order applied
     Column("last_event_id", BigInteger, nullable=True),  # the journal's last id after the batch
     Column("epoch", BigInteger, nullable=True),  # the owner's, under several instances
+)
+
+# The instances sharing the database: alive while `expires_at` (the database's clock) is
+# ahead; `address` is where the others reach it (commands forwarded to the owner).
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("address", String(300), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+# The event stream's single-use tickets, by hash, where every instance finds them.
+stream_tickets = Table(
+    "stream_tickets",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("user_id", BigId, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False),  # the session it belongs to (sign-out ends it)
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("used_at", Float, nullable=True),  # kept until it expires, to tell "used already"
 )
