@@ -90,7 +90,7 @@ async def agents(ctx: AppContext, count: int) -> list[str]:
     for i in range(count):
         request = msgspec.convert({"username": f"agent{i}", "role": "agent", "team": f"t{i % 10}"}, s.UserRequest)
         created = await create(ctx, request)
-        await ctx.service.execute(c.Login(created.id))
+        await ctx.node.execute(c.Login(created.id))
         tokens.append(created.token)
     return tokens
 
@@ -145,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"{name}: {count / args.seconds:,.0f} requests/s, {cpu / count * 1e6:.1f} µs of CPU each")
                 if profiler is not None:
                     pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
-            metrics = ctx.service.metrics
+            metrics = ctx.node.metrics
             batches = next(iter(metrics.batch_size.collect())).samples
             total = next(x.value for x in batches if x.name.endswith("_sum"))
             count_ = next(x.value for x in batches if x.name.endswith("_count"))

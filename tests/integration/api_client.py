@@ -104,7 +104,10 @@ class Api:
 
     @property
     def service(self) -> Service:
-        return self.ctx.service
+        """The service of this app's node: it owns the workspace (one instance)."""
+        service = self.ctx.node.service
+        assert service is not None
+        return service
 
     async def person(
         self,

@@ -194,15 +194,19 @@ async def test_a_promoted_follower_is_the_owner_without_a_rebuild(store: SqlStor
     for agent in agents:
         await service.execute(c.Login(agent))
         await service.execute(c.SetStatus(agent, State.ACTIVE, None, Actor.agent(agent)))
-    await service.execute(c.ReceiveClientMessage("client-1", "hello"))
+    await service.execute(c.ReceiveClientMessage("client-1", "hello"), key="retry-me:1")
     await service.stop()
-    engine = await follower.promote()
+    engine, keys = await follower.promote()
     successor = Service(store, clock=clock)
-    await successor.start(engine=engine)
+    await successor.start(engine=engine, keys=keys)
     try:
         assert successor.engine is engine
         outcome = await successor.execute(c.ReceiveClientMessage("client-2", "hello"))
         assert [e.name for e in outcome.events][:1] == ["thread.created"]
+        assert len(successor.workspace.threads) == 2
+        # The first owner's keyed command, retried on the successor: not applied twice.
+        again = await successor.execute(c.ReceiveClientMessage("client-1", "hello"), key="retry-me:1")
+        assert again.repeated and again.events == []
         assert len(successor.workspace.threads) == 2
     finally:
         await successor.stop()

@@ -120,7 +120,7 @@ async def site(template: Path, folder: Path) -> AsyncIterator[Site]:
         for username, role in (("ann", "agent"), ("bob", "agent"), ("sue", "supervisor")):
             request = msgspec.convert({"username": username, "role": role, "team": "t1"}, s.UserRequest)
             tokens[username] = (await create(ctx, request)).token
-        await ctx.service.execute(c.AddReason("sign_off", "Sign-off", requires_approval=True))
+        await ctx.node.execute(c.AddReason("sign_off", "Sign-off", requires_approval=True))
         # An agent added by another process (`onduty users add` beside the server): the engine
         # meets them at their first request.
         cai = await ctx.users.create(username="cai", name="cai", role="agent", team="t1", password_hash=None, now=0.0)
@@ -138,7 +138,9 @@ def put(who: str | None, body: bytes | list[bytes], *headers: tuple[bytes, bytes
 
 
 def states(site: Site) -> dict[int, tuple[str, str | None]]:
-    return {a.id: (a.state.value, a.reason) for a in site.ctx.service.workspace.agents.values()}
+    service = site.ctx.node.service
+    assert service is not None
+    return {a.id: (a.state.value, a.reason) for a in service.workspace.agents.values()}
 
 
 def saved(site: Site) -> dict[str, list[tuple[Any, ...]]]:
@@ -202,7 +204,9 @@ async def test_the_route_answers_status_changes_however_they_come(sqlite_templat
                 assert CORS_HEADER in answer.headers, (request, answer)
                 # No origin is allowed (CORSConfig(allow_origins=[])): none is told it is.
                 assert answer.header(b"access-control-allow-origin") is None, (request, answer)
-        ann, bob, cai = (here.ctx.service.workspace.agents[u.id] for u in await users(here, "ann", "bob", "cai"))
+        service = here.ctx.node.service
+        assert service is not None
+        ann, bob, cai = (service.workspace.agents[u.id] for u in await users(here, "ann", "bob", "cai"))
         assert (ann.state.value, bob.state.value, cai.state.value) == ("active", "not_ready", "active")
         rows = saved(here)
         assert len(rows["status_log"]) >= 5 and rows["events"]  # the changes were made, and kept
@@ -272,7 +276,7 @@ async def test_a_failed_change_is_answered_with_the_error_document(
         async def failing(_: c.Command, **__: Any) -> Any:
             raise failure()
 
-        here.ctx.service.execute = failing  # type: ignore[method-assign,assignment]
+        here.ctx.node.execute = failing  # type: ignore[method-assign,assignment]
         answer = await here.call(*put("ann", b'{"state": "active"}'))
         assert answer.status == status
         assert is_error_document(answer)

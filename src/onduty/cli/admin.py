@@ -11,8 +11,9 @@ import msgspec
 
 from onduty.cli._db import database_option, open_database, run_on
 from onduty.domain.errors import DomainError
-from onduty.service.service import Service
+from onduty.service.node import Node
 from onduty.storage.database import Database
+from onduty.storage.lease import Leases
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
@@ -22,6 +23,25 @@ from onduty.web.errors import ApiError
 from onduty.web.routes_admin import create
 
 T = TypeVar("T")
+
+
+class InstancesRunning(click.ClickException):
+    pass
+
+
+async def _refuse_beside_instances(db: Database) -> None:
+    if db.is_sqlite:
+        return
+    leases = Leases(db)
+    try:
+        held = await leases.current()
+    finally:
+        await leases.close()
+    if held is not None and not held.lapsed:
+        raise InstancesRunning(
+            f"instances run on {db.shown()} (instance {held.owner} owns the workspace): make this change through "
+            "the API (POST /api/v1/users as an admin), or stop them first"
+        )
 
 
 @click.command()
@@ -75,14 +95,17 @@ async def _add(
 
 
 async def with_service(db: Database, work: Callable[[AppContext], Awaitable[T]]) -> T:
-    """Run `work(ctx)` against a short-lived service on `db` (the same code path as the server)."""
+    """Run `work(ctx)` against a short-lived service on `db` (the same code path as the server).
+    Refused while instances joined by --redis run on the database: a second writer beside
+    their owner would commit what their engines never applied."""
+    await _refuse_beside_instances(db)
     store = SqlStore(db)
-    service = Service(store)
-    await service.start()
-    ctx = AppContext(service, UserStore(store))
+    node = Node(db, store)
+    await node.start()
+    ctx = AppContext(node, UserStore(store))
     try:
         return await work(ctx)
     finally:
         ctx.passwords.close()
-        await service.stop()
+        await node.stop()
         await store.close()

@@ -44,7 +44,7 @@ async def seed(ctx: AppContext) -> dict[str, str] | None:
     """Add the sample team when the database has no users; the tokens, by username."""
     if await ctx.users.all():
         return None
-    await ctx.service.execute(c.ChangeSettings(dict(SETTINGS)))
+    await ctx.node.execute(c.ChangeSettings(dict(SETTINGS)))
     tokens: dict[str, str] = {}
     for username, role, name, doing in PEOPLE:
         created = await create(
@@ -61,17 +61,17 @@ async def seed(ctx: AppContext) -> dict[str, str] | None:
         if doing is not None:
             await _start(ctx, created.id, doing)
     for client, text in SAMPLE_THREADS:
-        await ctx.service.execute(c.ReceiveClientMessage(client, text))
+        await ctx.node.execute(c.ReceiveClientMessage(client, text))
     return tokens
 
 
 async def _start(ctx: AppContext, agent_id: int, doing: str) -> None:
     """Log the agent in (S5: not ready), then set what they are doing, as they would."""
-    await ctx.service.execute(c.Login(agent_id))
+    await ctx.node.execute(c.Login(agent_id))
     if doing == State.NOT_READY.value:
         return
     state, reason = (State(doing), None) if doing in _STATES else (State.INACTIVE, doing)
-    await ctx.service.execute(c.SetStatus(agent_id, state, reason, Actor.agent(agent_id)))
+    await ctx.node.execute(c.SetStatus(agent_id, state, reason, Actor.agent(agent_id)))
 
 
 def announce(db: Database, tokens: dict[str, str], base: str) -> None:

@@ -36,3 +36,22 @@ class Metrics:
             registry=self.registry,
         )
         self.connected_clients = Gauge("onduty_connected_clients", "Live event stream clients", registry=self.registry)
+        # Several instances.
+        self.ownership_changes = Counter(
+            "onduty_ownership_changes",
+            "The workspace's lease gained or lost by this instance",
+            ["change"],
+            registry=self.registry,
+        )
+        self.forwarded = Counter(
+            "onduty_forwarded",
+            "What this instance sent to the owner: API requests that write, and commands of its own",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.replication_lag = Histogram(
+            "onduty_replication_lag_seconds",
+            "From the owner's batch time to this follower applying it",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=self.registry,
+        )

@@ -20,7 +20,7 @@ from onduty.domain.types import Instant
 
 
 class BatchRun:
-    __slots__ = ("applied", "at", "engine", "tick", "tick_events")
+    __slots__ = ("applied", "at", "engine", "keys", "tick", "tick_events")
 
     def __init__(self, engine: Engine, now: Instant, *, tick: bool) -> None:
         """Starts the batch: the due timers fire first when `tick`."""
@@ -31,12 +31,14 @@ class BatchRun:
         self.at: Instant = max(now, engine.workspace.clock)
         self.tick = tick
         self.applied: list[c.Command] = []
+        self.keys: list[str | None] = []  # each applied command's idempotency key, or None
         self.tick_events: list[Event] = engine.tick(self.at) if tick else []
 
-    def handle(self, command: c.Command) -> list[Event]:
+    def handle(self, command: c.Command, key: str | None = None) -> list[Event]:
         """Applies `command`; raises DomainError (and changes nothing) when it is refused."""
         events = self.engine.handle(command, self.at)
         self.applied.append(command)
+        self.keys.append(key)
         return events
 
     @property

@@ -16,7 +16,8 @@ import structlog
 
 from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
-from onduty.service.service import Service, ServiceUnavailable
+from onduty.service.node import Node
+from onduty.service.service import ServiceUnavailable
 
 log = structlog.get_logger("onduty.connections")
 
@@ -25,8 +26,8 @@ INPUT_EVERY = 20.0
 
 
 class AgentStreams:
-    def __init__(self, service: Service) -> None:
-        self._service = service
+    def __init__(self, node: Node) -> None:
+        self._node = node
         self._open: dict[int, int] = {}
         # The first stream's Connect while it is being recorded: later streams wait for it, so
         # that none goes on as connected if it fails.
@@ -43,7 +44,7 @@ class AgentStreams:
         try:
             recording = self._connecting.get(agent_id)
             if recording is None and count == 1:
-                first: asyncio.Future[Any] = asyncio.ensure_future(self._service.execute(c.Connect(agent_id)))
+                first: asyncio.Future[Any] = asyncio.ensure_future(self._node.execute(c.Connect(agent_id)))
                 first.add_done_callback(lambda done: self._recorded(agent_id, done))
                 self._connecting[agent_id] = recording = first
             if recording is not None:
@@ -65,7 +66,7 @@ class AgentStreams:
             return
         self._open.pop(agent_id, None)
         try:
-            await self._service.execute(c.Disconnect(agent_id))
+            await self._node.execute(c.Disconnect(agent_id))
         except (DomainError, ServiceUnavailable) as error:  # the next start resets every connection
             log.warning("a disconnect could not be recorded", agent_id=agent_id, error=str(error))
 
@@ -79,6 +80,6 @@ class AgentStreams:
 
     async def input(self, agent_id: int) -> None:
         try:
-            await self._service.execute(c.ReportInput(agent_id))
+            await self._node.execute(c.ReportInput(agent_id))
         except (DomainError, ServiceUnavailable) as error:
             log.warning("input could not be recorded", agent_id=agent_id, error=str(error))

@@ -26,9 +26,13 @@ from onduty.domain.engine import Engine
 from onduty.domain.errors import DomainError
 from onduty.domain.restore import restore
 from onduty.domain.workspace import Workspace
+from onduty.service._metrics import Metrics
 from onduty.service.batch_run import BatchRun
-from onduty.service.command_codec import CommandDecodeError, decode_batch
-from onduty.storage.store import LoggedRow, SqlStore
+from onduty.service.clock import Clock, RealClock
+from onduty.service.command_codec import CommandDecodeError, decode_keyed_batch
+from onduty.service.idempotency import RecentKeys, recent_keys
+from onduty.storage.base import LoggedRow
+from onduty.storage.store import SqlStore
 
 log = structlog.get_logger("onduty.follower")
 
@@ -44,12 +48,23 @@ class FollowerDiverged(Exception):
 
 
 class Follower:
-    def __init__(self, store: SqlStore, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        metrics: Metrics | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.store = store
+        self.metrics = metrics
+        self.clock = clock or RealClock()
         self.poll_seconds = poll_seconds
         self.engine = Engine()
         self.applied_log_id = 0  # the last command_log row applied
         self.applied_event_id = 0  # the journal's last id as of that row
+        self.applied_at = 0.0  # that row's `at`: the owner's time of the batch
+        self.keys = RecentKeys()  # the idempotency keys of the batches applied lately
         self._task: asyncio.Task[None] | None = None
         self._applied = asyncio.Condition()
 
@@ -61,6 +76,8 @@ class Follower:
         """Build the engine from the database and remember which batch it stands after."""
         snapshot, position = await self.store.load_snapshot_at_log()
         self.engine = restore(snapshot)
+        # Keys logged up to that position (a later batch's keys come with it, applied below).
+        self.keys = await recent_keys(self.store, self.clock.now(), through=position.log_id)
         self.applied_log_id, self.applied_event_id = position.log_id, position.event_id
         log.info("follower started", log_id=self.applied_log_id, event_id=self.applied_event_id)
 
@@ -83,13 +100,18 @@ class Follower:
             return  # read twice: applied already
         try:
             run = BatchRun(self.engine, row.at, tick=row.tick)
-            for command in decode_batch(row.commands):
-                run.handle(command)
+            for command, key in decode_keyed_batch(row.commands):
+                run.handle(command, key)
+                if key is not None:
+                    self.keys.add(key, row.at)
         except (DomainError, CommandDecodeError) as error:
             raise FollowerDiverged(f"batch {row.id}: the owner applied what this copy refuses: {error}") from error
         if run.at != row.at:
             raise FollowerDiverged(f"batch {row.id}: this copy's time ({run.at}) is past the owner's ({row.at})")
         self.applied_log_id = row.id
+        self.applied_at = row.at
+        if self.metrics is not None:
+            self.metrics.replication_lag.observe(max(0.0, self.clock.now() - row.at))
         if row.last_event_id is not None:
             self.applied_event_id = row.last_event_id
 
@@ -133,9 +155,9 @@ class Follower:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def promote(self) -> Engine:
-        """Stop tailing, apply what is left, and hand the engine over (to the service that
-        becomes owner: `Service.start(engine=...)`): no rebuild."""
+    async def promote(self) -> tuple[Engine, RecentKeys]:
+        """Stop tailing, apply what is left, and hand the engine and the keys over (to the
+        service that becomes owner: `Service.start(engine=..., keys=...)`): no rebuild."""
         await self.stop()
         await self.catch_up()
-        return self.engine
+        return self.engine, self.keys

@@ -16,6 +16,11 @@ after later commands of its batch) and hands it over once the batch is committed
 
 Timers: the writer sleeps until the engine's next deadline and ticks it then;
 deadlines that passed while the service was down fire at start.
+
+Retries: a command given under an idempotency key (idempotency.py) that was applied
+already is not applied again; its caller gets the answer rendered from the state as it is.
+Under several instances the commits are fenced: a commit refused as `Superseded` (another
+instance took over) is told to `on_superseded`, and the service stops serving.
 """
 
 from __future__ import annotations
@@ -43,8 +48,10 @@ from onduty.service.batch_run import BatchRun
 from onduty.service.clock import Clock, RealClock
 from onduty.service.command_codec import encode_batch
 from onduty.service.fanout import FanOut, InProcessFanOut
+from onduty.service.idempotency import RecentKeys, next_key, recent_keys
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import Store
+from onduty.storage.lease import Superseded
 from onduty.storage.projection import LoggedBatch, Rows
 
 log = structlog.get_logger("onduty.service")
@@ -68,6 +75,7 @@ class Outcome:
     events: list[Event]
     stored: list[StoredEvent]
     answer: Any = None  # what `execute(answer=...)` rendered right after the command
+    repeated: bool = False  # applied before under the same idempotency key: not applied again
 
 
 @dataclass(slots=True)
@@ -76,16 +84,31 @@ class _Pending:
     future: asyncio.Future[Outcome]
     check: View | None = None  # may refuse the command on the state it would apply to
     answer: View | None = None
+    key: str | None = None  # its idempotency key
+    repeated: bool = False
     rendered: Any = None
     answer_error: Exception | None = None  # the answer's view failed: a bug, told after the commit
 
 
+Superseded_ = Callable[[Superseded], None]
+
+
 class Service:
-    def __init__(self, store: Store, *, fanout: FanOut | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        fanout: FanOut | None = None,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+        on_superseded: Superseded_ | None = None,
+    ) -> None:
         self.store = store
         self.fanout = fanout or InProcessFanOut()
         self.clock = clock or RealClock()
-        self.metrics = Metrics()
+        self.metrics = metrics or Metrics()
+        self._on_superseded = on_superseded
+        self.keys = RecentKeys()  # the idempotency keys applied lately
         self.engine = Engine()
         self.activity = ActivityTracker()
         self.journal = Journal()
@@ -108,21 +131,28 @@ class Service:
 
     # -- life cycle ----------------------------------------------------------------
 
-    async def start(self, *, engine: Engine | None = None) -> None:
-        """Rebuild the engine from the database, or take `engine`: a follower's, caught up
-        with every committed batch (follower.py `promote`), which needs no rebuild."""
+    async def start(
+        self, *, engine: Engine | None = None, keys: RecentKeys | None = None, reset_connections: bool = True
+    ) -> None:
+        """Rebuild the engine from the database, or take `engine` and `keys`: a follower's,
+        caught up with every committed batch (follower.py `promote`), which needs no rebuild.
+        `reset_connections`: no event stream is open in a new process (one instance); under
+        several, the streams on the other instances stay (the instances' watch drops those of
+        an instance that is gone)."""
         started = time.perf_counter()
         if engine is None:
             await self._reload()
         else:
             self.engine = engine
+            self.keys = keys or RecentKeys()
             self.activity = await self.store.last_activity()
             self.journal = Journal(self.workspace.routing())
             self.metrics.queue_length.set(len(self.workspace.queue))
         self.last_event_id = await self.store.last_event_id()
-        # Deadlines that fell while we were down, then S8: no stream is open in a new process.
+        # Deadlines that fell while we were down, then S8.
         started_future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._commit_batch([_Pending(c.ResetConnections(), started_future)], tick=True)
+        first = c.ResetConnections() if reset_connections else None
+        await self._commit_batch([_Pending(first, started_future)], tick=True)
         self._writer = asyncio.create_task(self._write_loop(), name="onduty-writer")
         log.info(
             "service started",
@@ -152,24 +182,31 @@ class Service:
                 waiting.set_exception(error)
 
     async def _reload(self) -> None:
-        snapshot = await self.store.load_snapshot(self.clock.now())
+        now = self.clock.now()
+        snapshot = await self.store.load_snapshot(now)
+        keys = await recent_keys(self.store, now)
         self.engine = restore(snapshot)
+        self.keys = keys
         self.activity = await self.store.last_activity()
         self.journal = Journal(self.workspace.routing())  # as the last committed batch told it
         self.metrics.queue_length.set(len(self.workspace.queue))
 
     # -- commands ------------------------------------------------------------------
 
-    async def execute(self, command: c.Command, *, check: View | None = None, answer: View | None = None) -> Outcome:
+    async def execute(
+        self, command: c.Command, *, check: View | None = None, answer: View | None = None, key: str | None = None
+    ) -> Outcome:
         """Apply a command; returns once its effects are committed. Raises DomainError.
 
         `check(workspace)` runs just before the command, on the state it would apply to,
         and refuses it by raising (whatever it raises reaches the caller; nothing changes).
         `answer(workspace)` runs just after it: the answer shows this command's outcome,
-        not what later commands of the same batch made of it, and only once committed."""
+        not what later commands of the same batch made of it, and only once committed.
+        `key`: its idempotency key (by default the request's next: idempotency.py); a key
+        applied already is not applied again (`Outcome.repeated`, the answer as things are)."""
         self._check_serving()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait(_Pending(command, future, check, answer))
+        self._inbox.put_nowait(_Pending(command, future, check, answer, key or next_key()))
         return await future
 
     def _check_serving(self) -> None:
@@ -219,6 +256,8 @@ class Service:
             pending = await self._next_commands()
             try:
                 await self._commit_batch(pending, tick=True)
+            except Superseded:
+                return  # no longer the owner: nothing more is applied here
             except Exception:  # a bug, not bad input: keep serving, never run ahead of the database
                 log.exception("batch failed; engine reloaded from the database")
 
@@ -275,6 +314,18 @@ class Service:
                 if not pending.future.done():
                     pending.future.set_exception(stopping)
             raise
+        except Superseded as superseded:
+            # Another instance owns the workspace now: nothing of the batch was written, and
+            # this one applies nothing more (its owner hands over: node.py).
+            self._stopped = True
+            moved = ServiceUnavailable("another instance took over the workspace; nothing was changed; try again")
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(moved)
+            self._refuse_waiting(moved)
+            if self._on_superseded is not None:
+                self._on_superseded(superseded)
+            raise
         except BaseException:
             # Not durable, so not done: nobody is told otherwise, and the engine goes back
             # to what the database holds (a bug mid-command is handled the same way).
@@ -316,6 +367,10 @@ class Service:
             if pending.command is None:
                 applied.append((pending, [], first))
                 continue
+            if pending.key is not None and pending.key in self.keys:
+                self._answer_repeat(pending, ws)
+                applied.append((pending, [], first))
+                continue
             try:
                 if pending.check is not None:
                     pending.check(ws)  # reads only: whatever it raises is a refusal
@@ -324,13 +379,15 @@ class Service:
                 pending.future.set_exception(error)
                 continue
             try:
-                events = run.handle(pending.command)
+                events = run.handle(pending.command, pending.key)
             except DomainError as error:  # refused; anything else is a bug and fails the batch
                 self.metrics.refused.inc()
                 pending.future.set_exception(error)
                 continue
             self._record(events, ws, rows)
             rows.add_command(pending.command)
+            if pending.key is not None:
+                self.keys.add(pending.key, run.at)  # a failed commit rebuilds them (`_reload`)
             if pending.answer is not None:
                 try:
                     pending.rendered = pending.answer(ws)
@@ -340,8 +397,17 @@ class Service:
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
         if run.changed or rows:  # every committed batch has its log row, in its transaction
-            rows.log = LoggedBatch(run.at, tick, encode_batch(run.applied))
+            rows.log = LoggedBatch(run.at, tick, encode_batch(run.applied, run.keys))
         return rows, applied
+
+    def _answer_repeat(self, pending: _Pending, ws: Workspace) -> None:
+        """A retry of a command applied already: its answer from the state as it is now."""
+        pending.repeated = True
+        if pending.answer is not None:
+            try:
+                pending.rendered = pending.answer(ws)
+            except Exception as error:
+                pending.answer_error = error
 
     def _record(self, events: list[Event], ws: Workspace, rows: Rows) -> None:
         """A command's events, right after it (so that each is seen as of its moment): the
@@ -360,7 +426,7 @@ class Service:
             if pending.answer_error is not None:
                 pending.future.set_exception(pending.answer_error)
             else:
-                pending.future.set_result(Outcome(events, stored[first:end], pending.rendered))
+                pending.future.set_result(Outcome(events, stored[first:end], pending.rendered, pending.repeated))
 
     def _count(self, events: list[Event]) -> None:
         for event in events:
@@ -368,15 +434,6 @@ class Service:
                 self.metrics.status_changes.inc()
             elif isinstance(event, ThreadAssigned):
                 self.metrics.assignments.inc()
-
-    # -- helpers for the web layer ---------------------------------------------------
-
-    async def ensure_agent(self, agent_id: int, *, username: str, name: str, team: str | None) -> None:
-        """Agents created by another process (`onduty users add` beside a running
-        server) join this engine the first time they are seen."""
-        if agent_id not in self.workspace.agents:
-            with contextlib.suppress(DomainError):
-                await self.execute(c.RegisterAgent(agent_id, team or "default", None, name=name, username=username))
 
     def now(self) -> float:
         return self.clock.now()

@@ -10,6 +10,7 @@ else it offers (the API's and the reports' reads are `SqlStore`'s own).
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -17,6 +18,25 @@ from onduty.domain.restore import Snapshot
 from onduty.journal import StoredEvent
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.projection import Rows
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where the command log and the journal end, as one snapshot of the database saw them."""
+
+    log_id: int
+    event_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggedRow:
+    """One row of `command_log`: a committed batch as the owner applied it."""
+
+    id: int
+    at: float
+    tick: bool
+    commands: Any  # JSON: the list of commands (service/command_codec.py)
+    last_event_id: int | None  # the journal's last id after it; None when it wrote no event
 
 
 class Store(ABC):
@@ -42,6 +62,11 @@ class Store(ABC):
     @abstractmethod
     async def last_event_id(self) -> int:
         """The id of the last journal event stored; 0 when there is none."""
+
+    @abstractmethod
+    async def command_log_since(self, at: float) -> list[LoggedRow]:
+        """The logged batches applied at `at` or later, by id (their idempotency keys are
+        remembered for retries: service/idempotency.py)."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -27,15 +27,12 @@ The rules (docs/scale-out.md, "Ownership and fencing"):
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import asyncpg
-
-from onduty.storage.database import Database, asyncpg_connect_args
+from onduty.storage._own_connection import OwnConnection
+from onduty.storage.database import Database
 
 # One workspace per database today; the lease is per workspace, so that several can be
 # spread over the instances later.
@@ -161,19 +158,14 @@ class LeaseState:
 
 class Leases:
     """The lease of one workspace, for one instance, on a connection of its own (outside
-    the SQLAlchemy pool, so that renewals never queue behind the API's reads). A
-    connection that fails or a statement that is cancelled is dropped; the next call
-    opens another."""
+    the SQLAlchemy pool, so that renewals never queue behind the API's reads)."""
 
     def __init__(self, db: Database, workspace: str = DEFAULT_WORKSPACE, *, timeout: float = STATEMENT_TIMEOUT):
         if db.is_sqlite:
             raise LeaseUnsupported(db)
         check_workspace(workspace)
         self.workspace = workspace
-        self._connect_args = asyncpg_connect_args(db)
-        self._timeout = timeout
-        self._conn: asyncpg.Connection | None = None
-        self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._conn = OwnConnection(db, timeout)
 
     async def acquire(self, instance_id: str, lease_seconds: float) -> Lease | None:
         """The lease for `instance_id`, under a new epoch, when it has lapsed, was released,
@@ -182,7 +174,7 @@ class Leases:
         if not 0 < len(instance_id) <= 80:  # workspace_lease.owner
             raise ValueError(f"an instance id is 1 to 80 characters, not {instance_id!r}")
         sent = time.monotonic()
-        row = await self._fetchrow(_ACQUIRE, self.workspace, instance_id, lease_seconds)
+        row = await self._conn.fetchrow(_ACQUIRE, self.workspace, instance_id, lease_seconds)
         if row is None:
             return None
         epoch, expires_at = row
@@ -193,7 +185,7 @@ class Leases:
         it is no longer this one's (taken over, re-acquired, released) or has lapsed: the
         holder must then stop acting as owner."""
         sent = time.monotonic()
-        row = await self._fetchrow(_RENEW, lease.workspace, lease.owner, lease.epoch, lease.seconds)
+        row = await self._conn.fetchrow(_RENEW, lease.workspace, lease.owner, lease.epoch, lease.seconds)
         if row is None:
             return None
         return Lease(lease.workspace, lease.owner, lease.epoch, lease.seconds, row[0], sent + lease.seconds)
@@ -202,54 +194,19 @@ class Leases:
         """Ends the lease now, so that a successor takes over at once (a graceful stop).
         False when it was not this one's any more. The epoch stays: commits under it are
         still accepted until a successor acquires, and then never again."""
-        status = await self._execute(_RELEASE, lease.workspace, lease.owner, lease.epoch)
+        status = await self._conn.execute(_RELEASE, lease.workspace, lease.owner, lease.epoch)
         return bool(status == "UPDATE 1")
 
     async def current(self) -> LeaseState | None:
         """Who holds (or last held) the lease; None when nobody ever acquired it."""
-        row = await self._fetchrow(_CURRENT, self.workspace)
+        row = await self._conn.fetchrow(_CURRENT, self.workspace)
         if row is None:
             return None
         owner, epoch, expires_at, lapsed = row
         return LeaseState(owner, epoch, expires_at, lapsed)
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            await conn.close()
-
-    async def _fetchrow(self, sql: str, *args: Any) -> Any:
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                return await conn.fetchrow(sql, *args, timeout=self._timeout)
-            except asyncpg.PostgresError:
-                raise  # the statement failed; the connection is fine
-            except BaseException:
-                self._drop(conn)
-                raise
-
-    async def _execute(self, sql: str, *args: Any) -> str:
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                return str(await conn.execute(sql, *args, timeout=self._timeout))
-            except asyncpg.PostgresError:
-                raise
-            except BaseException:
-                self._drop(conn)
-                raise
-
-    async def _connection(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncio.wait_for(asyncpg.connect(**self._connect_args), self._timeout)
-        return self._conn
-
-    def _drop(self, conn: asyncpg.Connection) -> None:
-        """Lost, timed out or cancelled mid-statement: whatever state the connection is
-        in, the next call starts on a new one."""
-        self._conn = None
-        conn.terminate()
+        await self._conn.close()
 
 
 def _check_seconds(lease_seconds: float) -> None:

@@ -29,6 +29,7 @@ from onduty.storage import schema as t
 from onduty.storage._committer import Committer, PostgresCommitter, SqliteCommitter
 from onduty.storage._write_plan import write_plan
 from onduty.storage.activity import ActivityTracker
+from onduty.storage.base import LoggedRow, LogPosition
 from onduty.storage.database import Database, create_engine
 from onduty.storage.lease import Fence, LeaseUnsupported
 from onduty.storage.projection import Rows
@@ -37,25 +38,6 @@ from onduty.storage.projection import Rows
 # outside cannot name a row beyond them; asking the database would be an error, not "none".
 MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LogPosition:
-    """Where the command log and the journal end, as one snapshot of the database saw them."""
-
-    log_id: int
-    event_id: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LoggedRow:
-    """One row of `command_log`: a committed batch as the owner applied it."""
-
-    id: int
-    at: float
-    tick: bool
-    commands: Any  # JSON: the list of commands (service/command_codec.py)
-    last_event_id: int | None  # the journal's last id after it; None when it wrote no event
 
 
 def fits(value: int, limit: int = MAX_INT) -> bool:
@@ -170,7 +152,8 @@ class SqlStore(base.Store):
                 c = t.command_log.c
                 last = (await conn.execute(select(c.id, c.at).order_by(c.id.desc()).limit(1))).first()
                 events = (await conn.execute(select(func.coalesce(func.max(t.events.c.id), 0)))).scalar()
-                snapshot = await self._snapshot(conn, last.at if last is not None else float("-inf"))
+                # An empty log: no batch has run, so no client owner is kept in any window.
+                snapshot = await self._snapshot(conn, last.at if last is not None else 0.0)
         return snapshot, LogPosition(last.id if last is not None else 0, int(events or 0))
 
     async def command_log_after(self, after: int, limit: int) -> list[LoggedRow]:
@@ -178,6 +161,11 @@ class SqlStore(base.Store):
         next. `commands` as the column gives it (JSON: a list, or its text)."""
         c = t.command_log.c
         query = select(c.id, c.at, c.tick, c.commands, c.last_event_id).where(c.id > after).order_by(c.id).limit(limit)
+        return [LoggedRow(r.id, r.at, bool(r.tick), r.commands, r.last_event_id) for r in await self.fetch(query)]
+
+    async def command_log_since(self, at: float) -> list[LoggedRow]:
+        c = t.command_log.c
+        query = select(c.id, c.at, c.tick, c.commands, c.last_event_id).where(c.at >= at).order_by(c.id)
         return [LoggedRow(r.id, r.at, bool(r.tick), r.commands, r.last_event_id) for r in await self.fetch(query)]
 
     async def last_logged(self) -> LogPosition:

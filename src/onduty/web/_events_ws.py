@@ -117,7 +117,7 @@ async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStre
     if after_raw is not None and not _is_event_id(after_raw):
         await socket.close(CLOSE_BAD_REQUEST, f"after must be the id of the last event you saw, from 0 to {MAX_BIG_ID}")
         return
-    service = ctx.service
+    node = ctx.node
     agent_id = user.id if user.role == "agent" else None
     if agent_id is not None:
         try:
@@ -125,15 +125,15 @@ async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStre
         except Exception:
             await socket.close(CLOSE_UNAVAILABLE, "the service could not record this connection; connect again")
             return
-    subscription = service.fanout.subscribe()
+    subscription = node.fanout.subscribe()
     session.on_end(subscription.interrupt)  # a sign-out wakes us
-    service.metrics.connected_clients.inc()
+    node.metrics.connected_clients.inc()
     gone = _Gone()
     try:
-        last = int(after_raw) if after_raw is not None else service.last_event_id
+        last = int(after_raw) if after_raw is not None else node.last_event_id
         texts = wire_texts(socket)
         while not session.ended:  # what the client missed
-            page = await service.store.events_after(last, BACKLOG_PAGE)
+            page = await node.store.events_after(last, BACKLOG_PAGE)
             for event in page:
                 if session.ended:
                     break
@@ -145,9 +145,7 @@ async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStre
         if session.ended:
             await _close_ended(socket)
             return
-        await socket.send_json(
-            {"id": None, "name": "stream.ready", "at": iso(service.now()), "data": {"last_id": last}}
-        )
+        await socket.send_json({"id": None, "name": "stream.ready", "at": iso(node.now()), "data": {"last_id": last}})
         await _live(
             socket, user, session, subscription, texts, last, ctx.streams if agent_id is not None else None, gone
         )
@@ -155,7 +153,7 @@ async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStre
         gone.code = disconnect.code
     finally:
         subscription.close()
-        service.metrics.connected_clients.dec()
+        node.metrics.connected_clients.dec()
         if agent_id is not None:
             # The code alone would not do: a client may send 1012 too, and would then stay
             # "connected" for ever.

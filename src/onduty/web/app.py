@@ -16,14 +16,24 @@ from onduty import __version__
 from onduty.service._heap import settle_after_start
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
-from onduty.service.service import Service
+from onduty.service.node import Cluster, Node
 from onduty.service.sign_in_limits import SignInLimits
 from onduty.storage.database import Database
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from onduty.usernames import skeleton
-from onduty.web import routes_admin, routes_agents, routes_events, routes_me, routes_ops, routes_reports, routes_threads
+from onduty.web import (
+    routes_admin,
+    routes_agents,
+    routes_events,
+    routes_internal,
+    routes_me,
+    routes_ops,
+    routes_reports,
+    routes_threads,
+)
 from onduty.web._events_ws import events
+from onduty.web._forwarding import Forwarding
 from onduty.web._methods import allow_every_method
 from onduty.web._openapi import StrictBodySchemas, openapi_config
 from onduty.web._pages import TEMPLATES, pages, static
@@ -43,21 +53,23 @@ def create_app(
     settle_heap: bool = False,
     sign_in_limits: SignInLimits | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    cluster: Cluster | None = None,
 ) -> Litestar:
     """The app for a database whose schema is current (run migrations first). `settle_heap`:
     tune the garbage collector for a long-running server once started (service/_heap.py); for the
     server process, not for tests that start many apps in one process. `sign_in_limits`: failed
     sign-ins allowed per username and per client address (service/sign_in_limits.py). `stopping`:
-    whether the server is shutting down (its own closing of the streams records no disconnect)."""
+    whether the server is shutting down (its own closing of the streams records no disconnect).
+    `cluster`: join the other instances sharing this PostgreSQL database (service/node.py)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = SqlStore(db)
-        service = Service(store, clock=clock, fanout=fanout)
-        await service.start()
+        node = Node(db, store, clock=clock, fanout=fanout, cluster=cluster)
+        await node.start()
         # The confusables table takes a tenth of a second to read: off the loop, before a request.
         await asyncio.to_thread(skeleton, "")
-        app.state.ctx = ctx = AppContext(service, UserStore(store), sign_in_limits or SignInLimits())
+        app.state.ctx = ctx = AppContext(node, UserStore(store), sign_in_limits or SignInLimits())
         routes_events.install_tickets(app, ctx)
         app.state.stopping = stopping
         if settle_heap:
@@ -66,7 +78,7 @@ def create_app(
             yield
         finally:
             ctx.passwords.close()
-            await service.stop()
+            await node.stop()
             await store.close()
 
     api = Router(
@@ -84,7 +96,7 @@ def create_app(
         before_request=strict_body,
     )
     app = Litestar(
-        route_handlers=[api, *routes_ops.ROUTES, pages, static],
+        route_handlers=[api, *routes_ops.ROUTES, *routes_internal.ROUTES, pages, static],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -100,5 +112,5 @@ def create_app(
     )
     # Around Litestar's own handler rather than as route middleware: the router's 404s and
     # 405s, and the CORS answers, get the headers too.
-    app.asgi_handler = SecurityHeaders(app.asgi_handler)
+    app.asgi_handler = SecurityHeaders(Forwarding(app.asgi_handler, app, max_body=MAX_BODY))
     return app

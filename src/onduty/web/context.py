@@ -1,4 +1,5 @@
-"""What every route reaches: the service, the users, the database's reads, and who is calling."""
+"""What every route reaches: this instance's node (live state), the users, the database's
+reads, and who is calling."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from litestar.di import NamedDependency
 from onduty.domain.types import Actor
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
+from onduty.service.node import Node
 from onduty.service.passwords import Passwords
-from onduty.service.service import Service
 from onduty.service.sign_in_limits import FailedSignIns, SignInLimits
 from onduty.service.stream_sessions import OpenStreams
 from onduty.storage.store import SqlStore
@@ -34,7 +35,7 @@ UNKNOWN_TOKEN = "unknown or revoked token"
 
 @dataclass(slots=True)
 class AppContext:
-    service: Service
+    node: Node
     users: UserStore
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     passwords: Passwords = field(default_factory=Passwords)
@@ -49,9 +50,9 @@ class AppContext:
     failed_sign_ins: FailedSignIns = field(init=False)
 
     def __post_init__(self) -> None:
-        self.streams = AgentStreams(self.service)
+        self.streams = AgentStreams(self.node)
         self.store = self.users.store
-        self.failed_sign_ins = FailedSignIns(self.sign_in_limits, self.service.now)
+        self.failed_sign_ins = FailedSignIns(self.sign_in_limits, self.node.now)
 
     async def user_for_token(self, token: str) -> User | None:
         digest = token_hash(token)
@@ -65,7 +66,7 @@ class AppContext:
             self._tokens.pop(digest, None)
             return None
         if user.role == "agent":
-            await self.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
+            await self.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
         self._remember_token(digest, user)
         return user
 

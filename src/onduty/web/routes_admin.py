@@ -33,13 +33,13 @@ def zone_exists(name: str) -> bool:
 
 
 async def _saved_reason(ctx: Ctx, command: c.Command, code: str) -> s.Reason:
-    outcome = await ctx.service.execute(command, answer=q.reason(code))
+    outcome = await ctx.node.execute(command, answer=q.reason(code))
     return as_struct(outcome.answer, s.Reason)
 
 
 @api_get("/reasons", summary="The reason catalogue, retired ones included (S1)", tags=["config"])
 async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
-    return as_struct(await ctx.service.read(q.reasons), list[s.Reason])
+    return as_struct(await ctx.node.read(q.reasons), list[s.Reason])
 
 
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
@@ -64,7 +64,7 @@ async def retire_reason(caller: Caller, ctx: Ctx, code: ReasonCode) -> s.Reason:
 
 @api_get("/settings", summary="Workspace settings (timeouts in seconds)", tags=["config"])
 async def get_settings(caller: Caller, ctx: Ctx) -> s.Settings:
-    return as_struct(await ctx.service.read(q.settings), s.Settings)
+    return as_struct(await ctx.node.read(q.settings), s.Settings)
 
 
 @api_patch("/settings", summary="Change settings (admin)", tags=["config"])
@@ -75,7 +75,7 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
         raise invalid("nothing to change: send at least one setting", None)
     if "time_zone" in changes and not zone_exists(changes["time_zone"]):
         raise invalid(f"time_zone {changes['time_zone']!r} is not a known IANA time zone", "time_zone")
-    outcome = await ctx.service.execute(c.ChangeSettings(changes), answer=q.settings)
+    outcome = await ctx.node.execute(c.ChangeSettings(changes), answer=q.settings)
     return as_struct(outcome.answer, s.Settings)
 
 
@@ -110,7 +110,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
     except UsernameError as error:
         raise invalid(str(error), "username") from None
     password_hash = await ctx.passwords.hash(data.password) if data.password else None
-    now = ctx.service.now()
+    now = ctx.node.now()
     try:
         user = await ctx.users.create(
             username=username,
@@ -123,7 +123,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
     except UsernameTaken as error:
         raise ApiError(409, "conflict", str(error), "username") from None
     if user.role == "agent":
-        await ctx.service.execute(
+        await ctx.node.execute(
             c.RegisterAgent(user.id, team or "default", data.capacity, name=user.name, username=user.username)
         )
     token = new_token()

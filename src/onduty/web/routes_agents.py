@@ -46,18 +46,18 @@ async def list_agents(
         if team is not None and team != caller.team:
             raise forbidden("a supervisor sees only their own team", "team")
         team = caller.team
-    return as_struct(await ctx.service.read(q.agents(team, status)), list[s.Agent])
+    return as_struct(await ctx.node.read(q.agents(team, status)), list[s.Agent])
 
 
 @api_get("/agents/{agent_id:int}", summary="One agent (W3)", tags=["agents"])
 async def get_agent(caller: Caller, ctx: Ctx, agent_id: PersonId) -> s.Agent:
-    return as_struct(await ctx.service.read(q.agent(caller, agent_id)), s.Agent)
+    return as_struct(await ctx.node.read(q.agent(caller, agent_id)), s.Agent)
 
 
 @api_put("/agents/{agent_id:int}/status", summary="Change an agent's status from their card (S2)", tags=["agents"])
 async def set_agent_status(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONBody[s.StatusRequest]) -> s.Status:
     require(caller, "supervisor", "admin")
-    outcome = await ctx.service.execute(
+    outcome = await ctx.node.execute(
         c.SetStatus(agent_id, State(data.state), data.reason, actor_of(caller)),
         check=q.may_see_agent(caller, agent_id),
         answer=q.own_status(agent_id),
@@ -68,13 +68,13 @@ async def set_agent_status(caller: Caller, ctx: Ctx, agent_id: PersonId, data: J
 @api_patch("/agents/{agent_id:int}", summary="Change an agent's team or capacity (admin)", tags=["agents"])
 async def change_agent(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONBody[s.AgentPatch]) -> s.Agent:
     require(caller, "admin")
-    outcome = await ctx.service.execute(
+    outcome = await ctx.node.execute(
         c.ChangeAgent(agent_id, team=data.team, capacity=data.capacity, reset_capacity=data.reset_capacity),
         check=q.may_see_agent(caller, agent_id),
         answer=q.own_agent(agent_id),
     )
     if data.team is not None:
-        await ctx.users.set_team(agent_id, outcome.answer["team"], ctx.service.now())
+        await ctx.users.set_team(agent_id, outcome.answer["team"], ctx.node.now())
         ctx.forget_user(agent_id)
     return as_struct(outcome.answer, s.Agent)
 
@@ -100,7 +100,7 @@ async def list_approvals(
     require(caller, "supervisor", "admin")
     if state_filter is not None and state_filter not in APPROVAL_STATES:
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
-    agent_ids = await ctx.service.read(q.team_agent_ids(caller))
+    agent_ids = await ctx.node.read(q.team_agent_ids(caller))
     rows = await ctx.store.approvals(state=state_filter, agent_ids=agent_ids)
     return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
 
@@ -112,9 +112,9 @@ async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s
         raise not_found(f"no approval request with id {request_id}", "request_id")
     may_decide = q.may_decide(caller, row.agent_id, request_id)  # another team's reads as none
     if row.state != "pending":
-        await ctx.service.read(may_decide)
+        await ctx.node.read(may_decide)
         raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
-    await ctx.service.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=may_decide)
+    await ctx.node.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=may_decide)
     return as_struct(approval_view(await ctx.store.approval(request_id)), s.ApprovalRequest)
 
 
@@ -137,7 +137,7 @@ async def presence(
         query(description=f"Comma-separated agent ids from 1 to {MAX_ID}, like 3,7,12", pattern=IDS_PATTERN),
     ] = None,
 ) -> list[s.Presence]:
-    return as_struct(await ctx.service.read(q.presence(parse_ids(ids, "ids"))), list[s.Presence])
+    return as_struct(await ctx.node.read(q.presence(parse_ids(ids, "ids"))), list[s.Presence])
 
 
 @api_get("/queue", summary="The general queue in routing order (R1, R6)", tags=["threads"])
@@ -147,7 +147,7 @@ async def queue(
     require(caller, "supervisor", "admin")
     if not 1 <= limit <= QUEUE_LIMIT:
         raise invalid(f"limit must be from 1 to {QUEUE_LIMIT}", "limit")
-    return as_struct(await ctx.service.read(q.queue(caller, limit, ctx.service.now())), s.Queue)
+    return as_struct(await ctx.node.read(q.queue(caller, limit, ctx.node.now())), s.Queue)
 
 
 ROUTES = [list_agents, get_agent, set_agent_status, change_agent, list_approvals, approve, reject, presence, queue]

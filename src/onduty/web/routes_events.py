@@ -45,7 +45,7 @@ class TicketHolder:
 
 def install_tickets(app: Litestar, ctx: AppContext) -> None:
     """The app's tickets, on the service's clock (at start, once the service is)."""
-    app.state[TICKETS_KEY] = Tickets[TicketHolder](ctx.service.now, lambda holder: holder.user.id)
+    app.state[TICKETS_KEY] = Tickets[TicketHolder](ctx.node.now, lambda holder: holder.user.id)
 
 
 def tickets_of(app: Litestar) -> Tickets[TicketHolder]:

@@ -38,7 +38,7 @@ from onduty.web.errors import ERROR_RESPONSES, ApiError, invalid, unauthorized
     security=None,  # the one API call made without a token: it answers one
 )
 async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any], ctx: Ctx) -> s.TokenResponse:
-    outcomes = ctx.service.metrics.sign_ins
+    outcomes = ctx.node.metrics.sign_ins
     try:
         username = normalise(data.username)  # one spelling: " A1 " signs in as a1, and counts as a1's failure
     except UsernameError as error:
@@ -61,7 +61,7 @@ async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any
     ctx.failed_sign_ins.succeeded(attempt)
     outcomes.labels("signed_in").inc()
     token = new_token()
-    await ctx.users.add_token(user.id, token_hash(token), ctx.service.now())
+    await ctx.users.add_token(user.id, token_hash(token), ctx.node.now())
     return s.TokenResponse(token=token, user=as_struct(user.view(), s.User))
 
 
@@ -84,13 +84,13 @@ async def sign_out(request: Request[Any, Any, Any], caller: Caller, ctx: Ctx) ->
 async def me_view(ctx: Ctx, user: User) -> s.Me:
     view: dict[str, Any] = user.view()
     if user.role == "agent":
-        view |= await ctx.service.read(q.me(user.id))
+        view |= await ctx.node.read(q.me(user.id))
     return as_struct(view, s.Me)
 
 
 async def own_agent(ctx: Ctx, caller: Caller, command: c.Command) -> s.Agent:
     """The command's outcome for the caller, as the agent object."""
-    outcome = await ctx.service.execute(command, answer=q.own_agent(caller.id))
+    outcome = await ctx.node.execute(command, answer=q.own_agent(caller.id))
     return as_struct(outcome.answer, s.Agent)
 
 
@@ -120,7 +120,7 @@ async def logout(caller: Caller, ctx: Ctx) -> s.Agent:
 )
 async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusRequest]) -> Response[s.Status]:
     require(caller, "agent")
-    outcome = await ctx.service.execute(
+    outcome = await ctx.node.execute(
         c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)),
         answer=q.status_or_request(caller.id),
     )

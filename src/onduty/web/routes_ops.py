@@ -25,7 +25,18 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[s.Health]:
         await ctx.store.ping()
     except Exception:  # any failure to reach the database is "unhealthy", whatever the driver raised
         return body(503, "unavailable", "the database does not answer", None)
-    return Response(s.Health(status="ok", database=ctx.store.db.dialect))
+    health = ctx.node.health()
+    if health is None:
+        return Response(s.Health(status="ok", database=ctx.store.db.dialect))
+    return Response(
+        s.Health(
+            status="ok",
+            database=ctx.store.db.dialect,
+            role=health.role,
+            epoch=health.epoch,
+            applied_event_id=health.applied_event_id,
+        )
+    )
 
 
 @get("/ping", summary="Liveness: the process answers (no database, no token)", tags=["ops"])
@@ -38,7 +49,7 @@ PONG = s.Pong(ok=True)
 
 @get("/metrics", summary="Prometheus metrics", tags=["ops"], media_type="text/plain")
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    registry = context_of(request).service.metrics.registry
+    registry = context_of(request).node.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -42,9 +42,9 @@ Team = Annotated[str | None, query()]
 
 
 async def _period(ctx: Ctx, start: str | None, end: str | None, period: str | None, day: str | None) -> Period:
-    zone = ZoneInfo(await ctx.service.read(q.time_zone))
+    zone = ZoneInfo(await ctx.node.read(q.time_zone))
     try:
-        return resolve_period(start=start, end=end, period=period, day=day, zone=zone, now=ctx.service.now())
+        return resolve_period(start=start, end=end, period=period, day=day, zone=zone, now=ctx.node.now())
     except PeriodError as error:
         raise invalid(str(error), error.field) from None
 
@@ -121,7 +121,7 @@ async def status_log_report(
         raise invalid(f"limit must be from 1 to {LOG_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
-    await ctx.service.read(q.status_log_filter(caller, status, agent_id))
+    await ctx.node.read(q.status_log_filter(caller, status, agent_id))
     selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
     if fmt == "csv":
         return _csv_download(status_log.csv_lines(ctx.store, selection), "status-log")  # type: ignore[return-value]
@@ -162,7 +162,7 @@ async def workload_report(
 
 
 async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> dict[str, Any]:
-    end = min(window.end, max(window.start, ctx.service.now()))  # open statuses count up to now
+    end = min(window.end, max(window.start, ctx.node.now()))  # open statuses count up to now
     per_agent = await workload.workload(ctx.store, start=window.start, end=end)
     people = {
         r.id: r
@@ -188,7 +188,7 @@ async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> d
         "from": iso(window.start),
         "to": iso(window.end),
         "until": iso(end),
-        "time_zone": await ctx.service.read(q.time_zone),
+        "time_zone": await ctx.node.read(q.time_zone),
         "labels": await status_labels(ctx),
         "agents": agents,
         "teams": [{"team": team} | totals.view() for team, totals in sorted(by_team.items())],

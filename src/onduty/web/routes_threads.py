@@ -56,7 +56,7 @@ async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, boo
     """Whose threads the caller reads, and whether the general queue is among them."""
     if caller.role == "integration":
         return None, True  # the channel that carries every conversation to and from clients
-    return await ctx.service.read(q.team_agent_ids(caller)), caller.role in ("supervisor", "admin")
+    return await ctx.node.read(q.team_agent_ids(caller)), caller.role in ("supervisor", "admin")
 
 
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
@@ -78,7 +78,7 @@ def _acts_on(caller: Caller, thread_id: int) -> q.Query[None]:
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
 async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessageRequest]) -> s.Thread:
     require(caller, "integration", "admin")
-    outcome = await ctx.service.execute(c.ReceiveClientMessage(data.client_id, data.text, data.priority))
+    outcome = await ctx.node.execute(c.ReceiveClientMessage(data.client_id, data.text, data.priority))
     thread_id = next(e.thread_id for e in outcome.events if isinstance(e, MessageAdded))
     return await _read(ctx, caller, thread_id)
 
@@ -118,14 +118,14 @@ async def get_thread(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 @api_post("/threads/{thread_id:int}/messages", summary="The holder's answer", tags=["threads"])
 async def answer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.AnswerRequest]) -> s.Thread:
     require(caller, "agent")
-    await ctx.service.execute(c.Answer(thread_id, caller.id, data.text), check=_acts_on(caller, thread_id))
+    await ctx.node.execute(c.Answer(thread_id, caller.id, data.text), check=_acts_on(caller, thread_id))
     return await _read(ctx, caller, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
 async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: the holding agent, supervisor
-    await ctx.service.execute(c.CloseThread(thread_id, actor_of(caller)), check=_acts_on(caller, thread_id))
+    await ctx.node.execute(c.CloseThread(thread_id, actor_of(caller)), check=_acts_on(caller, thread_id))
     return await _read_after_leaving(ctx, caller, thread_id)
 
 
@@ -133,13 +133,13 @@ async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     check = _acts_on(caller, thread_id)
-    await ctx.service.read(check)  # first, as for every thread command: then the target
-    if not await ctx.service.read(q.is_agent(data.agent_id)):
+    await ctx.node.read(check)  # first, as for every thread command: then the target
+    if not await ctx.node.read(q.is_agent(data.agent_id)):
         user = await ctx.users.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
-        await ctx.service.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
-    await ctx.service.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)), check=check)
+        await ctx.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
+    await ctx.node.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)), check=check)
     return await _read_after_leaving(ctx, caller, thread_id)
 
 
@@ -153,7 +153,7 @@ async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned
     require(caller, "agent")
     # R8: the engine checks the message is this thread's; the messages table says whose it is.
     message_thread_id = await ctx.store.message_thread(message_id)
-    await ctx.service.execute(
+    await ctx.node.execute(
         c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id), check=_acts_on(caller, thread_id)
     )
     return await _read(ctx, caller, thread_id)

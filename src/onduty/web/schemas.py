@@ -332,9 +332,14 @@ class Pong(Struct):
     ok: bool
 
 
-class Health(Struct):
+class Health(Struct, omit_defaults=True):
     status: Literal["ok"]
     database: str
+    # Under several instances (`serve --redis`) only: this instance's part, the lease's epoch
+    # (the owner's, as this instance last saw it, on a follower), the last event its state holds.
+    role: Literal["owner", "follower"] | None = None
+    epoch: int | None = None
+    applied_event_id: int | None = None
 
 
 class StatusRef(Struct):
