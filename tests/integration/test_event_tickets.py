@@ -14,9 +14,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from onduty.service.tickets import PER_HOLDER, TICKET_SECONDS
+from onduty.service.clock import ManualClock
+from onduty.storage.database import Database
+from onduty.storage.tickets import PER_HOLDER, TICKET_SECONDS
 from onduty.timefmt import parse_iso
 from tests.integration.api_client import Api, Person
+from tests.integration.conftest import RunningServer
 
 TIMEOUT = 5.0
 
@@ -43,7 +46,12 @@ async def ready(socket: ClientConnection) -> int:
 
 async def refused(api: Api, query: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """The code and reason the server closes a stream opened with this query (and headers)."""
-    async with connect(events_url(api, query), additional_headers=headers, open_timeout=TIMEOUT) as socket:
+    return await refused_at(api.address, query, headers)
+
+
+async def refused_at(address: str, query: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    url = f"ws://{address}/api/v1/events?{query}"
+    async with connect(url, additional_headers=headers, open_timeout=TIMEOUT) as socket:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), TIMEOUT)
     assert closed.value.rcvd is not None
@@ -91,7 +99,7 @@ async def test_an_expired_ticket_is_refused(api: Api) -> None:
     api.clock.advance(1)  # exactly 30 s: over
     code, reason = await refused(api, f"ticket={late}")
     assert (code, "expired" in reason) == (4401, True), reason
-    # Swept since, and still refused for what it is.
+    # Still refused for what it is after an issue (which sweeps the long expired).
     await ticket_for(api, supervisor)
     assert await refused(api, f"ticket={late}") == (code, reason)
 
@@ -140,3 +148,28 @@ async def test_unused_tickets_are_bounded_per_person(api: Api) -> None:
     await api.call(agent, "POST", "/events/ticket", expect=429)
     api.clock.advance(TICKET_SECONDS)
     await ticket_for(api, agent)  # the rest expired
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_ticket_from_one_instance_opens_the_stream_on_another_once(database: Database) -> None:
+    """Several instances behind one address, no sticky sessions: the page's ticket may be
+    asked of one instance and its stream opened on another; once, on either; and not at all
+    once its session has signed out, wherever that was. A supervisor:
+    an agent's stream records S8's connection through the instance's own service, which
+    here is not the owner of the workspace."""
+    clock = ManualClock()
+    issuing, other = RunningServer(database, clock), RunningServer(database, clock)
+    async with issuing as address, Api(address, issuing.app, clock) as api, other as other_address:
+        supervisor = await api.person("supervisor", team="a")
+        ticket = await ticket_for(api, supervisor)
+        url = f"ws://{other_address}/api/v1/events?ticket={ticket}"
+        async with connect(url, open_timeout=TIMEOUT) as socket:
+            await ready(socket)
+        for instance in (other_address, address):
+            code, reason = await refused_at(instance, f"ticket={ticket}")
+            assert (code, "used already" in reason) == (4401, True), reason
+        # Signed out on one instance, the session's unused ticket opens nothing on the other.
+        unused = await ticket_for(api, supervisor)
+        await api.call(supervisor, "POST", "/auth/logout", expect=204)
+        code, reason = await refused_at(other_address, f"ticket={unused}")
+        assert (code, "ended" in reason) == (4401, True), reason

@@ -3,7 +3,9 @@
 A page cannot set headers on a WebSocket, and a token in the stream's URL ends up
 wherever URLs are written down. So a page first asks `POST /events/ticket` (its
 token in the Authorization header, as for every call) and opens
-`GET /events?ticket=…` with a ticket that works once, within 30 s. Programs may
+`GET /events?ticket=…` with a ticket that works once, within 30 s. Tickets are kept in
+the database (storage/tickets.py): behind one address, the instance that issues one need
+not be the one that opens the stream. Programs may
 send `Authorization: Bearer` on the upgrade, or `?token=` (for the clients that
 cannot set a header; the logs redact it, other hops' logs may not).
 
@@ -13,7 +15,6 @@ one that asked for its ticket. Signing out ends that session's streams (4401).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request, WebSocket
@@ -21,12 +22,12 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from onduty.service.auth import token_hash
 from onduty.service.stream_sessions import OpenStream
-from onduty.service.tickets import TicketRefused, Tickets, TooManyTickets
+from onduty.storage.tickets import StreamTickets, TicketRefused, TooManyTickets
 from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_post
-from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, bearer
+from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, Ctx, bearer
 from onduty.web.errors import ERROR_RESPONSES, ApiError
 
 TICKETS_KEY = "onduty_event_tickets"
@@ -34,22 +35,14 @@ NO_CREDENTIALS = "sign in first: connect with ?ticket= from POST /api/v1/events/
 SESSION_ENDED = "the session that asked for this ticket ended (signed out, or the user can no longer sign in)"
 
 
-@dataclass(frozen=True, slots=True)
-class TicketHolder:
-    """Whom a ticket was issued to, and the token (its hash) that asked for it: the stream the
-    ticket opens belongs to that token's session."""
-
-    user: User
-    session: str
-
-
 def install_tickets(app: Litestar, ctx: AppContext) -> None:
-    """The app's tickets, on the service's clock (at start, once the service is)."""
-    app.state[TICKETS_KEY] = Tickets[TicketHolder](ctx.node.now, lambda holder: holder.user.id)
+    """The app's tickets: in the database, where every instance finds them (at start, once
+    the service is)."""
+    app.state[TICKETS_KEY] = StreamTickets(ctx.store)
 
 
-def tickets_of(app: Litestar) -> Tickets[TicketHolder]:
-    tickets: Tickets[TicketHolder] = app.state[TICKETS_KEY]
+def tickets_of(app: Litestar) -> StreamTickets:
+    tickets: StreamTickets = app.state[TICKETS_KEY]
     return tickets
 
 
@@ -67,11 +60,11 @@ def tickets_of(app: Litestar) -> Tickets[TicketHolder]:
         429: ResponseSpec(data_container=s.ErrorResponse, description="Too many unused tickets; try again shortly"),
     },
 )
-async def event_ticket(caller: Caller, request: Request[Any, Any, Any]) -> s.EventTicket:
+async def event_ticket(caller: Caller, ctx: Ctx, request: Request[Any, Any, Any]) -> s.EventTicket:
     token = bearer(request)
     assert token is not None  # `caller` was found by it
     try:
-        issued = tickets_of(request.app).issue(TicketHolder(caller, token_hash(token)))
+        issued = await tickets_of(request.app).issue(caller.id, token_hash(token), ctx.node.now())
     except TooManyTickets as error:
         raise ApiError(429, "too_many_requests", str(error)) from None
     return s.EventTicket(ticket=issued.ticket, expires_at=iso(issued.expires_at) or "")
@@ -88,13 +81,13 @@ async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> tu
     ticket = query.get("ticket")
     if ticket is not None:
         try:
-            holder = tickets_of(socket.app).redeem(ticket)
+            session = await tickets_of(socket.app).redeem(ticket, ctx.node.now())
         except TicketRefused as refused:
             return str(refused)
-        stream = ctx.open_streams.open(holder.session)
+        stream = ctx.open_streams.open(session)
         # As the user and their token are now, not as when the ticket was issued: signed out,
         # deactivated or changed since.
-        user = await ctx.users.by_token_hash(holder.session)
+        user = await ctx.users.by_token_hash(session)
         if user is None:
             stream.close()
             return SESSION_ENDED
