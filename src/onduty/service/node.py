@@ -23,6 +23,7 @@ hands the events it receives from Redis (or the journal) to its own streams.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import contextlib
 import time
 import uuid
@@ -107,11 +108,10 @@ class Node:
         self._roles: asyncio.Queue[Lease | None] = asyncio.Queue()  # a lease gained, or None: lost
         self._tasks: list[asyncio.Task[None]] = []
         self.secret: str | None = None
+        # Joined to others, the fan-out is Redis's, on the database's own channel (`start`).
+        self.fanout: FanOut = fanout or InProcessFanOut()
         if cluster is None:
-            self.fanout = fanout or InProcessFanOut()
             self._service = self._new_service()
-        else:
-            self.fanout = fanout or RedisFanOut(store, cluster.redis_url, name=f"onduty-{cluster.instance_id}")
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -125,8 +125,11 @@ class Node:
         self.secret = await self._instances.secret()
         await self._instances.heartbeat(INSTANCE_SECONDS)
         self._forwarder = Forwarder(self._find_owner, self.secret)
-        assert isinstance(self.fanout, RedisFanOut)
-        await self.fanout.start(after=await self.store.last_event_id())
+        fanout = RedisFanOut(
+            self.store, cluster.redis_url, workspace=channel_name(self.secret), name=f"onduty-{cluster.instance_id}"
+        )
+        self.fanout = fanout
+        await fanout.start(after=await self.store.last_event_id())
         await self._follow()
         self._ownership = Ownership(
             Leases(self.db),
@@ -365,6 +368,13 @@ class Node:
             self._owner_address = owner.address if usable and owner is not None else None
             self._owner_epoch = owner.epoch if owner is not None else None
         return self._owner_address
+
+
+def channel_name(secret: str) -> str:
+    """The workspace's name on Redis: the same for every instance of one database, and
+    another for another database sharing the Redis (staging beside production, tests), whose
+    events must never mix. Derived from the secret, which it does not reveal."""
+    return "ws-" + hashlib.sha256(secret.encode()).hexdigest()[:20]
 
 
 def _own_key() -> str:
