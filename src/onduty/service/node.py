@@ -23,8 +23,8 @@ hands the events it receives from Redis (or the journal) to its own streams.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import contextlib
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
