@@ -19,7 +19,7 @@ from onduty.domain.errors import DomainError
 from onduty.domain.types import Actor, State
 from onduty.service.clock import ManualClock
 from onduty.service.command_codec import decode_batch
-from onduty.service.follower import Follower
+from onduty.service.follower import Follower, FollowerDiverged
 from onduty.service.service import Service
 from onduty.storage import schema as t
 from onduty.storage.database import Database
@@ -210,3 +210,38 @@ async def test_a_promoted_follower_is_the_owner_without_a_rebuild(store: SqlStor
         assert len(successor.workspace.threads) == 2
     finally:
         await successor.stop()
+
+
+async def test_a_follower_behind_batches_pruned_from_the_log_reads_a_new_copy(store: SqlStore) -> None:
+    """The owner prunes the log by age; a copy that never applied the pruned batches cannot
+    go on from the log and is rebuilt from the database, equal to the owner's again. Pruning
+    keeps the last batch, where a new copy stands (SQLite would give its id out again)."""
+    clock = ManualClock()
+    service = await started(store, clock)
+    stale = Follower(store, clock=clock)
+    await stale.start()
+    try:
+        agents = await add_agents(service, store, 2)
+        for agent in agents:
+            await service.execute(c.Login(agent))
+        clock.advance(4000.0)  # past the hour the log keeps, and the copy's worry
+        await service.execute(c.SetStatus(agents[0], State.ACTIVE, None, Actor.agent(agents[0])))
+        pruned = await store.prune_command_log(clock.now() - 3600.0)
+        assert pruned > 0
+        assert await store.pruned_through() > stale.applied_log_id
+        with pytest.raises(FollowerDiverged):
+            await stale.catch_up()
+        await stale.start()  # what the tailing loop does on FollowerDiverged
+        await stale.catch_up()
+        assert whole_state(stale.engine) == whole_state(service.engine)
+
+        await store.prune_command_log(clock.now() + 1.0)  # everything it may
+        assert len(await logged(store)) == 1
+        fresh = Follower(store, clock=clock)
+        await fresh.start()
+        assert fresh.applied_log_id > await store.pruned_through() > 0
+        await service.execute(c.SetStatus(agents[1], State.ACTIVE, None, Actor.agent(agents[1])))
+        assert await fresh.catch_up() == 1
+        assert whole_state(fresh.engine) == whole_state(service.engine)
+    finally:
+        await service.stop()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,6 +41,10 @@ T = TypeVar("T")
 
 POLL_SECONDS = 0.02
 BATCHES_PER_READ = 500
+# A copy whose last batch is older than this may be behind batches the owner pruned from the
+# log (service.py LOG_KEEP, an hour): it then looks, at most this often, whether it is.
+PRUNE_WORRY = 1800.0
+PRUNE_LOOK_EVERY = 10.0
 
 
 class FollowerDiverged(Exception):
@@ -64,6 +69,7 @@ class Follower:
         self.applied_log_id = 0  # the last command_log row applied
         self.applied_event_id = 0  # the journal's last id as of that row
         self.applied_at = 0.0  # that row's `at`: the owner's time of the batch
+        self._pruning_seen = float("-inf")  # when `pruned_through` was last looked at (monotonic)
         self.keys = RecentKeys()  # the idempotency keys of the batches applied lately
         self._task: asyncio.Task[None] | None = None
         self._applied = asyncio.Condition()
@@ -79,10 +85,13 @@ class Follower:
         # Keys logged up to that position (a later batch's keys come with it, applied below).
         self.keys = await recent_keys(self.store, self.clock.now(), through=position.log_id)
         self.applied_log_id, self.applied_event_id = position.log_id, position.event_id
+        self.applied_at = self.clock.now()  # the copy is as of now
         log.info("follower started", log_id=self.applied_log_id, event_id=self.applied_event_id)
 
     async def catch_up(self) -> int:
-        """Apply every batch committed so far; returns how many."""
+        """Apply every batch committed so far; returns how many. Raises FollowerDiverged when
+        the owner pruned batches this copy never applied."""
+        await self._check_not_pruned()
         applied = 0
         while True:
             rows = await self.store.command_log_after(self.applied_log_id, BATCHES_PER_READ)
@@ -114,6 +123,17 @@ class Follower:
             self.metrics.replication_lag.observe(max(0.0, self.clock.now() - row.at))
         if row.last_event_id is not None:
             self.applied_event_id = row.last_event_id
+
+    async def _check_not_pruned(self) -> None:
+        if self.clock.now() - self.applied_at < PRUNE_WORRY:
+            return  # every batch after ours is younger than the log keeps
+        seen = time.monotonic()
+        if seen - self._pruning_seen < PRUNE_LOOK_EVERY:
+            return
+        self._pruning_seen = seen
+        pruned = await self.store.pruned_through()
+        if pruned > self.applied_log_id:
+            raise FollowerDiverged(f"the log was pruned through batch {pruned}; this copy stands at {self.applied_log_id}")
 
     async def read(self, view: Callable[[Workspace], T]) -> T:
         """`view(workspace)` on the copy: committed state, as of `applied_log_id`."""

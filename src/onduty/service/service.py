@@ -61,6 +61,10 @@ MAX_BATCH = 256
 # takes milliseconds, so this is a database that stopped answering.
 READ_WAIT = 5.0
 RECOVER_BACKOFF = (0.2, 5.0)  # first and longest pause between attempts to rebuild
+# The command log keeps an hour: far beyond the idempotency keys' 10 minutes and any
+# follower's lag; a follower left further behind reads a new copy (follower.py).
+LOG_KEEP = 3600.0
+PRUNE_EVERY = 60.0
 
 T = TypeVar("T")
 View = Callable[[Workspace], Any]
@@ -114,6 +118,7 @@ class Service:
         self.journal = Journal()
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.last_event_id = 0
         # False from applying a batch until its commit is heard back: the engine is then
@@ -154,6 +159,7 @@ class Service:
         first = c.ResetConnections() if reset_connections else None
         await self._commit_batch([_Pending(first, started_future)], tick=True)
         self._writer = asyncio.create_task(self._write_loop(), name="onduty-writer")
+        self._pruner = asyncio.create_task(self._prune_loop(), name="onduty-log-pruner")
         log.info(
             "service started",
             agents=len(self.workspace.agents),
@@ -163,11 +169,12 @@ class Service:
 
     async def stop(self) -> None:
         self._stopped = True
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        for task in (self._pruner, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._writer = self._pruner = None
         self._refuse_waiting(ServiceUnavailable("the service is stopping"))
 
     def _refuse_waiting(self, error: ServiceUnavailable) -> None:
@@ -260,6 +267,17 @@ class Service:
                 return  # no longer the owner: nothing more is applied here
             except Exception:  # a bug, not bad input: keep serving, never run ahead of the database
                 log.exception("batch failed; engine reloaded from the database")
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            try:
+                pruned = await self.store.prune_command_log(self.clock.now() - LOG_KEEP)
+            except Exception as error:  # the database away: next time
+                log.warning("the command log was not pruned", error=repr(error))
+            else:
+                if pruned:
+                    log.info("command log pruned", batches=pruned)
 
     async def _recover(self) -> None:
         """Rebuild the engine from the database, waiting between attempts. Meanwhile every

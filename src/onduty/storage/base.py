@@ -69,4 +69,8 @@ class Store(ABC):
         remembered for retries: service/idempotency.py)."""
 
     @abstractmethod
+    async def prune_command_log(self, before: float) -> int:
+        """Deletes the logged batches applied before `before`; returns how many."""
+
+    @abstractmethod
     async def close(self) -> None: ...

@@ -273,7 +273,7 @@ command_log = Table(
     "command_log",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("at", Float, nullable=False),  # the batch's `now`
+    Column("at", Float, nullable=False, index=True),  # the batch's `now` (pruned by it)
     Column("tick", Boolean, nullable=False),  # timers ticked at `at` before the commands
     Column("commands", JSON, nullable=False),  # in the order applied
     Column("last_event_id", BigInteger, nullable=True),  # the journal's last id after the batch

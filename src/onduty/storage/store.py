@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from onduty.domain.model import Agent, ApprovalRequest, Thread
@@ -38,6 +38,8 @@ from onduty.storage.projection import Rows
 # outside cannot name a row beyond them; asking the database would be an error, not "none".
 MAX_INT = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
+PRUNED_KEY = "command_log_pruned_through"  # meta: {"log_id"} of the last batch pruned
+PRUNE_CHUNK = 5000
 
 
 def fits(value: int, limit: int = MAX_INT) -> bool:
@@ -152,7 +154,8 @@ class SqlStore(base.Store):
                 c = t.command_log.c
                 last = (await conn.execute(select(c.id, c.at).order_by(c.id.desc()).limit(1))).first()
                 events = (await conn.execute(select(func.coalesce(func.max(t.events.c.id), 0)))).scalar()
-                # An empty log: no batch has run, so no client owner is kept in any window.
+                # An empty log: no batch has run (pruning keeps the last), so no client owner
+                # is kept in any window.
                 snapshot = await self._snapshot(conn, last.at if last is not None else 0.0)
         return snapshot, LogPosition(last.id if last is not None else 0, int(events or 0))
 
@@ -167,6 +170,36 @@ class SqlStore(base.Store):
         c = t.command_log.c
         query = select(c.id, c.at, c.tick, c.commands, c.last_event_id).where(c.at >= at).order_by(c.id)
         return [LoggedRow(r.id, r.at, bool(r.tick), r.commands, r.last_event_id) for r in await self.fetch(query)]
+
+    async def prune_command_log(self, before: float, *, chunk: int = PRUNE_CHUNK) -> int:
+        """Deletes the logged batches applied before `before`, oldest first, `chunk` rows a
+        transaction (never a long lock beside the commits), and records the last one deleted
+        (`pruned_through`: a follower behind it must read a new copy). The last batch is always
+        kept: it is where a new copy stands, and SQLite would give its id out again. Returns
+        how many were deleted."""
+        c = t.command_log.c
+        newest = select(func.max(c.id)).scalar_subquery()
+        deleted = 0
+        while True:
+            async with self.engine.begin() as conn:
+                query = select(c.id).where(c.at < before, c.id < newest).order_by(c.id).limit(chunk)
+                rows = (await conn.execute(query)).all()
+                if not rows:
+                    return deleted
+                last_id = rows[-1][0]
+                await conn.execute(delete(t.command_log).where(c.id <= last_id))
+                value = {"log_id": last_id}
+                updated = await conn.execute(update(t.meta).where(t.meta.c.key == PRUNED_KEY).values(value=value))
+                if not updated.rowcount:
+                    await conn.execute(insert(t.meta).values(key=PRUNED_KEY, value=value))
+            deleted += len(rows)
+            if len(rows) < chunk:
+                return deleted
+
+    async def pruned_through(self) -> int:
+        """The last logged batch deleted by `prune_command_log` (0: none)."""
+        value = await self.fetch_one(select(t.meta.c.value).where(t.meta.c.key == PRUNED_KEY))
+        return int(value[0]["log_id"]) if value is not None else 0
 
     async def last_logged(self) -> LogPosition:
         """The command log's last id and the journal's last id: where a caught-up follower is."""

@@ -10,6 +10,8 @@ for forwarded commands). `stream_tickets` keeps the event stream's single-use ti
 where every instance finds them: a page's ticket may be issued by one instance and its
 stream opened on another. `agents.connected_on` names the instances an agent's streams
 are open on (S8), so that an instance that dies takes only its own connections with it.
+`command_log.at` is indexed: the log is pruned by age, and its recent idempotency keys read
+back by age.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ def upgrade() -> None:
     op.create_index("ix_stream_tickets_expires_at", "stream_tickets", ["expires_at"])
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("connected_on", sa.JSON(), nullable=True))
+    op.create_index("ix_command_log_at", "command_log", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_command_log_at", table_name="command_log")
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.drop_column("connected_on")
     op.drop_index("ix_stream_tickets_expires_at", table_name="stream_tickets")
