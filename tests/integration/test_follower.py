@@ -125,7 +125,10 @@ class Floor:
         elif roll < 0.76 and threads:
             command = c.Transfer(rng.choice(threads), agent, SUPERVISOR)
         elif roll < 0.82:
-            command = rng.choice((c.Connect(agent), c.Disconnect(agent), c.ReportInput(agent)))
+            on = rng.choice(("", "a", "b"))  # S8: the instance the stream is on
+            command = rng.choice((c.Connect(agent, on), c.Disconnect(agent, on), c.ReportInput(agent)))
+        elif roll < 0.83:
+            command = c.DropInstance(rng.choice(("a", "b")))
         elif roll < 0.84:
             command = c.ContinueWorking(agent)
         elif roll < 0.86:

@@ -33,10 +33,11 @@ from onduty.domain.settings import Settings
 from onduty.domain.types import Actor, State
 from onduty.journal import JournalEntry, StoredEvent
 from onduty.service._audience import Journal
+from onduty.service.command_codec import encode_batch
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import Store
 from onduty.storage.database import Database
-from onduty.storage.projection import Rows
+from onduty.storage.projection import LoggedBatch, Rows
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from tests.unit.engine_helpers import snapshot
@@ -44,6 +45,7 @@ from tests.unit.engine_helpers import snapshot
 AGENTS = 6
 SUPERVISOR = Actor.supervisor(900)
 START = 1_700_000_000.0
+INSTANCES = ("", "a", "b")  # S8: where a stream may be open ("": a service alone)
 
 
 @dataclass
@@ -88,16 +90,23 @@ class Recorder:
             rows.add(events, ws)
             self.journal.add(events, ws, rows.journal)
 
+        ticked = self.engine.tick(self.now) if tick else []
         if tick:
-            record(self.engine.tick(self.now))
+            record(ticked)
+        applied: list[c.Command] = []
         for command in commands:
             try:
                 record(self.engine.handle(command, self.now))
             except DomainError:
                 if not refused_ok:
                     raise
+            else:
+                rows.add_command(command)  # its row, when it changed one without an event
+                applied.append(command)
         if isinstance(ws.picker, RoundRobin):
             rows.meta["round_robin_last"] = ws.picker.last
+        if ticked or applied:  # as the service: every batch that changed the engine is logged
+            rows.log = LoggedBatch(ws.clock, tick, encode_batch(applied))
         if not rows:
             return []
         stored = await self.store.commit(rows, rows.agent_rows(ws))
@@ -254,7 +263,8 @@ def _random_command(rng: random.Random, engine: Engine, agents: list[int]) -> c.
     if roll < 0.3:
         return c.SetStatus(agent, rng.choice(list(State)), rng.choice((None, "lunch", "needs_ok")), by)
     if roll < 0.35:
-        return rng.choice((c.Connect(agent), c.Disconnect(agent), c.Logout(agent, by)))
+        on = rng.choice(INSTANCES)
+        return rng.choice((c.Connect(agent, on), c.Disconnect(agent, on), c.DropInstance(on), c.Logout(agent, by)))
     if roll < 0.55 or thread is None:
         return c.ReceiveClientMessage(f"client{rng.randrange(8)}", "hello", rng.choice((0, 0, 5)))
     holder = thread.agent_id if thread.agent_id is not None else agent

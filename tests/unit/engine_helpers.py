@@ -91,11 +91,13 @@ class World:
 
     # -- S8 connections (the service's counts of an agent's event streams) ------------
 
-    def connect(self, agent_id: AgentId, t: Instant) -> list[Event]:
-        return self.do(c.Connect(agent_id), t)
+    def connect(self, agent_id: AgentId, t: Instant, on: str = "") -> list[Event]:
+        """The agent's first stream on instance `on` opened ("": the one instance of a service alone)."""
+        return self.do(c.Connect(agent_id, on), t)
 
-    def disconnect(self, agent_id: AgentId, t: Instant) -> list[Event]:
-        return self.do(c.Disconnect(agent_id), t)
+    def disconnect(self, agent_id: AgentId, t: Instant, on: str = "") -> list[Event]:
+        """The agent's last stream on instance `on` closed."""
+        return self.do(c.Disconnect(agent_id, on), t)
 
     def report_input(self, agent_id: AgentId, t: Instant) -> list[Event]:
         return self.do(c.ReportInput(agent_id), t)

@@ -36,6 +36,9 @@ ONE_OF_EACH: list[c.Command] = [
     c.ContinueWorking(7),
     c.Connect(7),
     c.Disconnect(7),
+    c.Connect(7, "host-b:8000#2"),
+    c.Disconnect(7, "host-b:8000#2"),
+    c.DropInstance("host-b:8000#2"),
     c.ResetConnections(),
     c.ReportInput(7),
     c.ReceiveClientMessage("client-1", 'héllo \u2028 "quoted"', -3),
@@ -115,3 +118,16 @@ def test_an_unreadable_logged_command_is_refused_by_name() -> None:
         decode_batch('[{"type": "Teleport", "agent_id": 1}]')
     with pytest.raises(CommandDecodeError, match="Login"):
         decode_batch('[{"type": "Login", "agent_id": "seven"}]')
+
+
+def test_s8_connections_logged_before_instances_decode_as_the_one_instance() -> None:
+    """A command log written by a version that knew no instances: its Connect and Disconnect
+    name none, and mean the one instance of a service alone ("")."""
+    assert decode_batch('[{"type": "Connect", "agent_id": 7}, {"type": "Disconnect", "agent_id": 7}]') == [
+        c.Connect(7, ""),
+        c.Disconnect(7, ""),
+    ]
+    assert to_dict(c.Connect(7, "b")) == {"type": "Connect", "agent_id": 7, "instance": "b"}
+    assert to_dict(c.DropInstance("b")) == {"type": "DropInstance", "instance": "b"}
+    with pytest.raises(CommandDecodeError, match="DropInstance"):
+        decode_batch('[{"type": "DropInstance"}]')

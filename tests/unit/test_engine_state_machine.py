@@ -41,6 +41,8 @@ from onduty.domain.types import (
 )
 
 AGENTS = (1, 2, 3, 4, 5)
+# S8: the instances an agent's streams may be open on ("": the one instance of a service alone).
+INSTANCES = ("", "a", "b")
 SUPERVISOR = Actor.supervisor(100)
 CLIENTS = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8")
 REASONS = ("lunch", "short_break", "training", "custom", "needs_ok")
@@ -96,7 +98,7 @@ def snapshot(engine: Engine, with_input: bool = True) -> Any:
             a.prompt_deadline,
             a.pending_request,
             tuple(a.reserved),
-            a.connected,
+            a.connected_on,
             a.stream_seen,
             a.disconnected_at,
             a.away_from,
@@ -124,9 +126,10 @@ class EngineMachine(RuleBasedStateMachine):
         self.open_threads: set[int] = set()
         self.message_threads: dict[int, int] = {}  # every message written -> its thread, as storage keeps it
         self.shadow: dict[int, tuple[State, str | None]] = {}
-        # S8, kept apart from the engine: who holds a stream open, who has connected since their
-        # login, and the status a return would give back (with when the system moved them).
-        self.connected: set[int] = set()
+        # S8, kept apart from the engine: on which instances each agent holds a stream open, who
+        # has connected since their login, and the status a return would give back (with when
+        # the system moved them).
+        self.streams: dict[int, set[str]] = {agent_id: set() for agent_id in AGENTS}
         self.announced: set[int] = set()  # connected, as the events say
         self.watched: dict[int, bool] = dict.fromkeys(AGENTS, False)
         self.away: dict[int, tuple[tuple[State, str | None], Instant] | None] = dict.fromkeys(AGENTS)
@@ -140,9 +143,14 @@ class EngineMachine(RuleBasedStateMachine):
             if agent_id <= 3:
                 self.apply(c.SetStatus(agent_id, State.ACTIVE, None, Actor.agent(agent_id)))
         for agent_id in (1, 2, 4):  # pages open for some; agents 3 and 5 drive the API alone
-            self.connect(agent_id)
+            self.connect(agent_id, "")
 
     # -- plumbing --------------------------------------------------------------------
+
+    @property
+    def connected(self) -> set[int]:
+        """The agents with a stream open on some instance."""
+        return {agent_id for agent_id, on in self.streams.items() if on}
 
     def apply(self, command: c.Command) -> None:
         before = snapshot(self.engine)
@@ -157,6 +165,8 @@ class EngineMachine(RuleBasedStateMachine):
     def check_events(self, events: list[Event]) -> None:
         ws = self.engine.workspace
         kicked: set[int] = set()
+        disconnected = [e.agent_id for e in events if isinstance(e, AgentDisconnected)]
+        assert disconnected == sorted(disconnected), "S8: several disconnected at once go by id"
         for event in events:
             if isinstance(event, StatusChanged):
                 assert self.shadow[event.agent_id] == (event.from_state, event.from_reason), (
@@ -295,30 +305,40 @@ class EngineMachine(RuleBasedStateMachine):
         target = {"state": "offline"} if on_disconnect == "offline" else {"state": "inactive", "reason": "away"}
         self.apply(c.ChangeSettings({"on_disconnect": target, "idle_timeout": idle_timeout}))
 
-    @rule(agent=st.sampled_from((*AGENTS, 99)))
-    def connect(self, agent: int) -> None:
+    @rule(agent=st.sampled_from((*AGENTS, 99)), instance=st.sampled_from(INSTANCES))
+    def connect(self, agent: int, instance: str) -> None:
+        """The agent's first stream on `instance` opens: whether or not they have one elsewhere,
+        they are there (a return, if one is due)."""
         away = self.away.get(agent)
         if agent in AGENTS:
-            self.connected.add(agent)
+            self.streams[agent].add(instance)
             self.watched[agent] = True
-        self.apply(c.Connect(agent))
+        self.apply(c.Connect(agent, instance))
         if agent in AGENTS:
             self.returned(agent, away)
 
     @precondition(lambda self: any(self.away.values()))
-    @rule(data=st.data(), by_input=st.booleans())
-    def comes_back(self, data: st.DataObject, by_input: bool) -> None:
+    @rule(data=st.data(), by_input=st.booleans(), instance=st.sampled_from(INSTANCES))
+    def comes_back(self, data: st.DataObject, by_input: bool, instance: str) -> None:
         """An agent the system moved opens a page again, or moves the mouse on one still open."""
         agent = data.draw(st.sampled_from(sorted(a for a, away in self.away.items() if away)))
         if by_input and agent in self.connected:
             self.report_input(agent)
         else:
-            self.connect(agent)
+            self.connect(agent, instance)
 
-    @rule(agent=st.sampled_from((*AGENTS, 99)))
-    def disconnect(self, agent: int) -> None:
-        self.connected.discard(agent)
-        self.apply(c.Disconnect(agent))
+    @rule(agent=st.sampled_from((*AGENTS, 99)), instance=st.sampled_from(INSTANCES))
+    def disconnect(self, agent: int, instance: str) -> None:
+        """The agent's last stream on `instance` closes (or there was none there)."""
+        self.streams.get(agent, set()).discard(instance)
+        self.apply(c.Disconnect(agent, instance))
+
+    @rule(instance=st.sampled_from((*INSTANCES, "never-seen")))
+    def instance_dies(self, instance: str) -> None:
+        """An instance dies: every stream open on it is gone (S8: DropInstance)."""
+        for on in self.streams.values():
+            on.discard(instance)
+        self.apply(c.DropInstance(instance))
 
     @rule(agent=st.sampled_from((*AGENTS, 99)))
     def report_input(self, agent: int) -> None:
@@ -329,7 +349,8 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule()
     def reset_connections(self) -> None:
-        self.connected.clear()
+        for on in self.streams.values():
+            on.clear()
         self.apply(c.ResetConnections())
 
     @rule(client=st.sampled_from(CLIENTS), priority=st.sampled_from((0, 0, 0, 5, -3)))
@@ -421,7 +442,8 @@ class EngineMachine(RuleBasedStateMachine):
     def service_restarts(self) -> None:
         """As the service starts: restore, then no stream is open in the new process."""
         self.engine = restore(take_snapshot(self.engine))
-        self.connected.clear()
+        for on in self.streams.values():
+            on.clear()
         self.apply(c.ResetConnections())
 
     @rule(seconds=st.sampled_from((0.5, 5, 20, 31, 61, 200)))
@@ -523,8 +545,15 @@ class EngineMachine(RuleBasedStateMachine):
         settings = ws.settings
         offline_target = settings.on_disconnect.state is State.OFFLINE
         assert self.announced == self.connected
+        instances: dict[str, int] = {}
         for agent in ws.agents.values():
-            assert agent.connected == (agent.id in self.connected)
+            assert agent.connected_on == self.streams[agent.id], "S8: where the agent is connected"
+            assert agent.connected == bool(agent.connected_on) == (agent.id in self.connected)
+            for instance in agent.connected_on:
+                instances[instance] = instances.get(instance, 0) + 1
+        assert ws.agents_on_instance == instances, "S8: the count of agents on each instance"
+        assert ws.connected_instances() == set(instances)
+        for agent in ws.agents.values():
             assert agent.stream_seen == self.watched[agent.id], "S8: watched means connected since the login"
             movable = (
                 agent.stream_seen

@@ -65,6 +65,7 @@ def whole_state(engine: Engine) -> Any:
         tuple(sorted(ws.reserving)),
         ws.next_request_id,
         ws.active_count,
+        tuple(sorted(ws.agents_on_instance.items())),  # S8: the instances anyone is connected on
         ws.routing(),
         picker.strategy,
         tuple(sorted(picker.eligible)),

@@ -1033,6 +1033,174 @@ def test_s8_restore_keeps_the_idle_clock_of_the_connected() -> None:
     assert w.agent(1).idle_deadline == 400
 
 
+# -- several instances: where the streams are open, and an instance that dies ------------
+
+
+def _on_a_and_b() -> World:
+    """Agent 1 active, with a stream open on instance a (from 0) and on instance b (from 1)."""
+    w = World()
+    w.ready(1)
+    assert of(AgentConnected, w.connect(1, t=0, on="a")) == [AgentConnected(0, 1)]
+    assert w.connect(1, t=1, on="b") == []  # connected already: a second instance says nothing
+    assert w.agent(1).connected_on == {"a", "b"}
+    return w
+
+
+def test_s8_closing_the_streams_on_one_of_two_instances_keeps_the_agent_connected() -> None:
+    w = _on_a_and_b()
+    assert w.disconnect(1, t=10, on="a") == []
+    assert w.agent(1).connected and w.agent(1).connected_on == {"b"}
+    assert w.agent(1).grace_deadline is None and w.next_deadline() is None
+    w.tick(10 + 10 * GRACE)
+    assert w.status(1) == (State.ACTIVE, None)
+    assert _moves(w) == []
+
+
+def test_s8_closing_the_last_instance_starts_the_grace_from_that_close() -> None:
+    w = _on_a_and_b()
+    w.disconnect(1, t=10, on="a")
+    assert of(AgentDisconnected, w.disconnect(1, t=20, on="b")) == [AgentDisconnected(20, 1, 20 + GRACE)]
+    assert not w.agent(1).connected and w.agent(1).connected_on == frozenset()
+    w.tick(20 + GRACE)
+    assert _moves(w) == [(20 + GRACE, State.INACTIVE, "away", WHY_DISCONNECTED)]
+
+
+def test_s8_a_disconnect_from_an_instance_without_a_stream_of_theirs_changes_nothing() -> None:
+    w = World()
+    w.ready(1)
+    w.connect(1, t=0, on="a")
+    before = snapshot(w.engine)
+    assert w.disconnect(1, t=0, on="b") == []
+    assert w.disconnect(1, t=0) == []  # nor the one instance of a service alone
+    assert snapshot(w.engine) == before
+    assert w.ws.connected_instances() == {"a"}
+
+
+def test_s8_a_reconnect_on_another_instance_within_the_grace_records_nothing() -> None:
+    """The page was on an instance that went away; it connects again through another one."""
+    w = World()
+    w.ready(1)
+    w.connect(1, t=0, on="a")
+    w.disconnect(1, t=10, on="a")
+    assert of(AgentConnected, w.connect(1, t=30, on="b")) == [AgentConnected(30, 1)]
+    assert w.do(c.DropInstance("a"), 40) == []  # a's streams were closed already
+    w.tick(10 + 10 * GRACE)
+    assert w.status(1) == (State.ACTIVE, None)
+    assert _moves(w) == []
+    assert w.agent(1).connected_on == {"b"}
+
+
+def test_s8_a_return_on_another_instance_within_return_window_brings_back_the_status_before() -> None:
+    w = World()
+    w.ready(1)
+    w.connect(1, t=0, on="a")
+    w.disconnect(1, t=10, on="a")
+    w.tick(70)
+    w.connect(1, t=100, on="b")
+    assert _moves(w) == [(70, State.INACTIVE, "away", WHY_DISCONNECTED), (100, State.ACTIVE, None, WHY_RECONNECTED)]
+
+
+def test_s8_a_connect_on_a_second_instance_counts_as_the_agent_being_there() -> None:
+    """Connected already on a, moved for want of input; a page opened through b is them, there:
+    the status before comes back and the idle clock starts again, as a Connect does alone."""
+    w = World(idle_timeout=300)
+    w.ready(1)
+    w.connect(1, t=0, on="a")
+    w.tick(300)
+    assert w.status(1) == (State.INACTIVE, "away")
+    assert of(AgentConnected, w.connect(1, t=400, on="b")) == []
+    assert _moves(w) == [(300, State.INACTIVE, "away", WHY_IDLE), (400, State.ACTIVE, None, WHY_RECONNECTED)]
+    assert w.agent(1).last_input == 400
+    assert w.agent(1).idle_deadline == 700
+
+
+def test_s8_drop_instance_of_one_of_two_changes_nothing_but_where_the_agent_is_connected() -> None:
+    w = _on_a_and_b()
+    w.ready(2)
+    w.connect(2, t=1, on="a")
+    assert w.do(c.DropInstance("b"), 10) == []
+    assert w.agent(1).connected_on == {"a"} and w.agent(2).connected_on == {"a"}
+    assert w.ws.connected_instances() == {"a"}
+    w.tick(10 + 10 * GRACE)
+    assert (w.status(1), w.status(2)) == ((State.ACTIVE, None), (State.ACTIVE, None))
+    assert _moves(w, 1) == _moves(w, 2) == []
+
+
+def test_s8_drop_instance_of_the_only_one_is_a_disconnect_of_each_agent_on_it_by_id() -> None:
+    """Agents 2 and 1 had streams on b alone, agent 3 on a and b: 1 and 2 are disconnected
+    (in id order, whatever the order they came in), exactly as by their own Disconnect."""
+
+    def floor() -> World:
+        w = World()
+        w.ready(3, 2, 1)
+        w.connect(3, t=0, on="a")
+        for agent in (3, 2, 1):
+            w.connect(agent, t=0, on="b")
+        return w
+
+    dropped, closed = floor(), floor()
+    events = dropped.do(c.DropInstance("b"), 10)
+    assert events == [AgentDisconnected(10, 1, 10 + GRACE), AgentDisconnected(10, 2, 10 + GRACE)]
+    assert closed.disconnect(1, t=10, on="b") + closed.disconnect(2, t=10, on="b") == events
+    closed.disconnect(3, t=10, on="b")
+    assert snapshot(dropped.engine) == snapshot(closed.engine)
+    dropped.tick(10 + GRACE)
+    assert [dropped.status(a) for a in (1, 2, 3)] == [(State.INACTIVE, "away")] * 2 + [(State.ACTIVE, None)]
+    assert dropped.ws.connected_instances() == {"a"}
+
+
+@pytest.mark.parametrize("instance", ["c", ""])
+def test_s8_drop_of_an_instance_nobody_is_connected_on_does_nothing(instance: str) -> None:
+    w = _on_a_and_b()
+    before = snapshot(w.engine)
+    assert w.do(c.DropInstance(instance), 1) == []
+    assert snapshot(w.engine) == before
+
+
+def test_s8_reset_connections_drops_every_instance() -> None:
+    w = _on_a_and_b()
+    w.ready(2)
+    w.connect(2, t=1)  # the one instance of a service alone
+    events = w.do(c.ResetConnections(), 30)
+    assert of(AgentDisconnected, events) == [AgentDisconnected(30, 1, 90), AgentDisconnected(30, 2, 90)]
+    assert w.agent(1).connected_on == w.agent(2).connected_on == frozenset()
+    assert w.ws.connected_instances() == frozenset()
+
+
+def test_s8_the_instances_anyone_is_connected_on_follow_every_change_and_a_restore() -> None:
+    w = World()
+    w.ready(1, 2)
+    assert w.ws.connected_instances() == frozenset()
+    w.connect(1, t=0, on="a")
+    w.connect(2, t=0, on="a")
+    w.connect(2, t=0, on="b")
+    assert w.ws.connected_instances() == {"a", "b"}
+    w.disconnect(2, t=1, on="b")
+    w.connect(1, t=1, on="c")
+    w.disconnect(1, t=2, on="a")  # 2 is still on a
+    assert w.ws.connected_instances() == {"a", "c"}
+    assert w.ws.agents_on_instance == {"a": 1, "c": 1}
+    w.engine = restore(take_snapshot(w.engine))
+    assert w.agent(1).connected_on == {"c"} and w.agent(2).connected_on == {"a"}
+    assert w.ws.connected_instances() == {"a", "c"}
+    assert w.ws.agents_on_instance == {"a": 1, "c": 1}
+    w.do(c.DropInstance("c"), 3)
+    assert w.ws.connected_instances() == {"a"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [c.Connect(1, "x" * 81), c.Disconnect(1, "x" * 81), c.DropInstance(None), c.Connect(1, 7)],  # type: ignore[arg-type]
+)
+def test_s8_an_instance_that_cannot_be_one_is_refused_naming_the_field(command: c.Command) -> None:
+    w = _on_a_and_b()
+    before = snapshot(w.engine)
+    with pytest.raises(DomainError) as refused:
+        w.do(command, 1)
+    assert refused.value.field == "instance"
+    assert snapshot(w.engine) == before
+
+
 def test_s8_idle_timeout_under_two_minutes_is_refused_as_pages_report_once_a_minute() -> None:
     w = World()
     with pytest.raises(DomainError, match="at least 120") as refused:

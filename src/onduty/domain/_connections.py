@@ -1,7 +1,10 @@
 """S8: statuses that follow whether an agent is there: their event streams and their input.
 
-The service counts each agent's open streams and says when the first opens (`connect`)
-and the last closes (`disconnect`); pages report input now and then (`report_input`).
+Each instance of the service counts the agent's streams open on it and says when the
+first opens there (`connect`) and the last closes there (`disconnect`); the agent is
+connected while that is so on some instance (`connected_on`). An instance that dies takes
+its connections with it (`drop_instance`); a service alone that starts drops them all
+(`reset_connections`). Pages report input now and then (`report_input`).
 The engine keeps the deadlines: `disconnect_grace` after the last stream closed, and
 `idle_timeout` after the last input, the system sets the workspace's `on_disconnect`
 status. A return within `return_window`, while nobody else changed the status, brings
@@ -15,6 +18,8 @@ that says why. With `on_disconnect` offline, every agent who is not offline is l
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from onduty.domain._presence import PresenceMixin
 from onduty.domain._state import Out
 from onduty.domain._timers import TimerKind
@@ -23,27 +28,77 @@ from onduty.domain.model import Agent
 from onduty.domain.types import WHY_IDLE, WHY_RECONNECTED, Actor, Instant, State
 
 _MOVED_TO_INACTIVE = frozenset({State.NOT_READY, State.ACTIVE, State.ACTIVE_OWN_CLIENTS})
+_ID = attrgetter("id")
 
 
 class ConnectionsMixin(PresenceMixin):
-    def connect(self, agent: Agent, now: Instant, out: Out) -> None:
+    def connect(self, agent: Agent, instance: str, now: Instant, out: Out) -> None:
+        """The agent's first stream on `instance` opened. Whether or not they had one open
+        elsewhere, it says they are there: the idle clock starts again and a return is due."""
         agent.last_input = now
         agent.disconnected_at = None
         agent.stream_seen = True
-        if not agent.connected:
-            agent.connected = True
-            out.append(AgentConnected(now, agent.id))
+        on = agent.connected_on
+        if instance not in on:
+            agent.connected_on = on | {instance}
+            counts = self.agents_on_instance
+            counts[instance] = counts.get(instance, 0) + 1
+            if not on:
+                out.append(AgentConnected(now, agent.id))
         self._return(agent, now, out)
         self._dirty.add(agent.id)
 
-    def disconnect(self, agent: Agent, now: Instant, out: Out) -> None:
-        if not agent.connected:
+    def disconnect(self, agent: Agent, instance: str, now: Instant, out: Out) -> None:
+        """The agent's last stream on `instance` closed. Still open on another instance, they
+        are still connected: nothing else changes."""
+        on = agent.connected_on
+        if instance in on:
+            self._left(agent, on - {instance}, now, out)
+
+    def drop_instance(self, instance: str, now: Instant, out: Out) -> None:
+        """`instance` died: every stream open on it is closed, agent by agent in id order."""
+        if instance not in self.agents_on_instance:
             return
-        agent.connected = False
+        on_it = [agent for agent in self.agents.values() if instance in agent.connected_on]
+        for agent in sorted(on_it, key=_ID):
+            self._left(agent, agent.connected_on - {instance}, now, out)
+
+    def reset_connections(self, now: Instant, out: Out) -> None:
+        """The service (re)started alone, with no stream open. An agent who was connected counts
+        as disconnected from now: the service's own down time is nobody's absence."""
+        connected = [agent for agent in self.agents.values() if agent.connected_on]
+        for agent in sorted(connected, key=_ID):
+            self._left(agent, frozenset(), now, out)
+
+    def _left(self, agent: Agent, left: frozenset[str], now: Instant, out: Out) -> None:
+        """The agent's streams are now open on `left` only (fewer instances than before). When
+        none is left, they are disconnected from now: the grace starts."""
+        counts = self.agents_on_instance
+        for instance in agent.connected_on - left:
+            count = counts[instance] - 1
+            if count:
+                counts[instance] = count
+            else:
+                del counts[instance]
+        agent.connected_on = left
+        if left:
+            return
         agent.disconnected_at = now
         agent.last_input = None
         out.append(AgentDisconnected(now, agent.id, self.grace_deadline_of(agent)))
         self._dirty.add(agent.id)
+
+    def connected_instances(self) -> frozenset[str]:
+        """The instances on which some agent has a stream open (a few: one per live instance)."""
+        return frozenset(self.agents_on_instance)
+
+    def count_connections(self) -> None:
+        """The counts behind `connected_instances`, from the agents' own sets (a restore)."""
+        counts: dict[str, int] = {}
+        for agent in self.agents.values():
+            for instance in agent.connected_on:
+                counts[instance] = counts.get(instance, 0) + 1
+        self.agents_on_instance = counts
 
     def report_input(self, agent: Agent, now: Instant, out: Out) -> None:
         if not agent.connected:
@@ -103,13 +158,6 @@ class ConnectionsMixin(PresenceMixin):
         if agent.state is State.OFFLINE:
             agent.ever_logged_in = True
         self.apply_status(agent, state, reason, Actor.system(WHY_RECONNECTED), now, out)
-
-    def reset_connections(self, now: Instant, out: Out) -> None:
-        """The service (re)started with no stream open. An agent who was connected counts as
-        disconnected from now: the service's own down time is nobody's absence."""
-        for agent in self.agents.values():
-            if agent.connected:
-                self.disconnect(agent, now, out)
 
     # -- deadlines ---------------------------------------------------------------------
 

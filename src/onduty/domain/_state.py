@@ -42,6 +42,8 @@ class WorkspaceState:
         self.next_request_id = 1
         self.clock: Instant = float("-inf")
         self.active_count = 0  # agents in state active: whether routing is halted (R6) or at capacity
+        # S8: instance -> how many agents have a stream open on it (only instances with some).
+        self.agents_on_instance: dict[str, int] = {}
         # Agents whose S6 deadline may have moved during the current command.
         self._dirty: set[AgentId] = set()
 

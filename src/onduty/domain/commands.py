@@ -63,16 +63,27 @@ class ContinueWorking:
 
 @dataclass(frozen=True, slots=True)
 class Connect:
-    """S8: the agent's first event stream opened (the service counts the streams)."""
+    """S8: the agent's first event stream on `instance` opened (each instance counts its own
+    streams). "" is the one instance of a service that runs alone."""
 
     agent_id: AgentId
+    instance: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Disconnect:
-    """S8: the agent's last event stream closed."""
+    """S8: the agent's last event stream on `instance` closed."""
 
     agent_id: AgentId
+    instance: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DropInstance:
+    """S8: `instance` is gone (it died), and every stream that was open on it with it. An
+    agent who has no stream left anywhere is disconnected from now, as by a Disconnect."""
+
+    instance: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +176,7 @@ Command = (
     | ContinueWorking
     | Connect
     | Disconnect
+    | DropInstance
     | ResetConnections
     | ReportInput
     | ReceiveClientMessage

@@ -31,6 +31,7 @@ HANDLERS: dict[type, _Handler] = {
     c.ContinueWorking: agents.continue_working,
     c.Connect: agents.connect,
     c.Disconnect: agents.disconnect,
+    c.DropInstance: agents.drop_instance,
     c.ResetConnections: agents.reset_connections,
     c.ReportInput: agents.report_input,
     c.ReceiveClientMessage: threads.receive_client_message,

@@ -53,12 +53,13 @@ class Agent:
     pending_request: RequestId | None = None
     # Own clients' new threads waiting for this agent (R4), in arrival order.
     reserved: dict[ThreadId, None] = field(default_factory=dict)
-    # S8. `connected`: at least one event stream open. `stream_seen`: connected at some point
-    # since the last login (only such agents are moved). `disconnected_at`: when the last
-    # stream closed. `last_input`: the pages' last report of input (not kept: a restart
-    # drops every stream anyway). `away_from`/`away_at`: the status the system moved the
-    # agent out of, and when, for the return; cleared when anybody else changes the status.
-    connected: bool = False
+    # S8. `connected_on`: the instances on which at least one of the agent's event streams is
+    # open (a set: its order decides nothing; connected = not empty). `stream_seen`: connected
+    # at some point since the last login (only such agents are moved). `disconnected_at`: when
+    # the last stream closed. `last_input`: the pages' last report of input. `away_from`/
+    # `away_at`: the status the system moved the agent out of, and when, for the return;
+    # cleared when anybody else changes the status.
+    connected_on: frozenset[str] = frozenset()
     stream_seen: bool = False
     disconnected_at: Instant | None = None
     last_input: Instant | None = None
@@ -70,6 +71,11 @@ class Agent:
     @property
     def load(self) -> int:
         return len(self.threads)
+
+    @property
+    def connected(self) -> bool:
+        """S8: at least one event stream of theirs is open, on any instance."""
+        return bool(self.connected_on)
 
 
 @dataclass(slots=True, eq=False)

@@ -22,6 +22,7 @@ from onduty.domain.pickers import RoundRobin
 from onduty.domain.reasons import Reason
 from onduty.domain.settings import Settings
 from onduty.domain.types import AgentId, ClientId, Instant, State, ThreadState
+from onduty.domain.workspace import Workspace
 
 
 @dataclass(slots=True)
@@ -122,12 +123,19 @@ def _restore(snapshot: Snapshot) -> Engine:
     ws.clock = snapshot.clock
     if isinstance(ws.picker, RoundRobin):
         ws.picker.last = snapshot.round_robin_last
+    _derive_from_agents(ws)
+    return engine
+
+
+def _derive_from_agents(ws: Workspace) -> None:
+    """What the workspace counts and indexes about its agents, and every agent's deadlines."""
+    agents = ws.agents
     ws.active_count = sum(1 for agent in agents.values() if agent.state is State.ACTIVE)
+    ws.count_connections()
     for agent in agents.values():
         ws.reindex(agent)
         ws.set_deadlines(agent)
     ws._dirty.clear()
-    return engine
 
 
 _ID = attrgetter("id")

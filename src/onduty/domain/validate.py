@@ -17,6 +17,7 @@ MAX_TEXT = 10_000
 MAX_CLIENT_ID = 200
 MAX_TEAM = 80
 MAX_PRIORITY = 1000
+MAX_INSTANCE = 80  # the instances table's id
 
 
 def client_message(cmd: c.ReceiveClientMessage) -> tuple[ClientId, str, int]:
@@ -76,4 +77,13 @@ def capacity(value: object) -> int | None:
 def priority(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not -MAX_PRIORITY <= value <= MAX_PRIORITY:
         raise DomainError(f"priority must be a whole number from {-MAX_PRIORITY} to {MAX_PRIORITY}", field="priority")
+    return value
+
+
+def instance(value: object) -> str:
+    """An instance's id (S8: where a stream is open); "" is the one instance of a service alone."""
+    if not isinstance(value, str):
+        raise DomainError("instance must be a string", field="instance")
+    if len(value) > MAX_INSTANCE:
+        raise DomainError(f"instance must be at most {MAX_INSTANCE} characters", field="instance")
     return value

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from onduty.domain import commands as c
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
@@ -52,6 +54,7 @@ class Rows:
     threads: dict[int, dict[str, Any]] = field(default_factory=dict)  # whole rows
     thread_closes: dict[int, dict[str, Any]] = field(default_factory=dict)  # threads written earlier
     agent_ids: set[int] = field(default_factory=set)  # whose rows to write (agent_rows)
+    connected_agents: bool = False  # and every connected agent's too (S8: an instance dropped)
     meta: dict[str, Any] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
     tracker: ActivityTracker = field(default_factory=ActivityTracker)
@@ -68,12 +71,22 @@ class Rows:
 
     def add_command(self, command: Any) -> None:
         """A command that changes an agent's lasting state without an event of its own: the
-        pages' input (S8) moves their idle deadline, kept in their row (for followers)."""
-        if type(command) in _WITHOUT_EVENTS:
+        pages' input (S8) moves their idle deadline, and a stream opened or closed on one
+        instance while the agent has one on another changes where they are connected; both
+        kept in their row (for followers started from it)."""
+        kind = type(command)
+        if kind in _WITHOUT_EVENTS:
             self.agent_ids.add(command.agent_id)
+        elif kind is c.DropInstance:
+            # Who lost the instance but kept another is not known afterwards: every agent still
+            # connected at the end of the batch is written (those it disconnected have events).
+            self.connected_agents = True
 
     def agent_rows(self, ws: Workspace) -> list[dict[str, Any]]:
-        return [agent_row(ws.agents[a]) for a in sorted(self.agent_ids) if a in ws.agents]
+        agent_ids = self.agent_ids
+        if self.connected_agents:
+            agent_ids = agent_ids | {agent.id for agent in ws.agents.values() if agent.connected_on}
+        return [agent_row(ws.agents[a]) for a in sorted(agent_ids) if a in ws.agents]
 
     def _thread(self, thread_id: int, ws: Workspace) -> bool:
         """The thread's whole row, and its holder's, while it is open; False once it is not."""
@@ -93,8 +106,9 @@ class Rows:
 
 
 # Commands whose effect on an agent's row may come without an event (Connect of an agent
-# connected already says nothing, but resets the input).
-_WITHOUT_EVENTS = frozenset({c.ReportInput, c.Connect})
+# connected already says nothing, but resets the input and may add an instance; Disconnect on
+# one instance of several says nothing either).
+_WITHOUT_EVENTS = frozenset({c.ReportInput, c.Connect, c.Disconnect})
 
 
 # -- the writers: one for each kind of event -------------------------------------------------
@@ -285,8 +299,19 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or value == float("-inf") else value
 
 
+_json = msgspec.json.Encoder()
+_NOWHERE = "[]"
+
+
+def _instances_json(instances: frozenset[str]) -> str:
+    """S8: where the agent is connected, as JSON text (the driver's parameter for a JSON
+    column): a sorted list, so that equal sets write equal rows."""
+    return _json.encode(sorted(instances)).decode() if instances else _NOWHERE
+
+
 def agent_row(agent: Agent) -> dict[str, Any]:
     before = agent.before_logout
+    connected_on = agent.connected_on
     return {
         "id": agent.id,
         "team": agent.team,
@@ -305,7 +330,8 @@ def agent_row(agent: Agent) -> dict[str, Any]:
         "idle_since": _finite(agent.idle_since),
         "working_since": agent.working_since,
         "prompt_deadline": agent.prompt_deadline,
-        "connected": agent.connected,
+        "connected": bool(connected_on),  # for readers that know only whether
+        "connected_on": _instances_json(connected_on),
         "stream_seen": agent.stream_seen,
         "disconnected_at": agent.disconnected_at,
         "away_from_state": agent.away_from[0].value if agent.away_from else None,

@@ -10,6 +10,7 @@ engines. The same code runs on SQLite and PostgreSQL. Under several instances
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -324,8 +325,8 @@ _AGENTS = select(
     *(t.agents.c[name] for name in (
         "id", "team", "capacity", "name", "state", "reason", "since", "set_by_kind", "set_by_id", "set_by_why",
         "before_logout_state", "before_logout_reason", "ever_logged_in", "last_assigned_at", "idle_since",
-        "working_since", "prompt_deadline", "connected", "stream_seen", "disconnected_at", "away_from_state",
-        "away_from_reason", "away_at", "last_input",
+        "working_since", "prompt_deadline", "connected", "connected_on", "stream_seen", "disconnected_at",
+        "away_from_state", "away_from_reason", "away_at", "last_input",
     )),
     t.users.c.username,
 ).outerjoin(t.users, t.users.c.id == t.agents.c.id)  # fmt: skip
@@ -346,8 +347,8 @@ def _agent(row: Sequence[Any]) -> Agent:
     (
         agent_id, team, capacity, name, state, reason, since, set_by_kind, set_by_id, set_by_why,
         before_logout_state, before_logout_reason, ever_logged_in, last_assigned_at, idle_since,
-        working_since, prompt_deadline, connected, stream_seen, disconnected_at, away_from_state,
-        away_from_reason, away_at, last_input, username,
+        working_since, prompt_deadline, connected, connected_on, stream_seen, disconnected_at,
+        away_from_state, away_from_reason, away_at, last_input, username,
     ) = row  # fmt: skip
     never = float("-inf")
     return Agent(
@@ -366,13 +367,27 @@ def _agent(row: Sequence[Any]) -> Agent:
         idle_since=idle_since if idle_since is not None else never,
         working_since=working_since,
         prompt_deadline=prompt_deadline,
-        connected=bool(connected),
+        connected_on=_connected_on(connected, connected_on),
         stream_seen=bool(stream_seen),
         disconnected_at=disconnected_at,
         away_from=(_STATES[away_from_state], away_from_reason) if away_from_state else None,
         away_at=away_at,
         last_input=last_input,
     )
+
+
+_ALONE = frozenset({""})  # the one instance of a service alone
+
+
+def _connected_on(connected: Any, connected_on: str | list[str] | None) -> frozenset[str]:
+    """S8: the instances an agent's streams are open on. `connected` decides whether there are
+    any: a version that knows only it may have written it last. Connected with no instance
+    named (written by such a version) is connected on the one instance of a service alone."""
+    if not connected:
+        return frozenset()
+    if isinstance(connected_on, str):  # the drivers give a JSON column's text
+        connected_on = json.loads(connected_on)
+    return frozenset(connected_on) if connected_on else _ALONE
 
 
 # `_threads` passes a Thread's fields by position: a third faster than by keyword, for

@@ -78,11 +78,15 @@ def continue_working(ws: Workspace, cmd: c.ContinueWorking, now: Instant, out: O
 
 
 def connect(ws: Workspace, cmd: c.Connect, now: Instant, out: Out) -> None:
-    ws.connect(ws.agent(cmd.agent_id), now, out)
+    ws.connect(ws.agent(cmd.agent_id), validate.instance(cmd.instance), now, out)
 
 
 def disconnect(ws: Workspace, cmd: c.Disconnect, now: Instant, out: Out) -> None:
-    ws.disconnect(ws.agent(cmd.agent_id), now, out)
+    ws.disconnect(ws.agent(cmd.agent_id), validate.instance(cmd.instance), now, out)
+
+
+def drop_instance(ws: Workspace, cmd: c.DropInstance, now: Instant, out: Out) -> None:
+    ws.drop_instance(validate.instance(cmd.instance), now, out)
 
 
 def reset_connections(ws: Workspace, cmd: c.ResetConnections, now: Instant, out: Out) -> None:
