@@ -133,7 +133,9 @@ class Follower:
         self._pruning_seen = seen
         pruned = await self.store.pruned_through()
         if pruned > self.applied_log_id:
-            raise FollowerDiverged(f"the log was pruned through batch {pruned}; this copy stands at {self.applied_log_id}")
+            raise FollowerDiverged(
+                f"the log was pruned through batch {pruned}; this copy stands at {self.applied_log_id}"
+            )
 
     async def read(self, view: Callable[[Workspace], T]) -> T:
         """`view(workspace)` on the copy: committed state, as of `applied_log_id`."""

@@ -350,10 +350,23 @@ class Node:
             await asyncio.sleep(HEARTBEAT_EVERY)
             try:
                 await instances.heartbeat(INSTANCE_SECONDS)
-                if self._service is None:
+                service = self._service
+                if service is None:
                     await self._find_owner(True)
+                else:
+                    await self._drop_gone_instances(service, instances)
             except Exception as error:
                 log.warning("heartbeat not written", error=repr(error))
+
+    async def _drop_gone_instances(self, service: Service, instances: Instances) -> None:
+        """S8, by the owner: the connections of an instance whose heartbeat lapsed (it died,
+        or was cut off) are gone; its agents' pages reconnect elsewhere within the grace. An
+        instance that lives on puts its own back (connections.py `reconcile`)."""
+        alive = await instances.alive()
+        known = await service.read(lambda ws: ws.connected_instances())
+        for gone in sorted(known - alive):
+            log.info("an instance is gone; its connections with it", instance=gone)
+            await service.execute(c.DropInstance(gone))
 
     async def _find_owner(self, refresh: bool) -> str | None:
         """The owner's base URL; None while there is none, or it is this instance (which then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -72,11 +73,15 @@ def create_app(
         app.state.ctx = ctx = AppContext(node, UserStore(store), sign_in_limits or SignInLimits())
         routes_events.install_tickets(app, ctx)
         app.state.stopping = stopping
+        reconciling = asyncio.create_task(ctx.streams.keep_reconciled(), name="onduty-connections")
         if settle_heap:
             settle_after_start()
         try:
             yield
         finally:
+            reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciling
             ctx.passwords.close()
             await node.stop()
             await store.close()
