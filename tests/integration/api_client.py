@@ -151,8 +151,11 @@ class Api:
         expect: int | None = None,
         params: dict[str, Any] | None = None,
         raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {who.token}"} if who is not None else {}
+        headers = dict(headers or {})
+        if who is not None:
+            headers["Authorization"] = f"Bearer {who.token}"
         url = f"/api/v1{path}"
         if raw is not None:
             headers["Content-Type"] = "application/json"

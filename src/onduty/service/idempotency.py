@@ -9,6 +9,11 @@ transaction (command_codec.py). Whoever applies the log (the owner as it commits
 follower as it follows, an owner rebuilt from the database) remembers the keys of the last
 `KEY_SECONDS`, so a retry within that time finds its key and is answered from the state
 instead of being applied again.
+
+A command's key within its request is its kind and its number among the request's commands
+of that kind (`<key>:Transfer:1`): a route may give a command only sometimes (a new agent's
+`RegisterAgent` the first time it is seen), and a retry that skips it must not shift the
+keys of the commands that follow.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from onduty.service.command_codec import decode_keyed_batch
 from onduty.storage.base import Store
@@ -57,7 +62,7 @@ class RecentKeys:
 @dataclass(slots=True)
 class _RequestKey:
     base: str
-    issued: int = 0
+    issued: dict[str, int] = field(default_factory=dict)  # by command kind
 
 
 _request: contextvars.ContextVar[_RequestKey | None] = contextvars.ContextVar("onduty_request_key", default=None)
@@ -65,8 +70,8 @@ _request: contextvars.ContextVar[_RequestKey | None] = contextvars.ContextVar("o
 
 @contextmanager
 def request_key(key: str | None) -> Iterator[None]:
-    """Within it, the commands a request gives are keyed `key:1`, `key:2`, … in order
-    (a retried request gives the same commands in the same order: the same keys)."""
+    """Within it, the commands a request gives are keyed by the request's key, their kind and
+    their number among those of their kind (a retried request gives the same keys)."""
     if key is None:
         yield
         return
@@ -77,13 +82,14 @@ def request_key(key: str | None) -> Iterator[None]:
         _request.reset(token)
 
 
-def next_key() -> str | None:
-    """The key of the request's next command; None outside a keyed request."""
+def next_key(kind: str) -> str | None:
+    """The key of the request's next command of `kind`; None outside a keyed request."""
     current = _request.get()
     if current is None:
         return None
-    current.issued += 1
-    return f"{current.base}:{current.issued}"
+    number = current.issued.get(kind, 0) + 1
+    current.issued[kind] = number
+    return f"{current.base}:{kind}:{number}"
 
 
 def valid_key(key: str) -> bool:

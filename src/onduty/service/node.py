@@ -199,7 +199,7 @@ class Node:
             return await service.execute(command, check=check, answer=answer, key=key)
         if check is not None or answer is not None or self._forwarder is None:
             raise ServiceUnavailable("this instance no longer owns the workspace; nothing was changed; try again")
-        event_id = await self._forwarder.command(command, key or next_key() or _own_key())
+        event_id = await self._forwarder.command(command, key or next_key(type(command).__name__) or _own_key())
         self.metrics.forwarded.labels("command").inc()
         await self.wait_for_event(event_id)
         return Outcome([], [])

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any, Protocol, TypeVar
 
+from onduty.domain import commands as c
+from onduty.domain import validate
 from onduty.domain.errors import DomainError, Forbidden, NotFound
 from onduty.domain.model import Agent, Thread
 from onduty.domain.types import State
@@ -90,6 +92,17 @@ def status_or_request(agent_id: int) -> Query[dict[str, Any]]:
         agent = ws.agent(agent_id)
         request = ws.requests.get(agent.pending_request) if agent.pending_request is not None else None
         return {"status": status_view(ws, agent), "request": request_view(request) if request is not None else None}
+
+    return query
+
+
+def client_thread(command: c.ReceiveClientMessage) -> Query[int | None]:
+    """The client's open thread, which their message went to; None once it is closed (a
+    retried message answered after its thread closed)."""
+    client_id = validate.client_message(command)[0]
+
+    def query(ws: Workspace) -> int | None:
+        return ws.open_by_client.get(client_id)
 
     return query
 

@@ -213,7 +213,7 @@ class Service:
         applied already is not applied again (`Outcome.repeated`, the answer as things are)."""
         self._check_serving()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait(_Pending(command, future, check, answer, key or next_key()))
+        self._inbox.put_nowait(_Pending(command, future, check, answer, key or next_key(type(command).__name__)))
         return await future
 
     def _check_serving(self) -> None:

@@ -124,7 +124,8 @@ async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusReques
         c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)),
         answer=q.status_or_request(caller.id),
     )
-    if outcome.answer["request"] is not None and any(isinstance(e, ApprovalRequested) for e in outcome.events):
+    asked = outcome.repeated or any(isinstance(e, ApprovalRequested) for e in outcome.events)
+    if outcome.answer["request"] is not None and asked:
         return Response(as_struct(outcome.answer["request"], s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
     return Response(as_struct(outcome.answer["status"], s.Status))
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from litestar.params import JSONBody
 
 from onduty.domain import commands as c
-from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
 from onduty.service import queries as q
 from onduty.timefmt import iso
@@ -22,7 +21,7 @@ from onduty.web._routing_helpers import (
     query,
 )
 from onduty.web.context import Caller, Ctx, actor_of, require
-from onduty.web.errors import forbidden, invalid, not_found
+from onduty.web.errors import ApiError, forbidden, invalid, not_found
 from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
 _THREAD_STATES = {state.value for state in ThreadState}
@@ -78,9 +77,11 @@ def _acts_on(caller: Caller, thread_id: int) -> q.Query[None]:
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
 async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessageRequest]) -> s.Thread:
     require(caller, "integration", "admin")
-    outcome = await ctx.node.execute(c.ReceiveClientMessage(data.client_id, data.text, data.priority))
-    thread_id = next(e.thread_id for e in outcome.events if isinstance(e, MessageAdded))
-    return await _read(ctx, caller, thread_id)
+    command = c.ReceiveClientMessage(data.client_id, data.text, data.priority)
+    outcome = await ctx.node.execute(command, answer=q.client_thread(command))
+    if outcome.answer is None:  # a retry (its Idempotency-Key known) after the thread closed
+        raise ApiError(409, "conflict", "this message was taken before, and its thread is closed since", None)
+    return await _read(ctx, caller, outcome.answer)
 
 
 @api_get("/threads", summary="Threads the caller may see, newest id last", tags=["threads"])
