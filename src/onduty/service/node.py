@@ -294,18 +294,20 @@ class Node:
         started = time.perf_counter()
         self.store.fence(lease.fence)
         follower = self._follower
+        service = self._new_service()
         try:
             if follower is None:  # no copy yet (the database was away): the service reads its own
                 engine, keys = None, None
             else:
                 engine, keys = await follower.promote()
-            service = self._new_service()
+            # Until the service has committed its first batch, reads answer 503 (the copy
+            # is becoming the owner's engine) and writes wait in the forwarder's retries.
             self._follower = None
-            self._service = service
             await service.start(engine=engine, keys=keys, reset_connections=False)
+            self._service = service
         except Exception as error:
             log.exception("taking over failed; giving the lease up")
-            await self._stop_serving()
+            await service.stop()
             ownership.superseded(Superseded(lease.workspace, lease.epoch))
             if not isinstance(error, Superseded):
                 await self._follow()
@@ -369,15 +371,16 @@ class Node:
             await service.execute(c.DropInstance(gone))
 
     async def _find_owner(self, refresh: bool) -> str | None:
-        """The owner's base URL; None while there is none, or it is this instance (which then
-        has no one to forward to: its own routes run)."""
+        """The owner's base URL; None while there is none. It may be this instance's own,
+        while it is taking over: what it forwards to itself is answered 503 until it serves,
+        and sent again."""
         if refresh or self._owner_address is None:
             assert self._instances is not None
             try:
                 owner = await self._instances.owner()
             except Exception:
                 return None
-            usable = owner is not None and not owner.lapsed and owner.instance != self.instance_id
+            usable = owner is not None and not owner.lapsed
             self._owner_address = owner.address if usable and owner is not None else None
             self._owner_epoch = owner.epoch if owner is not None else None
         return self._owner_address
