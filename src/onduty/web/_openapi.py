@@ -10,16 +10,21 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.enums import ParamType
 from litestar.openapi.spec import (
     Components,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Schema,
     SecurityRequirement,
     SecurityScheme,
 )
+
+from onduty.service.idempotency import MAX_KEY_LENGTH
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -59,6 +64,34 @@ class AlsoCsv(Operation):
                 **(success.content or {}),
                 "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
             }
+
+
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    description=(
+        "Sent again under the same key within 10 minutes, the request's commands are applied once; the "
+        "repeat is answered from the state as it is then (docs/rules.md, API extensions)."
+    ),
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=MAX_KEY_LENGTH, pattern="^[ -~]+$"),
+)
+EVENT_ID = OpenAPIHeader(
+    description="The journal's last event id the answering instance held when it answered",
+    schema=Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$"),
+)
+
+
+@dataclass
+class KeyedWrite(Operation):
+    """A write: it takes an `Idempotency-Key`, and its answers say `Onduty-Event-Id`
+    (web/_forwarding.py)."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        for response in (self.responses or {}).values():
+            if isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), "Onduty-Event-Id": EVENT_ID}
 
 
 def openapi_config(title: str, version: str, description: str) -> OpenAPIConfig:

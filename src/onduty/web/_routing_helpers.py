@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import PathParameter, QueryParameter
 
-from onduty.web._openapi import BEARER_TOKEN
+from onduty.web._openapi import BEARER_TOKEN, KeyedWrite
 from onduty.web.context import context_of, provide_caller
 from onduty.web.errors import ERROR_RESPONSES, invalid
 from onduty.web.schemas import MAX_BIG_ID, MAX_ID
@@ -19,10 +19,10 @@ T = TypeVar("T")
 
 # The API's routes: our error shape, and a bearer token (sign-in alone overrides `security`).
 api_get = partial(get, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
-api_post = partial(post, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
-api_put = partial(put, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
-api_patch = partial(patch, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
-api_delete = partial(delete, responses=ERROR_RESPONSES, security=BEARER_TOKEN)
+api_post = partial(post, responses=ERROR_RESPONSES, security=BEARER_TOKEN, operation_class=KeyedWrite)
+api_put = partial(put, responses=ERROR_RESPONSES, security=BEARER_TOKEN, operation_class=KeyedWrite)
+api_patch = partial(patch, responses=ERROR_RESPONSES, security=BEARER_TOKEN, operation_class=KeyedWrite)
+api_delete = partial(delete, responses=ERROR_RESPONSES, security=BEARER_TOKEN, operation_class=KeyedWrite)
 
 
 def query(name: str | None = None, description: str | None = None, **schema: Any) -> Any:
