@@ -40,6 +40,7 @@ IDEMPOTENCY_KEY = "idempotency-key"
 FORWARD_WAIT = 15.0  # seconds: a takeover (at most about 4 s) and the retried request
 ATTEMPT_TIMEOUT = 6.0  # seconds one attempt may take: longer than a lease, so a paused owner is replaced
 PAUSE = 0.1  # seconds between attempts
+MAX_CONNECTIONS = 400
 
 OwnerAddress = Callable[[bool], Awaitable[str | None]]  # (refresh) -> the owner's base URL, or None
 
@@ -51,7 +52,10 @@ class Forwarder:
         self._owner_address = owner_address
         self._secret = secret
         self._wait = wait
-        self._client = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False)
+        # Connections kept open to the owner: a write a moment is one request; a busy floor's
+        # writes (hundreds a second) share them without a handshake each.
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 4)
+        self._client = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False, limits=limits)
         self.requests = 0  # forwarded API requests
         self.commands = 0  # forwarded commands of this instance's own
         self.retries = 0  # attempts sent again (no owner, owner away, owner's 503)
