@@ -6,6 +6,7 @@ cancelled is dropped, and the next call opens another."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -21,34 +22,21 @@ class OwnConnection:
         self._lock = asyncio.Lock()
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                return await conn.fetchrow(sql, *args, timeout=self._timeout)
-            except asyncpg.PostgresError:
-                raise  # the statement failed; the connection is fine
-            except BaseException:
-                self._drop(conn)
-                raise
+        return await self._run(lambda conn: conn.fetchrow(sql, *args, timeout=self._timeout))
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        async with self._lock:
-            conn = await self._connection()
-            try:
-                return list(await conn.fetch(sql, *args, timeout=self._timeout))
-            except asyncpg.PostgresError:
-                raise
-            except BaseException:
-                self._drop(conn)
-                raise
+        return list(await self._run(lambda conn: conn.fetch(sql, *args, timeout=self._timeout)))
 
     async def execute(self, sql: str, *args: Any) -> str:
+        return str(await self._run(lambda conn: conn.execute(sql, *args, timeout=self._timeout)))
+
+    async def _run(self, statement: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
         async with self._lock:
             conn = await self._connection()
             try:
-                return str(await conn.execute(sql, *args, timeout=self._timeout))
+                return await statement(conn)
             except asyncpg.PostgresError:
-                raise
+                raise  # the statement failed; the connection is fine
             except BaseException:
                 self._drop(conn)
                 raise
