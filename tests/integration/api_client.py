@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
+from onduty.storage.store import SqlStore
 from onduty.web import schemas as s
 from onduty.web.context import AppContext
 from onduty.web.routes_admin import create
@@ -101,6 +102,11 @@ class Api:
     def ctx(self) -> AppContext:
         ctx: AppContext = self.app.state.ctx
         return ctx
+
+    @property
+    def store(self) -> SqlStore:
+        """The database behind the API, for a test that looks at it or changes it directly."""
+        return self.ctx.users.store
 
     @property
     def service(self) -> Service:

@@ -524,7 +524,7 @@ async def test_s7_every_change_is_recorded_with_who_caused_it(api: Api) -> None:
     await api.advance(60)
     await api.advance(30)  # system: kicked_out
 
-    log = await api.ctx.store.fetch(
+    log = await api.store.fetch(
         select(t.status_log).where(t.status_log.c.agent_id == agent.id).order_by(t.status_log.c.id)
     )
     trail = [(r.from_state, r.from_reason, r.to_state, r.to_reason, r.actor_kind, r.actor_id, r.actor_why) for r in log]

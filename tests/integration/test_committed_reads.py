@@ -33,7 +33,7 @@ SETTLE = 0.3  # long enough for an answer that does not wait for the commit to c
 async def commits_held(api: Api) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """Holds every commit of the service back until the block ends (or until the
     yielded function kills the committer's connection, on PostgreSQL)."""
-    db = api.ctx.store.db
+    db = api.store.db
     if db.dialect == "sqlite":
         path = db.sqlite_path
         assert path is not None
@@ -133,7 +133,7 @@ async def test_a_read_never_shows_a_change_that_is_not_committed(api: Api, name:
 
 
 async def test_a_change_whose_commit_fails_is_never_shown(api: Api) -> None:
-    if api.ctx.store.db.dialect == "sqlite":
+    if api.store.db.dialect == "sqlite":
         pytest.skip("the committer's connection is killed on PostgreSQL; SQLite's commit waits for its lock")
     supervisor = await api.person("supervisor")
     agent = await api.ready_agent()
@@ -209,7 +209,7 @@ async def test_a_commands_check_sees_the_commands_before_it_in_its_batch(api: Ap
 @asynccontextmanager
 async def database_unreachable(api: Api) -> AsyncIterator[None]:
     """PostgreSQL refuses new connections to the service's database and ends its open ones."""
-    db = api.ctx.store.db
+    db = api.store.db
     url = db.url.replace("postgresql+asyncpg://", "postgres://").replace("postgresql://", "postgres://")
     name = url.rsplit("/", 1)[1].split("?", 1)[0]
     admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
@@ -229,7 +229,7 @@ async def test_while_the_engine_cannot_be_rebuilt_nothing_is_shown_or_applied(ap
     """A commit fails and the database cannot be read either: the engine may hold the lost
     change, so every read and command is answered 503 until the writer has rebuilt it from
     the database; then reads show what the database holds."""
-    if api.ctx.store.db.dialect == "sqlite":
+    if api.store.db.dialect == "sqlite":
         pytest.skip("PostgreSQL is made unreachable; a SQLite file cannot be")
     supervisor = await api.person("supervisor")
     agent = await api.ready_agent()
@@ -254,7 +254,7 @@ async def test_while_the_engine_cannot_be_rebuilt_nothing_is_shown_or_applied(ap
 async def test_a_database_out_of_reach_is_a_503_not_a_500(api: Api) -> None:
     """A request whose token must be read while PostgreSQL refuses connections is answered
     503 with Retry-After (try again), not as a bug."""
-    if api.ctx.store.db.dialect == "sqlite":
+    if api.store.db.dialect == "sqlite":
         pytest.skip("PostgreSQL is made unreachable; a SQLite file cannot be")
     supervisor = await api.person("supervisor")  # their token is not read yet
     async with database_unreachable(api):

@@ -67,7 +67,7 @@ async def test_s6_demo_newcomer_is_not_asked_to_continue_while_looking_around(de
 
 
 async def test_demo_prints_each_token_with_whose_it_is(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
-    announce(demo.api.ctx.store.db, demo.tokens, "http://127.0.0.1:8000")
+    announce(demo.api.store.db, demo.tokens, "http://127.0.0.1:8000")
     lines = capsys.readouterr().out.splitlines()
     for username, role, _, _ in PEOPLE:
         [line] = [line for line in lines if demo.tokens[username] in line and "curl" not in line]

@@ -107,7 +107,7 @@ async def test_a_refusal_without_a_usable_hash_is_checked_against_the_stand_in(a
     ann = await signer(api)
     tokens_only = await api.person("integration")
     gone = await signer(api)
-    async with api.ctx.store.writer.begin() as conn:
+    async with api.store.writer.begin() as conn:
         await conn.execute(update(t.users).where(t.users.c.id == gone.id).values(active=False))
     passwords = api.ctx.passwords
     for username, password, stand_in in (

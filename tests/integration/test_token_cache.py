@@ -14,7 +14,7 @@ from tests.integration.api_client import Api, Person
 
 async def revoke_behind_the_servers_back(api: Api, who: Person) -> None:
     """As another process would (or an operator with SQL): no notice reaches the server."""
-    async with api.ctx.store.writer.begin() as conn:
+    async with api.store.writer.begin() as conn:
         await conn.execute(delete(t.tokens).where(t.tokens.c.token_hash == token_hash(who.token)))
 
 

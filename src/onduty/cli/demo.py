@@ -42,7 +42,7 @@ def password_of(username: str) -> str:
 
 async def seed(ctx: AppContext) -> dict[str, str] | None:
     """Add the sample team when the database has no users; the tokens, by username."""
-    if await ctx.users.all():
+    if await ctx.accounts.all():
         return None
     await ctx.node.execute(c.ChangeSettings(dict(SETTINGS)))
     tokens: dict[str, str] = {}

@@ -29,10 +29,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.serialization import encode_json
 
 from onduty.journal import StoredEvent
+from onduty.service.accounts import User
 from onduty.service.connections import INPUT_EVERY, AgentStreams
 from onduty.service.fanout import Subscription
 from onduty.service.stream_sessions import OpenStream
-from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web.context import context_of
 from onduty.web.routes_events import stream_caller
@@ -133,7 +133,7 @@ async def _serve(socket: WebSocket[Any, Any, Any], user: User, session: OpenStre
         last = int(after_raw) if after_raw is not None else node.last_event_id
         texts = wire_texts(socket)
         while not session.ended:  # what the client missed
-            page = await node.store.events_after(last, BACKLOG_PAGE)
+            page = await ctx.reads.events_after(last, BACKLOG_PAGE)
             for event in page:
                 if session.ended:
                     break

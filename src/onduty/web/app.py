@@ -71,7 +71,6 @@ def create_app(
         # The confusables table takes a tenth of a second to read: off the loop, before a request.
         await asyncio.to_thread(skeleton, "")
         app.state.ctx = ctx = AppContext(node, UserStore(store), sign_in_limits or SignInLimits())
-        routes_events.install_tickets(app, ctx)
         app.state.stopping = stopping
         reconciling = asyncio.create_task(ctx.streams.keep_reconciled(), name="onduty-connections")
         if settle_heap:

@@ -1,5 +1,5 @@
-"""What every route reaches: this instance's node (live state), the users, the database's
-reads, and who is calling."""
+"""What every route reaches: this instance's node (live state), the database's reads and the
+accounts (the service's), and who is calling."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 
 from onduty.domain.types import Actor
+from onduty.service.accounts import Accounts
 from onduty.service.auth import token_hash
 from onduty.service.connections import AgentStreams
 from onduty.service.node import Node
 from onduty.service.passwords import Passwords
+from onduty.service.reads import Reads
 from onduty.service.sign_in_limits import FailedSignIns, SignInLimits
 from onduty.service.stream_sessions import OpenStreams
-from onduty.storage.store import SqlStore
 from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, unauthorized
 
@@ -44,14 +45,16 @@ class AppContext:
     streams: AgentStreams = field(init=False)  # S8: agents' open event streams
     # Every open event stream by the token it was opened for (directly or by a ticket).
     open_streams: OpenStreams = field(default_factory=OpenStreams)
-    # The database's reads for the API and the reports (SQL; the service's own store is any
-    # `storage.base.Store`): the store the users are kept in, the service's.
-    store: SqlStore = field(init=False)
+    # The routes' way to the database (service/reads.py, service/accounts.py), over the store
+    # the users are kept in: the service's.
+    reads: Reads = field(init=False)
+    accounts: Accounts = field(init=False)
     failed_sign_ins: FailedSignIns = field(init=False)
 
     def __post_init__(self) -> None:
         self.streams = AgentStreams(self.node)
-        self.store = self.users.store
+        self.reads = Reads(self.users.store)
+        self.accounts = Accounts(self.users)
         self.failed_sign_ins = FailedSignIns(self.sign_in_limits, self.node.now)
 
     async def user_for_token(self, token: str) -> User | None:

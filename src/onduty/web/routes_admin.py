@@ -11,8 +11,8 @@ from onduty.domain import commands as c
 from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
 from onduty.service import queries as q
+from onduty.service.accounts import UsernameTaken
 from onduty.service.auth import new_token, token_hash
-from onduty.storage.users import UsernameTaken
 from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
@@ -82,13 +82,13 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
 @api_get("/users", summary="Users (admin)", tags=["config"])
 async def list_users(caller: Caller, ctx: Ctx) -> list[s.User]:
     require(caller, "admin")
-    return [as_struct(u.view(), s.User) for u in await ctx.users.all()]
+    return [as_struct(u.view(), s.User) for u in await ctx.accounts.all()]
 
 
 @api_get("/teams", summary="Teams (supervisor, admin)", tags=["config"])
 async def list_teams(caller: Caller, ctx: Ctx) -> list[str]:
     require(caller, "supervisor", "admin")
-    teams = await ctx.users.teams()
+    teams = await ctx.accounts.teams()
     return teams if caller.role == "admin" else [t for t in teams if t == caller.team]
 
 
@@ -112,7 +112,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
     password_hash = await ctx.passwords.hash(data.password) if data.password else None
     now = ctx.node.now()
     try:
-        user = await ctx.users.create(
+        user = await ctx.accounts.create(
             username=username,
             name=data.name or username,
             role=data.role,
@@ -127,7 +127,7 @@ async def create(ctx: Ctx, data: JSONBody[s.UserRequest]) -> s.CreatedUser:
             c.RegisterAgent(user.id, team or "default", data.capacity, name=user.name, username=user.username)
         )
     token = new_token()
-    await ctx.users.add_token(user.id, token_hash(token), now)
+    await ctx.accounts.add_token(user.id, token_hash(token), now)
     return s.CreatedUser(id=user.id, username=user.username, role=data.role, token=token)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.params import JSONBody
 
@@ -11,7 +11,6 @@ from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
 from onduty.service import queries as q
 from onduty.service.queries import ACTIVE_FREE
-from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import (
     IDS_PATTERN,
@@ -74,23 +73,9 @@ async def change_agent(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONB
         answer=q.own_agent(agent_id),
     )
     if data.team is not None:
-        await ctx.users.set_team(agent_id, outcome.answer["team"], ctx.node.now())
+        await ctx.accounts.set_team(agent_id, outcome.answer["team"], ctx.node.now())
         ctx.forget_user(agent_id)
     return as_struct(outcome.answer, s.Agent)
-
-
-def approval_view(row: Any) -> dict[str, Any]:
-    decided_by = {"kind": row.decided_by_kind, "id": row.decided_by_id} if row.decided_by_kind else None
-    return {
-        "id": row.id,
-        "agent_id": row.agent_id,
-        "state": row.state,
-        "requested": {"state": row.requested_state, "reason": row.requested_reason},
-        "created_at": iso(row.created_at),
-        "decided_by": decided_by,
-        "decided_at": iso(row.decided_at),
-        "why": row.why,
-    }
 
 
 @api_get("/approvals", summary="Approval requests (S4, the bell)", tags=["approvals"])
@@ -101,21 +86,20 @@ async def list_approvals(
     if state_filter is not None and state_filter not in APPROVAL_STATES:
         raise invalid("state must be pending, approved, rejected or cancelled", "state")
     agent_ids = await ctx.node.read(q.team_agent_ids(caller))
-    rows = await ctx.store.approvals(state=state_filter, agent_ids=agent_ids)
-    return as_struct([approval_view(r) for r in rows], list[s.ApprovalRequest])
+    return as_struct(await ctx.reads.approvals(state=state_filter, agent_ids=agent_ids), list[s.ApprovalRequest])
 
 
 async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s.ApprovalRequest:
     require(caller, "supervisor", "admin")
-    row = await ctx.store.approval(request_id)
-    if row is None:
+    request = await ctx.reads.approval(request_id)
+    if request is None:
         raise not_found(f"no approval request with id {request_id}", "request_id")
-    may_decide = q.may_decide(caller, row.agent_id, request_id)  # another team's reads as none
-    if row.state != "pending":
+    may_decide = q.may_decide(caller, request["agent_id"], request_id)  # another team's reads as none
+    if request["state"] != "pending":
         await ctx.node.read(may_decide)
-        raise ApiError(409, "conflict", f"request {request_id} is {row.state} already", "request_id")
+        raise ApiError(409, "conflict", f"request {request_id} is {request['state']} already", "request_id")
     await ctx.node.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=may_decide)
-    return as_struct(approval_view(await ctx.store.approval(request_id)), s.ApprovalRequest)
+    return as_struct(await ctx.reads.approval(request_id), s.ApprovalRequest)
 
 
 @api_post("/approvals/{request_id:int}/approve", status_code=200, summary="Approve (S4)", tags=["approvals"])

@@ -17,33 +17,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Request, WebSocket
+from litestar import Request, WebSocket
 from litestar.openapi.datastructures import ResponseSpec
 
+from onduty.service.accounts import TicketRefused, TooManyTickets, User
 from onduty.service.auth import token_hash
 from onduty.service.stream_sessions import OpenStream
-from onduty.storage.tickets import StreamTickets, TicketRefused, TooManyTickets
-from onduty.storage.users import User
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_post
 from onduty.web.context import UNKNOWN_TOKEN, AppContext, Caller, Ctx, bearer
 from onduty.web.errors import ERROR_RESPONSES, ApiError
 
-TICKETS_KEY = "onduty_event_tickets"
 NO_CREDENTIALS = "sign in first: connect with ?ticket= from POST /api/v1/events/ticket"
 SESSION_ENDED = "the session that asked for this ticket ended (signed out, or the user can no longer sign in)"
-
-
-def install_tickets(app: Litestar, ctx: AppContext) -> None:
-    """The app's tickets: in the database, where every instance finds them (at start, once
-    the service is)."""
-    app.state[TICKETS_KEY] = StreamTickets(ctx.store)
-
-
-def tickets_of(app: Litestar) -> StreamTickets:
-    tickets: StreamTickets = app.state[TICKETS_KEY]
-    return tickets
 
 
 @api_post(
@@ -64,7 +51,7 @@ async def event_ticket(caller: Caller, ctx: Ctx, request: Request[Any, Any, Any]
     token = bearer(request)
     assert token is not None  # `caller` was found by it
     try:
-        issued = await tickets_of(request.app).issue(caller.id, token_hash(token), ctx.node.now())
+        issued = await ctx.accounts.issue_ticket(caller.id, token_hash(token), ctx.node.now())
     except TooManyTickets as error:
         raise ApiError(429, "too_many_requests", str(error)) from None
     return s.EventTicket(ticket=issued.ticket, expires_at=iso(issued.expires_at) or "")
@@ -81,13 +68,13 @@ async def stream_caller(socket: WebSocket[Any, Any, Any], ctx: AppContext) -> tu
     ticket = query.get("ticket")
     if ticket is not None:
         try:
-            session = await tickets_of(socket.app).redeem(ticket, ctx.node.now())
+            session = await ctx.accounts.redeem_ticket(ticket, ctx.node.now())
         except TicketRefused as refused:
             return str(refused)
         stream = ctx.open_streams.open(session)
         # As the user and their token are now, not as when the ticket was issued: signed out,
         # deactivated or changed since.
-        user = await ctx.users.by_token_hash(session)
+        user = await ctx.accounts.by_token_hash(session)
         if user is None:
             stream.close()
             return SESSION_ENDED

@@ -12,9 +12,9 @@ from onduty.domain import commands as c
 from onduty.domain.events import ApprovalRequested
 from onduty.domain.types import Actor, State
 from onduty.service import queries as q
+from onduty.service.accounts import User
 from onduty.service.auth import new_token, token_hash
 from onduty.service.sign_in_limits import TooManyFailures
-from onduty.storage.users import User
 from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import api_get, api_post, api_put, as_struct
@@ -51,7 +51,7 @@ async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any
         later = f"{-(-wait // 60)} minutes" if wait > 90 else f"{wait} seconds"
         message = f"{refused}: try again in {later}"
         raise ApiError(429, "too_many_attempts", message, "username", {"Retry-After": str(wait)}) from None
-    found = await ctx.users.by_username(username)
+    found = await ctx.accounts.by_username(username)
     user, password_hash = found if found is not None and found[0].active else (None, None)
     # Without a usable hash (no such user, deactivated, no password) the check runs against a
     # stand-in: every refusal takes the time of a real check.
@@ -61,7 +61,7 @@ async def sign_in(data: JSONBody[s.TokenRequest], request: Request[Any, Any, Any
     ctx.failed_sign_ins.succeeded(attempt)
     outcomes.labels("signed_in").inc()
     token = new_token()
-    await ctx.users.add_token(user.id, token_hash(token), ctx.node.now())
+    await ctx.accounts.add_token(user.id, token_hash(token), ctx.node.now())
     return s.TokenResponse(token=token, user=as_struct(user.view(), s.User))
 
 

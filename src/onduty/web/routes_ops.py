@@ -22,16 +22,16 @@ from onduty.web.errors import body
 async def healthz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     ctx = context_of(request)
     try:
-        await ctx.store.ping()
+        await ctx.reads.ping()
     except Exception:  # any failure to reach the database is "unhealthy", whatever the driver raised
         return body(503, "unavailable", "the database does not answer", None)
     health = ctx.node.health()
     if health is None:
-        return Response(s.Health(status="ok", database=ctx.store.db.dialect))
+        return Response(s.Health(status="ok", database=ctx.reads.dialect))
     return Response(
         s.Health(
             status="ok",
-            database=ctx.store.db.dialect,
+            database=ctx.reads.dialect,
             role=health.role,
             epoch=health.epoch,
             applied_event_id=health.applied_event_id,

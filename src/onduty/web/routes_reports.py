@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Response
 from litestar.response import Stream
-from sqlalchemy import select
 
 from onduty.domain.reasons import CODE_PATTERN
-from onduty.domain.types import State
-from onduty.reports import status_log, workload
 from onduty.reports.csv_cells import csv_line
 from onduty.reports.periods import DAY_PATTERN, Period, PeriodError, resolve_period
 from onduty.service import queries as q
-from onduty.storage import schema as t
-from onduty.storage.users import User
+from onduty.service.accounts import User
+from onduty.service.reads import LogFilter
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._openapi import AlsoCsv
@@ -122,16 +118,13 @@ async def status_log_report(
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
     await ctx.node.read(q.status_log_filter(caller, status, agent_id))
-    selection = status_log.LogFilter(window.start, window.end, agent_id, teams, status)
+    selection = LogFilter(window.start, window.end, agent_id, teams, status)
     if fmt == "csv":
-        return _csv_download(status_log.csv_lines(ctx.store, selection), "status-log")  # type: ignore[return-value]
-    items, following = await status_log.page(ctx.store, selection, after=after, limit=limit)
+        return _csv_download(ctx.reads.status_log_csv(selection), "status-log")  # type: ignore[return-value]
+    page = await ctx.reads.status_log(selection, after=after, limit=limit)
     return as_struct(
-        {"from": iso(window.start), "to": iso(window.end), "items": items, "next": following}, s.StatusLogPage
+        {"from": iso(window.start), "to": iso(window.end), "items": page.items, "next": page.next}, s.StatusLogPage
     )
-
-
-STATUS_VALUES = frozenset(state.value for state in State)
 
 
 @api_get(
@@ -163,43 +156,16 @@ async def workload_report(
 
 async def build_workload(ctx: Ctx, window: Period, teams: list[str] | None) -> dict[str, Any]:
     end = min(window.end, max(window.start, ctx.node.now()))  # open statuses count up to now
-    per_agent = await workload.workload(ctx.store, start=window.start, end=end)
-    people = {
-        r.id: r
-        for r in await ctx.store.fetch(
-            select(t.agents.c.id, t.agents.c.team, t.users.c.username, t.users.c.name).join(
-                t.users, t.users.c.id == t.agents.c.id
-            )
-        )
-    }
-    agents: list[dict[str, Any]] = []
-    by_team: dict[str, workload.Totals] = defaultdict(workload.Totals)
-    for agent_id in sorted(per_agent, key=lambda a: (people[a].name.lower() if a in people else "", a)):
-        person = people.get(agent_id)
-        if person is None or (teams is not None and person.team not in teams):
-            continue
-        totals = per_agent[agent_id]
-        by_team[person.team].add(totals)
-        agents.append(
-            {"agent_id": agent_id, "username": person.username, "name": person.name, "team": person.team}
-            | totals.view()
-        )
+    rows = await ctx.reads.workload(start=window.start, end=end, teams=teams)
     return {
         "from": iso(window.start),
         "to": iso(window.end),
         "until": iso(end),
         "time_zone": await ctx.node.read(q.time_zone),
-        "labels": await status_labels(ctx),
-        "agents": agents,
-        "teams": [{"team": team} | totals.view() for team, totals in sorted(by_team.items())],
+        "labels": rows.labels,
+        "agents": rows.agents,
+        "teams": rows.teams,
     }
-
-
-async def status_labels(ctx: Ctx) -> dict[str, str]:
-    """What each time_in_status key reads as, retired reasons included (S1)."""
-    reasons = await status_log.reason_labels(ctx.store)
-    labels = {state: status_log.label(state, None, reasons) for state in STATUS_VALUES if state != "inactive"}
-    return labels | {f"inactive:{code}": text for code, text in reasons.items()}
 
 
 def workload_csv(report: dict[str, Any]) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.params import JSONBody
 
 from onduty.domain import commands as c
 from onduty.domain.types import ThreadState
 from onduty.service import queries as q
-from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._routing_helpers import (
     BigId,
@@ -28,29 +27,6 @@ _THREAD_STATES = {state.value for state in ThreadState}
 PAGE_LIMIT = 500
 
 
-def thread_view(row: Any, messages: list[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "client_id": row.client_id,
-        "state": row.state,
-        "agent_id": row.agent_id,
-        "created_at": iso(row.created_at),
-        "priority": row.priority,
-        "closed_at": iso(row.closed_at),
-        "messages": [
-            {
-                "id": m.id,
-                "author": m.author,
-                "agent_id": m.agent_id,
-                "text": m.text,
-                "at": iso(m.at),
-                "pinned": m.pinned,
-            }
-            for m in messages
-        ],
-    }
-
-
 async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
     """Whose threads the caller reads, and whether the general queue is among them."""
     if caller.role == "integration":
@@ -60,12 +36,10 @@ async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, boo
 
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     agent_ids, with_queue = await _reader_scope(ctx, caller)
-    rows, messages = await ctx.store.threads_page(
-        state=None, agent_ids=agent_ids, include_queue=with_queue, thread_id=thread_id
-    )
-    if not rows:
+    thread = await ctx.reads.thread(thread_id, agent_ids=agent_ids, include_queue=with_queue)
+    if thread is None:
         raise not_found(f"no thread with id {thread_id}", "thread_id")
-    return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
+    return as_struct(thread, s.Thread)
 
 
 def _acts_on(caller: Caller, thread_id: int) -> q.Query[None]:
@@ -104,11 +78,10 @@ async def list_threads(
         if agent_ids is not None and agent_id not in agent_ids:
             raise forbidden("you may not read that agent's threads", "agent_id")
         agent_ids, with_queue = [agent_id], False
-    rows, messages = await ctx.store.threads_page(
+    page = await ctx.reads.threads(
         state=state_filter, agent_ids=agent_ids, include_queue=with_queue, after=after, limit=limit
     )
-    items = [thread_view(r, messages[r.id]) for r in rows]
-    return as_struct({"items": items, "next": rows[-1].id if len(rows) == limit else None}, s.ThreadPage)
+    return as_struct({"items": page.items, "next": page.next}, s.ThreadPage)
 
 
 @api_get("/threads/{thread_id:int}", summary="One thread with its messages", tags=["threads"])
@@ -136,7 +109,7 @@ async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.
     check = _acts_on(caller, thread_id)
     await ctx.node.read(check)  # first, as for every thread command: then the target
     if not await ctx.node.read(q.is_agent(data.agent_id)):
-        user = await ctx.users.by_id(data.agent_id)
+        user = await ctx.accounts.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
         await ctx.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
@@ -146,14 +119,13 @@ async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.
 
 async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
     # After a close or transfer the caller may no longer be the holder; they still see the result.
-    rows, messages = await ctx.store.threads_page(state=None, agent_ids=None, include_queue=True, thread_id=thread_id)
-    return as_struct(thread_view(rows[0], messages[rows[0].id]), s.Thread)
+    return as_struct(await ctx.reads.thread(thread_id), s.Thread)
 
 
 async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned: bool) -> s.Thread:
     require(caller, "agent")
     # R8: the engine checks the message is this thread's; the messages table says whose it is.
-    message_thread_id = await ctx.store.message_thread(message_id)
+    message_thread_id = await ctx.reads.message_thread(message_id)
     await ctx.node.execute(
         c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id), check=_acts_on(caller, thread_id)
     )
