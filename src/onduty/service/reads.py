@@ -51,7 +51,8 @@ class Reads:
     async def thread(
         self, thread_id: int, *, agent_ids: list[int] | None = None, include_queue: bool = True
     ) -> dict[str, Any] | None:
-        """One thread with its messages, if among those `threads` would read for these."""
+        """One thread with its messages; None unless held by one of `agent_ids` (anyone when
+        None) or, with `include_queue`, queued for them."""
         rows, messages = await self._store.threads_page(
             state=None, agent_ids=agent_ids, include_queue=include_queue, thread_id=thread_id
         )
