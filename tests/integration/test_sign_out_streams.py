@@ -14,6 +14,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from onduty.service.auth import token_hash
+from onduty.storage.store import SqlStore
+from onduty.storage.users import UserStore
 from tests.integration.api_client import Api, Person
 
 TIMEOUT = 5.0
@@ -118,3 +121,28 @@ async def test_s8_a_stream_closed_by_sign_out_counts_as_closing(api: Api) -> Non
     assert row["connected"] is False
     assert row["disconnect_deadline"] is not None
     assert api.ctx.streams.count(agent.id) == 0
+
+
+async def test_a_session_ended_elsewhere_ends_here_within_a_second(api: Api) -> None:
+    """Revoked through another store on the same database (as another instance does): the
+    server reads the record of sessions ended each second, drops the token it has cached and
+    closes the session's streams with 4401; the same user's other session goes on."""
+    supervisor = await api.person("supervisor", team="a", password=PASSWORD)
+    other = Person(supervisor.id, supervisor.username, "supervisor", await second_session(api, supervisor), "a")
+    await api.call(supervisor, "GET", "/me", expect=200)  # cached
+    signed_out = await connect(events_url(api, f"token={supervisor.token}"), open_timeout=TIMEOUT)
+    going_on = await connect(events_url(api, f"token={other.token}"), open_timeout=TIMEOUT)
+    elsewhere = SqlStore(api.store.db)
+    try:
+        for socket in (signed_out, going_on):
+            await ready(socket)
+        await UserStore(elsewhere).revoke_token(token_hash(supervisor.token))
+        code, reason = await asyncio.wait_for(closed_with(signed_out), 2.0)
+        assert (code, "signed out" in reason) == (4401, True)
+        await api.call(supervisor, "GET", "/me", expect=401)
+        await api.call(other, "GET", "/me", expect=200)
+        assert len(api.ctx.open_streams) == 1
+    finally:
+        for socket in (signed_out, going_on):
+            await socket.close()
+        await elsewhere.close()

@@ -3,6 +3,8 @@ cache holds stays bounded, in size and in time."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import delete
 
@@ -43,3 +45,16 @@ async def test_a_cached_token_is_read_again_once_its_time_is_up(api: Api, monkey
     await api.call(who, "GET", "/me", expect=200)
     monkeypatch.setattr(context, "TOKEN_CACHE_SECONDS", 0.0)
     await api.call(who, "GET", "/me", expect=401)
+
+
+async def test_a_read_that_a_sign_out_overtook_is_not_cached(api: Api) -> None:
+    """A token read from the database while a session ended (here or on another instance)
+    may have been read before that revocation committed: it answers that one request but is
+    not cached, or a revoked token could go on working from the cache for ten minutes."""
+    who, other = [await api.person("supervisor", team="a") for _ in range(2)]
+    reading = asyncio.create_task(api.ctx.user_for_token(who.token))
+    await asyncio.sleep(0)  # the read is under way
+    api.ctx.session_ended(token_hash(other.token))  # as the record of sessions ended hands it on
+    assert await reading is not None
+    await revoke_behind_the_servers_back(api, who)
+    await api.call(who, "GET", "/me", expect=401)  # read again: not cached

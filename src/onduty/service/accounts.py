@@ -54,10 +54,6 @@ class Accounts:
     async def add_token(self, user_id: int, token_hash: str, now: float) -> None:
         await self._users.add_token(user_id, token_hash, now)
 
-    async def set_team(self, user_id: int, team: str, now: float) -> None:
-        """The user's new team, created unless it exists."""
-        await self._users.set_team(user_id, team, now)
-
     # -- the event stream's tickets -----------------------------------------------------
 
     async def issue_ticket(self, user_id: int, token_hash: str, now: float) -> Issued:

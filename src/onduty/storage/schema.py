@@ -300,3 +300,18 @@ stream_tickets = Table(
     Column("expires_at", Float, nullable=False, index=True),
     Column("used_at", Float, nullable=True),  # kept until it expires, to tell "used already"
 )
+
+# Sessions ended (a token revoked) and users whose cached tokens must be re-read (their team
+# changed), in the order they happened: every instance follows it to drop what its token
+# cache holds and close the streams of ended sessions (storage/ended_sessions.py). Rows go
+# once older than any token cache remembers. AUTOINCREMENT on SQLite: an id is never reused,
+# so "every row after the last one seen" never misses one.
+ended_sessions = Table(
+    "ended_sessions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=True),  # the session ended; null: the whole user's
+    Column("user_id", BigId, nullable=True),  # whose cached tokens to drop; null: the session's only
+    Column("at", Float, nullable=False, index=True),  # by the database's clock
+    sqlite_autoincrement=True,
+)

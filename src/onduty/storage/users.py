@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from onduty.storage import schema as t
+from onduty.storage.ended_sessions import EndedSessions
 from onduty.storage.store import SqlStore, fits
 from onduty.usernames import UsernameError, normalise, skeleton
 
@@ -51,8 +52,11 @@ def _user(row: Any) -> User:
 
 
 class UserStore:
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, *, ended: EndedSessions | None = None) -> None:
         self.store = store
+        # What every instance's token cache follows: revocations and team changes are recorded
+        # there in their own transaction.
+        self.ended = ended or EndedSessions(store)
 
     async def create(
         self, *, username: str, name: str, role: str, team: str | None, password_hash: str | None, now: float
@@ -123,10 +127,16 @@ class UserStore:
             await conn.execute(t.tokens.insert().values(token_hash=token_hash, user_id=user_id, created_at=now))
 
     async def revoke_token(self, token_hash: str) -> None:
+        """The token works no more, and its session is recorded as ended (every instance drops
+        it from its cache and closes its streams)."""
         async with self.store.writer.begin() as conn:
             await conn.execute(delete(t.tokens).where(t.tokens.c.token_hash == token_hash))
+            await self.ended.record(conn, token_hash=token_hash)
 
     async def set_team(self, user_id: int, team: str, now: float) -> None:
+        """The user's new team; every instance reads their tokens again (a cached token
+        carries the team)."""
         async with self.store.writer.begin() as conn:
             await _ensure_team(conn, team, now)
             await conn.execute(update(t.users).where(t.users.c.id == user_id).values(team=team))
+            await self.ended.record(conn, user_id=user_id)

@@ -18,6 +18,7 @@ from onduty.service._heap import settle_after_start
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
 from onduty.service.node import Cluster, Node
+from onduty.service.session_ends import SessionEnds
 from onduty.service.sign_in_limits import SignInLimits
 from onduty.storage.database import Database
 from onduty.storage.store import SqlStore
@@ -71,16 +72,21 @@ def create_app(
         # The confusables table takes a tenth of a second to read: off the loop, before a request.
         await asyncio.to_thread(skeleton, "")
         app.state.ctx = ctx = AppContext(node, UserStore(store), sign_in_limits or SignInLimits())
+        # Sign-outs and team changes made on any instance (this one's too, a second time):
+        # alone or among others, one code path.
+        session_ends = SessionEnds(ctx.users.ended, on_session=ctx.session_ended, on_user=ctx.forget_user)
         app.state.stopping = stopping
         reconciling = asyncio.create_task(ctx.streams.keep_reconciled(), name="onduty-connections")
-        if settle_heap:
-            settle_after_start()
         try:
+            await session_ends.start()  # before the first request: from here on, nothing is missed
+            if settle_heap:
+                settle_after_start()
             yield
         finally:
             reconciling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciling
+            await session_ends.stop()
             ctx.passwords.close()
             await node.stop()
             await store.close()

@@ -24,10 +24,11 @@ from onduty.storage.users import User, UserStore
 from onduty.web.errors import forbidden, unauthorized
 
 # Tokens recently seen, so that a request needs no database read to know its caller.
-# Revocations and team changes made through this server drop their entries at once;
-# the time limit bounds how long a change made by another process (a user's row edited
-# by hand, say) can go unseen. The size limit bounds memory: beyond it the least
-# recently used go.
+# Revocations and team changes drop their entries at once on the instance that made them,
+# and within a second on every other (the record of sessions ended that each follows:
+# service/session_ends.py). The time limit bounds how long a change made around the API
+# (a user's row edited by hand, say) can go unseen. The size limit bounds memory: beyond
+# it the least recently used go.
 TOKEN_CACHE_SECONDS = 600.0
 TOKEN_CACHE_SIZE = 100_000
 CALLER_SCOPE_KEY = "onduty.caller"
@@ -42,6 +43,9 @@ class AppContext:
     passwords: Passwords = field(default_factory=Passwords)
     # token hash -> (user, when read from the database), least recently used first
     _tokens: dict[str, tuple[User, float]] = field(default_factory=dict)
+    # Counts what was dropped from `_tokens`: a read from the database that a drop overtook
+    # (it may have seen the token before its revocation committed) is not cached.
+    _drops: int = 0
     streams: AgentStreams = field(init=False)  # S8: agents' open event streams
     # Every open event stream by the token it was opened for (directly or by a ticket).
     open_streams: OpenStreams = field(default_factory=OpenStreams)
@@ -64,13 +68,15 @@ class AppContext:
         if cached is not None and time.monotonic() - cached[1] < TOKEN_CACHE_SECONDS:
             tokens[digest] = tokens.pop(digest)  # now the most recently used; its age is kept
             return cached[0]
+        drops = self._drops
         user = await self.users.by_token_hash(digest)
         if user is None:
             self._tokens.pop(digest, None)
             return None
         if user.role == "agent":
             await self.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
-        self._remember_token(digest, user)
+        if drops == self._drops:
+            self._remember_token(digest, user)
         return user
 
     def _remember_token(self, digest: str, user: User) -> None:
@@ -81,13 +87,27 @@ class AppContext:
             del tokens[next(iter(tokens))]
 
     async def end_session(self, token: str) -> None:
-        """Sign-out: the token no longer works, here or in the event streams it opened."""
+        """Sign-out: the token no longer works, nor the event streams it opened; here at
+        once, on the other instances when they read the record of it (within a second)."""
         digest = token_hash(token)
         await self.users.revoke_token(digest)
+        self.session_ended(digest)
+
+    async def set_team(self, user_id: int, team: str) -> None:
+        """The user's new team; their cached tokens carry the old one: dropped here at once,
+        elsewhere from the record."""
+        await self.users.set_team(user_id, team, self.node.now())
+        self.forget_user(user_id)
+
+    def session_ended(self, digest: str) -> None:
+        """The session of the token with this hash ended (here or on another instance)."""
+        self._drops += 1
         self._tokens.pop(digest, None)
         self.open_streams.end_session(digest)
 
     def forget_user(self, user_id: int) -> None:
+        """The user's tokens are read from the database again at their next use."""
+        self._drops += 1
         for digest in [d for d, (u, _) in self._tokens.items() if u.id == user_id]:
             del self._tokens[digest]
 

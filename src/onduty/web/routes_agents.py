@@ -73,8 +73,7 @@ async def change_agent(caller: Caller, ctx: Ctx, agent_id: PersonId, data: JSONB
         answer=q.own_agent(agent_id),
     )
     if data.team is not None:
-        await ctx.accounts.set_team(agent_id, outcome.answer["team"], ctx.node.now())
-        ctx.forget_user(agent_id)
+        await ctx.set_team(agent_id, outcome.answer["team"])
     return as_struct(outcome.answer, s.Agent)
 
 
