@@ -299,3 +299,17 @@ async def test_r8_pin_and_unpin_and_the_widget_count(api: Api) -> None:
     await api.call(colleague, "POST", f"/threads/{held['id']}/close", expect=200)
     assert (await row(api, colleague))["pinned_messages"] == 0
     assert [m["pinned"] for m in (await thread(api, held["id"]))["messages"]] == [True, False]
+
+
+async def test_a_client_message_sent_again_under_its_idempotency_key_is_answered_with_its_thread(api: Api) -> None:
+    """A client's message retried under the same Idempotency-Key (its answer was lost: a
+    follower retries after the owner died) is not applied again, and is answered with the
+    client's thread as it is, not with a server error."""
+    headers = {"Authorization": f"Bearer {api.admin.token}", "Idempotency-Key": "message-1"}
+    body = {"client_id": "c1", "text": "hello"}
+    first = await api.http.post("/api/v1/threads", json=body, headers=headers)
+    again = await api.http.post("/api/v1/threads", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert [m["text"] for m in again.json()["messages"]] == ["hello"]

@@ -191,6 +191,16 @@ def may_act_on_thread(viewer: Viewer, thread_id: int) -> Query[None]:
     return check
 
 
+def open_thread_of(client_id: str) -> Query[int | None]:
+    """The client's open thread, if any: the answer to a client's message, also when it is a
+    retry of one applied already (its idempotency key known), which adds nothing."""
+
+    def query(ws: Workspace) -> int | None:
+        return ws.open_by_client.get(client_id)
+
+    return query
+
+
 def queue(viewer: Viewer, limit: int, now: float) -> Query[dict[str, Any]]:
     """The general queue in routing order (R1, R6), then the threads waiting for their own
     agent (R4) that the viewer's team may see; routing's state (W5)."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar.params import JSONBody
 
 from onduty.domain import commands as c
+from onduty.domain.errors import Conflict
 from onduty.domain.events import MessageAdded
 from onduty.domain.types import ThreadState
 from onduty.service import queries as q
@@ -78,8 +79,14 @@ def _acts_on(caller: Caller, thread_id: int) -> q.Query[None]:
 @api_post("/threads", summary="A client's message: opens a thread or adds to the open one", tags=["threads"])
 async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessageRequest]) -> s.Thread:
     require(caller, "integration", "admin")
-    outcome = await ctx.node.execute(c.ReceiveClientMessage(data.client_id, data.text, data.priority))
-    thread_id = next(e.thread_id for e in outcome.events if isinstance(e, MessageAdded))
+    outcome = await ctx.node.execute(
+        c.ReceiveClientMessage(data.client_id, data.text, data.priority), answer=q.open_thread_of(data.client_id)
+    )
+    # A retry under a known Idempotency-Key applied nothing: the client's open thread answers it.
+    added = next((e.thread_id for e in outcome.events if isinstance(e, MessageAdded)), None)
+    thread_id = added if added is not None else outcome.answer
+    if thread_id is None:
+        raise Conflict("this message was received before, and its thread is closed since", field="client_id")
     return await _read(ctx, caller, thread_id)
 
 
