@@ -12,7 +12,8 @@ Two phases (`--phases`), the same load each, in this order:
 1. **via C**: `--rate` status changes a second (`PUT /api/v1/me/status`, each agent in
    turn flipping between active and not_ready), open loop, from `--connections` HTTP
    connections to C, which forwards each to A and waits for its own copy before answering;
-2. **direct**: the same count, at the same rate, to A.
+2. **direct**: the same count, at the same rate, to A;
+3. **reads** (only when asked): the same count of `GET /api/v1/me` to C, for the CPU of a read.
 
 Between them the instances idle for as long, for the CPU they spend doing nothing.
 
@@ -128,6 +129,7 @@ async def drive(
     first: int,
     changes: list[Change],
     index: dict[tuple[int, str], Change],
+    reads: bool = False,
 ) -> float:
     """Open loop: `count` status changes at `rate` from `connections` connections to `target`;
     request n (from `first` on) flips agent n mod len(ids). Each change is appended to
@@ -143,12 +145,16 @@ async def drive(
 
     async def one(n: int, change: Change) -> None:
         conn = await idle.get()
-        index[(change.agent, change.state)] = change  # as it leaves: the next event of this kind is its
+        if not reads:
+            index[(change.agent, change.state)] = change  # as it leaves: the next event of this kind is its
         change.written = time.perf_counter()
         try:
-            change.status, change.event_id = await request(
-                conn, "PUT", "/api/v1/me/status", tokens[n % len(tokens)], bodies[change.state]
-            )
+            if reads:
+                change.status, change.event_id = await request(conn, "GET", "/api/v1/me", tokens[n % len(tokens)], b"")
+            else:
+                change.status, change.event_id = await request(
+                    conn, "PUT", "/api/v1/me/status", tokens[n % len(tokens)], bodies[change.state]
+                )
         except (OSError, ValueError, asyncio.IncompleteReadError):
             change.status = -1  # counted among the answers; the connection is made anew
             conn.close()
@@ -267,6 +273,7 @@ async def run_phase(
     first: int,
     by_change: dict[tuple[int, str], Change],
     http: httpx.AsyncClient,
+    reads: bool = False,
 ) -> Phase:
     phase = Phase(name)
     scrapes = {f.name: (await http.get(f"{f.url}/metrics")).text for f in followers}
@@ -276,7 +283,7 @@ async def run_phase(
     sampler = asyncio.create_task(sample_staleness(followers[0], phase, args.sample, stop))
     before = meter.read()
     phase.seconds = await drive(
-        target, tokens, ids, args.rate, count, args.connections, first, phase.changes, by_change
+        target, tokens, ids, args.rate, count, args.connections, first, phase.changes, by_change, reads
     )
     await asyncio.sleep(0.5)  # the last events on their way to the dashboard
     after = meter.read()
@@ -371,12 +378,30 @@ async def main(args: argparse.Namespace) -> None:
             count = int(args.rate * args.seconds)
             phases = []
             chosen = [
-                p for p in (("via", "via C (follower)", c), ("direct", "direct to A (owner)", a)) if p[0] in args.phases
+                p
+                for p in (
+                    ("via", "via C (follower)", c),
+                    ("direct", "direct to A (owner)", a),
+                    ("reads", "reads on C (GET /api/v1/me)", c),
+                )
+                if p[0] in args.phases
             ]
             idle: dict[str, float] = {}
             for k, (_, name, target) in enumerate(chosen):
                 first = k * count
-                phase = await run_phase(name, target, [b, c], meter, tokens, ids, args, first, by_change, http)
+                phase = await run_phase(
+                    name,
+                    target,
+                    [b, c],
+                    meter,
+                    tokens,
+                    ids,
+                    args,
+                    first,
+                    by_change,
+                    http,
+                    reads=name.startswith("reads"),
+                )
                 phases.append(phase)
                 if k == 0:
                     idle_before = meter.read()
@@ -398,7 +423,10 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=500.0, help="status changes a second")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
-        "--phases", type=lambda v: v.split(","), default=["via", "direct"], help="via,direct (in this order) or one"
+        "--phases",
+        type=lambda v: v.split(","),
+        default=["via", "direct"],
+        help="via,direct,reads (in this order), or some of them",
     )
     parser.add_argument("--connections", type=int, default=32, help="HTTP connections the load uses")
     parser.add_argument("--sample", type=float, default=0.02, help="seconds between samples of B's staleness")
