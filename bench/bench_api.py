@@ -42,6 +42,7 @@ from bulk import insert_rows
 from onduty.service.auth import new_token, token_hash
 from onduty.storage import schema as t
 from onduty.storage.database import create_engine, resolve
+from onduty.usernames import skeleton
 
 
 def free_port() -> int:
@@ -108,7 +109,8 @@ def add_agents(database: str, agents: int, teams: int = 10) -> list[str]:
             async with engine.begin() as conn:
                 await insert_rows(conn, t.teams, [{"name": f"t{k}", "created_at": now} for k in range(teams)])
                 users = [
-                    {"username": f"agent{i}", "name": f"Agent {i}", "role": "agent", "team": f"t{i % teams}",
+                    {"username": f"agent{i}", "username_skeleton": skeleton(f"agent{i}"), "name": f"Agent {i}",
+                     "role": "agent", "team": f"t{i % teams}",
                      "password_hash": None, "active": True, "created_at": now}
                     for i in range(agents)
                 ]  # fmt: skip

@@ -60,6 +60,7 @@ from onduty.storage import schema as t
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
+from onduty.usernames import skeleton
 
 CHUNK = 50_000
 TEAMS = 50
@@ -170,7 +171,8 @@ async def fill(store: SqlStore, agents: int, open_threads: int, closed: int, eve
         await conn.execute(
             t.users.insert(),
             [
-                {"id": a["id"], "username": f"agent{a['id']}", "name": a["name"], "role": "agent",
+                {"id": a["id"], "username": f"agent{a['id']}", "username_skeleton": skeleton(f"agent{a['id']}"),
+                 "name": a["name"], "role": "agent",
                  "team": a["team"], "password_hash": None, "active": True, "created_at": now - 86400}
                 for a in agent_rows
             ],

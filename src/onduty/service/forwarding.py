@@ -47,11 +47,25 @@ OwnerAddress = Callable[[bool], Awaitable[str | None]]  # (refresh) -> the owner
 _REFUSALS: dict[int, type[DomainError]] = {404: NotFound, 409: Conflict, 403: Forbidden}
 
 
+class OwnerHere(ServiceUnavailable):
+    """This instance took the workspace over while it was forwarding: what it was sending is
+    its own to apply now, under the same key (a command the old owner committed is known to
+    it and is not applied again)."""
+
+
 class Forwarder:
-    def __init__(self, owner_address: OwnerAddress, secret: str, *, wait: float = FORWARD_WAIT) -> None:
+    def __init__(
+        self,
+        owner_address: OwnerAddress,
+        secret: str,
+        *,
+        wait: float = FORWARD_WAIT,
+        owns: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._owner_address = owner_address
         self._secret = secret
         self._wait = wait
+        self._owns = owns  # whether this instance owns the workspace now
         # Connections kept open to the owner: a write a moment is one request; a busy floor's
         # writes (hundreds a second) share them without a handshake each.
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 4)
@@ -85,6 +99,8 @@ class Forwarder:
         refresh = False
         why = "no instance owns the workspace"
         while True:
+            if self._owns():  # no owner to wait for: it is this instance
+                raise OwnerHere("this instance owns the workspace now")
             address = await self._owner_address(refresh)
             if address is not None:
                 try:

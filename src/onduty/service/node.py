@@ -41,7 +41,7 @@ from onduty.service.clock import Clock, RealClock
 from onduty.service.fanout import FanOut, InProcessFanOut
 from onduty.service.fanout_redis import RedisFanOut
 from onduty.service.follower import Follower
-from onduty.service.forwarding import Forwarder
+from onduty.service.forwarding import Forwarder, OwnerHere
 from onduty.service.idempotency import next_key
 from onduty.service.ownership import LEASE_SECONDS, RENEW_EVERY, Ownership
 from onduty.service.service import Outcome, Service, ServiceUnavailable, View
@@ -124,7 +124,7 @@ class Node:
         self._instances = Instances(self.db, cluster.instance_id, cluster.address)
         self.secret = await self._instances.secret()
         await self._instances.heartbeat(INSTANCE_SECONDS)
-        self._forwarder = Forwarder(self._find_owner, self.secret)
+        self._forwarder = Forwarder(self._find_owner, self.secret, owns=lambda: self._service is not None)
         fanout = RedisFanOut(
             self.store, cluster.redis_url, workspace=channel_name(self.secret), name=f"onduty-{cluster.instance_id}"
         )
@@ -199,7 +199,11 @@ class Node:
             return await service.execute(command, check=check, answer=answer, key=key)
         if check is not None or answer is not None or self._forwarder is None:
             raise ServiceUnavailable("this instance no longer owns the workspace; nothing was changed; try again")
-        event_id = await self._forwarder.command(command, key or next_key(type(command).__name__) or _own_key())
+        key = key or next_key(type(command).__name__) or _own_key()
+        try:
+            event_id = await self._forwarder.command(command, key)
+        except OwnerHere:  # taken over meanwhile: this instance applies it, under the same key
+            return await self.execute(command, key=key)
         self.metrics.forwarded.labels("command").inc()
         await self.wait_for_event(event_id)
         return Outcome([], [])

@@ -28,11 +28,12 @@ from onduty.storage import _id_lists as id_lists
 from onduty.storage import base
 from onduty.storage import schema as t
 from onduty.storage._committer import Committer, PostgresCommitter, SqliteCommitter
+from onduty.storage._own_connection import OwnConnection
 from onduty.storage._write_plan import write_plan
 from onduty.storage.activity import ActivityTracker
 from onduty.storage.base import LoggedRow, LogPosition
 from onduty.storage.database import Database, create_engine
-from onduty.storage.lease import Fence, LeaseUnsupported
+from onduty.storage.lease import STATEMENT_TIMEOUT, Fence, LeaseUnsupported
 from onduty.storage.projection import Rows
 
 # The widest values the id columns hold (Integer and BigId on PostgreSQL). An id from
@@ -47,6 +48,9 @@ def fits(value: int, limit: int = MAX_INT) -> bool:
     return -limit - 1 <= value <= limit
 
 
+_LOG_AFTER = "SELECT id, at, tick, commands, last_event_id FROM command_log WHERE id > $1 ORDER BY id LIMIT $2"
+
+
 class SqlStore(base.Store):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -55,9 +59,15 @@ class SqlStore(base.Store):
         self.writer: AsyncEngine = create_engine(db, writes=True) if db.is_sqlite else self.engine
         # The service's commits, on a connection of their own (_write_plan.py, _committer.py).
         self.committer: Committer = SqliteCommitter(db) if db.is_sqlite else PostgresCommitter(db)
+        # A follower's tail of the command log (PostgreSQL): one statement on a connection of
+        # its own, 50 times a second. Through the pool it was four round trips (the pool's ping,
+        # BEGIN, the SELECT, ROLLBACK) and ~0.5 ms of CPU per empty read.
+        self._log_tail = None if db.is_sqlite else OwnConnection(db, STATEMENT_TIMEOUT)
 
     async def close(self) -> None:
         await self.committer.close()
+        if self._log_tail is not None:
+            await self._log_tail.close()
         await self.engine.dispose()
         if self.writer is not self.engine:
             await self.writer.dispose()
@@ -163,6 +173,9 @@ class SqlStore(base.Store):
     async def command_log_after(self, after: int, limit: int) -> list[LoggedRow]:
         """Up to `limit` logged batches with ids above `after`, by id: what a follower applies
         next. `commands` as the column gives it (JSON: a list, or its text)."""
+        if self._log_tail is not None:  # `commands` comes as the JSON's text
+            rows = await self._log_tail.fetch(_LOG_AFTER, after, limit)
+            return [LoggedRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         c = t.command_log.c
         query = select(c.id, c.at, c.tick, c.commands, c.last_event_id).where(c.id > after).order_by(c.id).limit(limit)
         return [LoggedRow(r.id, r.at, bool(r.tick), r.commands, r.last_event_id) for r in await self.fetch(query)]

@@ -31,16 +31,18 @@ from litestar.enums import ScopeType
 from litestar.serialization import encode_json
 from litestar.types import (
     ASGIApp,
+    HTTPRequestEvent,
     HTTPResponseBodyEvent,
     HTTPResponseStartEvent,
     HTTPScope,
     Message,
     Receive,
+    ReceiveMessage,
     Scope,
     Send,
 )
 
-from onduty.service.forwarding import EVENT_ID, FORWARDED, IDEMPOTENCY_KEY, NOT_OWNER
+from onduty.service.forwarding import EVENT_ID, FORWARDED, IDEMPOTENCY_KEY, NOT_OWNER, OwnerHere
 from onduty.service.idempotency import MAX_KEY_LENGTH, request_key, valid_key
 from onduty.service.service import ServiceUnavailable
 from onduty.web.errors import RETRY_AFTER, error_document
@@ -110,6 +112,12 @@ class Forwarding:
             target += "?" + scope["query_string"].decode("latin-1")
         try:
             response = await node.forwarder.request(scope["method"], target, sent, body)
+        except OwnerHere:
+            # This instance took the workspace over while it waited for an owner: the request
+            # runs here, under its key (what the old owner committed is not applied again).
+            with request_key(key):
+                await self.app(scope, _replay(body, receive), _with_event_id(send, node))
+            return
         except ServiceUnavailable as error:
             await _answer(
                 send, 503, error_document("unavailable", str(error), None), ((b"retry-after", RETRY_AFTER.encode()),)
@@ -141,6 +149,21 @@ def _with_event_id(send: Send, node: Node) -> Send:
         await send(message)
 
     return send_with_event_id
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The request's body, read already, given again to the app; then the client's messages
+    (a disconnect)."""
+    given = False
+
+    async def replay() -> ReceiveMessage:
+        nonlocal given
+        if not given:
+            given = True
+            return HTTPRequestEvent(type="http.request", body=body, more_body=False)
+        return await receive()
+
+    return replay
 
 
 async def _body(receive: Receive, limit: int) -> bytes | None:
