@@ -29,7 +29,7 @@ from onduty.service.service import Service, ServiceUnavailable
 from onduty.storage._write_plan import WritePlan, write_plan
 from onduty.storage.database import Database, resolve
 from onduty.storage.lease import DEFAULT_WORKSPACE, Fence, Lease, Leases, LeaseUnsupported, Superseded
-from onduty.storage.projection import Rows
+from onduty.storage.projection import LoggedBatch, Rows
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
 from tests.integration.conftest import TABLES, _pg_execute
@@ -241,6 +241,29 @@ async def test_a_superseded_owner_commits_nothing(
     store.fence(successor.fence)
     assert await store.committer.commit(change(1)) == [2]
     assert await written(admin) == (2, 2, 0)
+
+
+async def test_each_fenced_commit_logs_its_batch_under_the_epoch_it_was_fenced_by(
+    instances: Callable[[], Leases], store: SqlStore, admin: asyncpg.Connection
+) -> None:
+    """command_log.epoch is the epoch the commit's fence checked, so that the log itself
+    shows which owner committed each batch (and that none came under a superseded one);
+    an unfenced commit (one instance) logs none."""
+    logged = LoggedBatch(1.0, False, "[]")
+    a, b = instances(), instances()
+    store.fence(None)
+    await store.committer.commit(dataclasses.replace(change(0), log=logged))
+    lease = await a.acquire("a", LONG)
+    assert lease is not None
+    store.fence(lease.fence)
+    await store.committer.commit(dataclasses.replace(change(1), log=logged))
+    await lapse(a, lease)
+    successor = await b.acquire("b", LONG)
+    assert successor is not None
+    store.fence(successor.fence)
+    await store.committer.commit(dataclasses.replace(change(2), log=logged))
+    epochs = [row[0] for row in await admin.fetch("SELECT epoch FROM command_log ORDER BY id")]
+    assert epochs == [None, lease.epoch, successor.epoch]
 
 
 async def test_unfenced_commits_are_unchecked_as_with_one_instance(

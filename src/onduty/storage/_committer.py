@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -248,7 +249,7 @@ class PostgresCommitter:
             began = await conn.execute("BEGIN" if fence is None else f"BEGIN; {fence_statement(fence)}")
             if fence is not None and began != "UPDATE 1":
                 raise Superseded(fence.workspace, fence.epoch)
-            ids = await self._write(conn, plan)
+            ids = await self._write(conn, plan, fence)
             await conn.execute("COMMIT")
             return ids
         except (asyncpg.PostgresError, Superseded):
@@ -263,7 +264,7 @@ class PostgresCommitter:
             raise
 
     @staticmethod
-    async def _write(conn: asyncpg.Connection, plan: WritePlan) -> list[int]:
+    async def _write(conn: asyncpg.Connection, plan: WritePlan, fence: Fence | None) -> list[int]:
         for statement in plan.statements:
             await conn.executemany(statement.sql, statement.rows)
         ids: list[int] = []
@@ -276,7 +277,9 @@ class PostgresCommitter:
             for statement in journal_inserts("postgresql", ids, plan.journal):
                 await conn.executemany(statement.sql, statement.rows)
         if plan.log is not None:  # the batch for followers, in its own transaction
-            statement = log_insert("postgresql", plan.log, ids[-1] if ids else None)
+            # Under the epoch the fence checked: the log shows which owner committed each batch.
+            log = plan.log if fence is None else dataclasses.replace(plan.log, epoch=fence.epoch)
+            statement = log_insert("postgresql", log, ids[-1] if ids else None)
             await conn.executemany(statement.sql, statement.rows)
         return ids
 
