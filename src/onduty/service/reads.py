@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from onduty.domain import commands as c
+from onduty.domain import validate
 from onduty.journal import StoredEvent
 from onduty.reports import status_log
 from onduty.reports.status_log import LogFilter
@@ -57,6 +59,12 @@ class Reads:
             state=None, agent_ids=agent_ids, include_queue=include_queue, thread_id=thread_id
         )
         return thread_view(rows[0], messages[rows[0].id]) if rows else None
+
+    async def client_message_thread(self, command: c.ReceiveClientMessage) -> int | None:
+        """The thread a client's message went to (the latest with its very text), even once
+        closed: the answer to the message sent again under its idempotency key."""
+        client_id, text, _ = validate.client_message(command)
+        return await self._store.client_message_thread(client_id, text)
 
     async def message_thread(self, message_id: int) -> int | None:
         """The thread a message was written in; None when there is no such message (R8)."""

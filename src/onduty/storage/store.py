@@ -316,6 +316,20 @@ class SqlStore(base.Store):
         row = await self.fetch_one(select(t.messages.c.thread_id).where(t.messages.c.id == message_id))
         return None if row is None else int(row[0])
 
+    async def client_message_thread(self, client_id: str, text: str) -> int | None:
+        """The thread the client's latest message with exactly this text went to (a message
+        sent again under its idempotency key: its thread, even once closed)."""
+        m = t.messages.c
+        query = (
+            select(m.thread_id)
+            .join_from(t.messages, t.threads, t.threads.c.id == m.thread_id)
+            .where(t.threads.c.client_id == client_id, m.author == "client", m.text == text)
+            .order_by(m.id.desc())
+            .limit(1)
+        )
+        row = await self.fetch_one(query)
+        return None if row is None else int(row[0])
+
     async def approvals(self, *, state: str | None, agent_ids: list[int] | None) -> list[Any]:
         query = select(t.approval_requests).order_by(t.approval_requests.c.id)
         if state is not None:

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from onduty.domain import commands as c
 from onduty.domain.reasons import CODE_PATTERN
 from onduty.domain.types import State
+from onduty.domain.workspace import Workspace
 from onduty.service import queries as q
 from onduty.service.queries import ACTIVE_FREE
 from onduty.web import schemas as s
@@ -94,10 +95,16 @@ async def _decide(caller: Caller, ctx: Ctx, request_id: int, approve: bool) -> s
     if request is None:
         raise not_found(f"no approval request with id {request_id}", "request_id")
     may_decide = q.may_decide(caller, request["agent_id"], request_id)  # another team's reads as none
-    if request["state"] != "pending":
-        await ctx.node.read(may_decide)
-        raise ApiError(409, "conflict", f"request {request_id} is {request['state']} already", "request_id")
-    await ctx.node.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=may_decide)
+    decided = request["state"] if request["state"] != "pending" else "decided"
+
+    def check(ws: Workspace) -> None:
+        # In the command's check, not before it: a decision sent again under its key is
+        # answered as applied (the key is looked at first), not refused as decided already.
+        may_decide(ws)
+        if request_id not in ws.requests:
+            raise ApiError(409, "conflict", f"request {request_id} is {decided} already", "request_id")
+
+    await ctx.node.execute(c.DecideApproval(request_id, approve, actor_of(caller)), check=check)
     return as_struct(await ctx.reads.approval(request_id), s.ApprovalRequest)
 
 

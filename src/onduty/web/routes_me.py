@@ -124,10 +124,16 @@ async def set_own_status(caller: Caller, ctx: Ctx, data: JSONBody[s.StatusReques
         c.SetStatus(caller.id, State(data.state), data.reason, Actor.agent(caller.id)),
         answer=q.status_or_request(caller.id),
     )
-    asked = outcome.repeated or any(isinstance(e, ApprovalRequested) for e in outcome.events)
-    if outcome.answer["request"] is not None and asked:
-        return Response(as_struct(outcome.answer["request"], s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
+    request = outcome.answer["request"]
+    # Sent again under its key (applied before: no event now), it asked for this request.
+    asked = outcome.repeated and request is not None and request["requested"] == _requested(data)
+    if request is not None and (asked or any(isinstance(e, ApprovalRequested) for e in outcome.events)):
+        return Response(as_struct(request, s.ApprovalRequest), status_code=202)  # type: ignore[arg-type]
     return Response(as_struct(outcome.answer["status"], s.Status))
+
+
+def _requested(data: s.StatusRequest) -> dict[str, Any]:
+    return {"state": data.state, "reason": data.reason}
 
 
 @api_post("/me/continue", status_code=200, summary='Answer "continue working?" (S6)', tags=["me"])

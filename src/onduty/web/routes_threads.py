@@ -20,7 +20,7 @@ from onduty.web._routing_helpers import (
     query,
 )
 from onduty.web.context import Caller, Ctx, actor_of, require
-from onduty.web.errors import ApiError, forbidden, invalid, not_found
+from onduty.web.errors import forbidden, invalid, not_found
 from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
 _THREAD_STATES = {state.value for state in ThreadState}
@@ -53,9 +53,12 @@ async def client_message(caller: Caller, ctx: Ctx, data: JSONBody[s.ClientMessag
     require(caller, "integration", "admin")
     command = c.ReceiveClientMessage(data.client_id, data.text, data.priority)
     outcome = await ctx.node.execute(command, answer=q.client_thread(command))
-    if outcome.answer is None:  # a retry (its Idempotency-Key known) after the thread closed
-        raise ApiError(409, "conflict", "this message was taken before, and its thread is closed since", None)
-    return await _read(ctx, caller, outcome.answer)
+    thread_id = outcome.answer
+    if outcome.repeated:  # sent again under its key: the thread its message went to, even if closed since
+        thread_id = await ctx.reads.client_message_thread(command)
+    if thread_id is None:
+        raise not_found("the message sent under this Idempotency-Key is in no thread", "client_id")
+    return await _read(ctx, caller, thread_id)
 
 
 @api_get("/threads", summary="Threads the caller may see, newest id last", tags=["threads"])
@@ -107,8 +110,11 @@ async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
     check = _acts_on(caller, thread_id)
-    await ctx.node.read(check)  # first, as for every thread command: then the target
     if not await ctx.node.read(q.is_agent(data.agent_id)):
+        # The thread's refusal first, as for every thread command: then the target's. Only
+        # here: a request sent again under its key must reach the command, which knows the
+        # key (a holder's retried transfer would otherwise be refused: they hold it no more).
+        await ctx.node.read(check)
         user = await ctx.accounts.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
