@@ -299,3 +299,23 @@ async def test_r8_pin_and_unpin_and_the_widget_count(api: Api) -> None:
     await api.call(colleague, "POST", f"/threads/{held['id']}/close", expect=200)
     assert (await row(api, colleague))["pinned_messages"] == 0
     assert [m["pinned"] for m in (await thread(api, held["id"]))["messages"]] == [True, False]
+
+
+async def test_r3_an_answer_saved_beside_a_supervisors_transfer_is_answered_with_the_thread(api: Api) -> None:
+    """The holder's answer and a supervisor's transfer of the same thread, at once: when the
+    answer is saved (it came first), its answer is the thread, now the other agent's; never a
+    404 for a message that was saved (a client told so would send it again)."""
+    first, second = await api.ready_agent(capacity=50), await api.ready_agent(capacity=50)
+    supervisor = await api.person("supervisor")
+    wrong = []
+    for n in range(40):
+        opened = await client_says(api, f"c{n}")
+        holder, other = (first, second) if opened["agent_id"] == first.id else (second, first)
+        answered, _ = await asyncio.gather(
+            api.call(holder, "POST", f"/threads/{opened['id']}/messages", {"text": f"answer {n}"}),
+            api.call(supervisor, "POST", f"/threads/{opened['id']}/transfer", {"agent_id": other.id}, expect=200),
+        )
+        saved = f"answer {n}" in [m["text"] for m in (await thread(api, opened["id"]))["messages"]]
+        if saved != (answered.status_code == 201):
+            wrong.append((n, saved, answered.status_code, answered.text))
+    assert not wrong, f"answers saved, yet refused (or refused, yet saved): {wrong}"

@@ -96,14 +96,14 @@ async def get_thread(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 async def answer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.AnswerRequest]) -> s.Thread:
     require(caller, "agent")
     await ctx.node.execute(c.Answer(thread_id, caller.id, data.text), check=_acts_on(caller, thread_id))
-    return await _read(ctx, caller, thread_id)
+    return await _read_after_acting(ctx, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/close", status_code=200, summary="Close", tags=["threads"])
 async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: the holding agent, supervisor
     await ctx.node.execute(c.CloseThread(thread_id, actor_of(caller)), check=_acts_on(caller, thread_id))
-    return await _read_after_leaving(ctx, caller, thread_id)
+    return await _read_after_acting(ctx, thread_id)
 
 
 @api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
@@ -120,11 +120,14 @@ async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.
             raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
         await ctx.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
     await ctx.node.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)), check=check)
-    return await _read_after_leaving(ctx, caller, thread_id)
+    return await _read_after_acting(ctx, thread_id)
 
 
-async def _read_after_leaving(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
-    # After a close or transfer the caller may no longer be the holder; they still see the result.
+async def _read_after_acting(ctx: Ctx, thread_id: int) -> s.Thread:
+    """The thread a caller's command was applied to (the check let them act on it), read
+    after the commit: by then it may be another's (their own close or transfer, or a
+    supervisor's transfer committed in the same batch), and they still see the result. A
+    command applied before under the request's key was applied for the same credential."""
     return as_struct(await ctx.reads.thread(thread_id), s.Thread)
 
 
@@ -135,7 +138,7 @@ async def _pin(caller: Caller, ctx: Ctx, thread_id: int, message_id: int, pinned
     await ctx.node.execute(
         c.PinMessage(thread_id, message_id, caller.id, pinned, message_thread_id), check=_acts_on(caller, thread_id)
     )
-    return await _read(ctx, caller, thread_id)
+    return await _read_after_acting(ctx, thread_id)
 
 
 @api_post(
