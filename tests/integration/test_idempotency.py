@@ -149,3 +149,14 @@ async def test_an_answer_and_a_close_sent_again_are_applied_once(api: Api) -> No
     first, again = await twice(api, agent, "POST", f"/threads/{thread_id}/close")
     assert (first.status_code, again.status_code) == (200, 200), again.text
     assert again.json()["state"] == "closed"
+
+
+async def test_two_clients_choosing_the_same_key_are_two_writes(api: Api) -> None:
+    """A key is its client's: another caller's request under the same key is its own write,
+    applied, not taken for a retry of the first (which would drop it and acknowledge it)."""
+    one, two = await api.person("integration"), await api.person("integration")
+    key = {"Idempotency-Key": "1"}
+    first = await api.json(one, "POST", "/threads", {"client_id": "c5", "text": "from one"}, headers=key)
+    second = await api.json(two, "POST", "/threads", {"client_id": "c6", "text": "from two"}, headers=key)
+    assert (first["client_id"], second["client_id"]) == ("c5", "c6"), second
+    assert [m["text"] for m in second["messages"]] == ["from two"]

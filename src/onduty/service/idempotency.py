@@ -14,11 +14,17 @@ A command's key within its request is its kind and its number among the request'
 of that kind (`<key>:Transfer:1`): a route may give a command only sometimes (a new agent's
 `RegisterAgent` the first time it is seen), and a retry that skips it must not shift the
 keys of the commands that follow.
+
+A client's key is its own: the commands are keyed with it and a digest of the credential
+the request came with (`caller_key`). Two clients that happen to choose the same key
+(a counter, a short random string) would otherwise share it, and the second one's write
+would be taken for a retry of the first: not applied, yet acknowledged.
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +96,12 @@ def next_key(kind: str) -> str | None:
     number = current.issued.get(kind, 0) + 1
     current.issued[kind] = number
     return f"{current.base}:{kind}:{number}"
+
+
+def caller_key(key: str, credential: str) -> str:
+    """The key a request's commands are keyed with: the client's `key` and a digest of its
+    `credential` (the Authorization header's value; a retry comes with the same one)."""
+    return f"{key}@{hashlib.blake2b(credential.encode(), digest_size=8).hexdigest()}"
 
 
 def valid_key(key: str) -> bool:

@@ -18,8 +18,9 @@ the workspace's engine and must see the client's own address or this instance's
 streams: signing in (its failed attempts are counted by address), signing out (it
 closes this instance's streams of the session), a stream ticket.
 
-On the owner (and on a single instance) a request's `Idempotency-Key` keys the commands
-it gives (service/idempotency.py), and the answer carries `Onduty-Event-Id`.
+On the owner (and on a single instance) a request's `Idempotency-Key`, with a digest of
+its credential, keys the commands it gives (service/idempotency.py), and the answer
+carries `Onduty-Event-Id`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from litestar.types import (
 )
 
 from onduty.service.forwarding import EVENT_ID, FORWARDED, IDEMPOTENCY_KEY, NOT_OWNER, OwnerHere
-from onduty.service.idempotency import MAX_KEY_LENGTH, request_key, valid_key
+from onduty.service.idempotency import MAX_KEY_LENGTH, caller_key, request_key, valid_key
 from onduty.service.service import ServiceUnavailable
 from onduty.web.errors import RETRY_AFTER, error_document
 
@@ -94,7 +95,7 @@ class Forwarding:
                 return
             await self._forward(node, scope, receive, send, headers, key or f"f-{uuid.uuid4().hex}")
             return
-        with request_key(key):
+        with request_key(_own(key, headers)):
             await self.app(scope, receive, _with_event_id(send, node))
 
     async def _forward(
@@ -115,7 +116,7 @@ class Forwarding:
         except OwnerHere:
             # This instance took the workspace over while it waited for an owner: the request
             # runs here, under its key (what the old owner committed is not applied again).
-            with request_key(key):
+            with request_key(_own(key, headers)):
                 await self.app(scope, _replay(body, receive), _with_event_id(send, node))
             return
         except ServiceUnavailable as error:
@@ -134,6 +135,12 @@ class Forwarding:
         ]
         await send(HTTPResponseStartEvent(type="http.response.start", status=response.status_code, headers=answer))
         await send(HTTPResponseBodyEvent(type="http.response.body", body=response.content, more_body=False))
+
+
+def _own(key: str | None, headers: dict[str, str]) -> str | None:
+    """The request's key as its commands are keyed, the client's own (its credential's):
+    the same on whichever instance runs the route (service/idempotency.py)."""
+    return caller_key(key, headers.get("authorization", "")) if key is not None else None
 
 
 _NOT_OWNER_DOCUMENT = error_document("unavailable", "this instance does not own the workspace; try again", None)
