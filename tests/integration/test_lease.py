@@ -13,6 +13,7 @@ asserted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,7 +29,15 @@ from onduty.service.ownership import Ownership
 from onduty.service.service import Service, ServiceUnavailable
 from onduty.storage._write_plan import WritePlan, write_plan
 from onduty.storage.database import Database, resolve
-from onduty.storage.lease import DEFAULT_WORKSPACE, Fence, Lease, Leases, LeaseUnsupported, Superseded
+from onduty.storage.lease import (
+    DEFAULT_WORKSPACE,
+    Fence,
+    Lease,
+    Leases,
+    LeaseUnsupported,
+    Superseded,
+    fence_statement,
+)
 from onduty.storage.projection import LoggedBatch, Rows
 from onduty.storage.store import SqlStore
 from onduty.storage.users import UserStore
@@ -264,6 +273,40 @@ async def test_each_fenced_commit_logs_its_batch_under_the_epoch_it_was_fenced_b
     await store.committer.commit(dataclasses.replace(change(2), log=logged))
     epochs = [row[0] for row in await admin.fetch("SELECT epoch FROM command_log ORDER BY id")]
     assert epochs == [None, lease.epoch, successor.epoch]
+
+
+async def test_a_commit_left_idle_by_a_frozen_owner_does_not_hold_the_takeover_back(
+    instances: Callable[[], Leases], pg: Database
+) -> None:
+    """An owner frozen (SIGSTOP, a stalled VM) in the middle of a commit holds the fence's
+    lock on the lease row, and a takeover waits for that lock. The database ends such a
+    transaction once it has stood idle for the lease's length: a successor then takes over
+    as from any frozen owner, and nothing of the commit is kept. (Before, every acquire
+    timed out for as long as the owner stayed frozen.)"""
+    a, b = instances(), instances()
+    lease = await a.acquire("a", 0.5)
+    assert lease is not None
+    frozen = await asyncpg.connect(pg.url)
+    frozen_pid = frozen.get_server_pid()
+    b_admin = await asyncpg.connect(pg.url)
+    try:
+        # What the committer sends first; then the frozen owner sends nothing more.
+        assert await frozen.execute(f"BEGIN; {fence_statement(lease.fence)}") == "UPDATE 1"
+        successor = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while successor is None and loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):  # waited for the row's lock past its timeout
+                successor = await b.acquire("b", LONG)
+            if successor is None:
+                await asyncio.sleep(0.1)
+        assert successor is not None and successor.epoch == lease.epoch + 1, "the frozen commit held the lease"
+        # Its session was ended by the database: nothing of the commit can be kept.
+        alive = await b_admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", frozen_pid)
+        assert alive == 0, "the frozen commit's session is still there"
+    finally:
+        frozen.terminate()
+        await b_admin.close()
 
 
 async def test_unfenced_commits_are_unchecked_as_with_one_instance(

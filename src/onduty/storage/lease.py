@@ -27,6 +27,7 @@ The rules (docs/scale-out.md, "Ownership and fencing"):
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -91,15 +92,20 @@ class Superseded(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """What a commit checks: the lease's epoch in the workspace."""
+    """What a commit checks: the lease's epoch in the workspace. `idle_limit`: how long
+    (seconds) a commit under it may stand idle, waiting for its owner to send the rest,
+    before the database ends it (None: no limit)."""
 
     workspace: str
     epoch: int
+    idle_limit: float | None = None
 
     def __post_init__(self) -> None:
         check_workspace(self.workspace)
         if type(self.epoch) is not int:
             raise ValueError(f"an epoch is an integer, not {self.epoch!r}")
+        if self.idle_limit is not None and not self.idle_limit > 0:
+            raise ValueError(f"an idle limit is a positive number of seconds, not {self.idle_limit!r}")
 
 
 def fence_statement(fence: Fence) -> str:
@@ -116,10 +122,23 @@ def fence_statement(fence: Fence) -> str:
     safety and turn a late renewal (a pause, a slow database) into a failed batch; the
     owner learns of the lapse from its renewal and stops then.
 
-    Values written out (both checked: a name of `WORKSPACE_NAME`'s characters, an int) so
-    that it goes with BEGIN as one simple query: a parametrised statement of its own cost
-    a round trip more, +90 µs of CPU per commit against +5 µs (docs/scale-out.md)."""
-    return f"UPDATE workspace_lease SET epoch = epoch WHERE workspace = '{fence.workspace}' AND epoch = {fence.epoch:d}"
+    The lock is held until COMMIT, however long the owner takes to send it: an owner frozen
+    mid-commit (SIGSTOP, a stalled VM) would hold every takeover back for as long as it
+    stays frozen. With `idle_limit` (the lease's length), the database ends a commit that
+    stood idle that long (idle_in_transaction_session_timeout, for this transaction only):
+    the lock goes, nothing of the commit is kept, and a successor takes over as from any
+    frozen owner. A commit's statements follow one another at once, so only a stalled
+    owner is ever that slow; the time the database itself takes does not count.
+
+    Values written out (all checked: a name of `WORKSPACE_NAME`'s characters, an int, a
+    number) so that it goes with BEGIN as one simple query: a parametrised statement of its
+    own cost a round trip more, +90 µs of CPU per commit against +5 µs (docs/scale-out.md)."""
+    workspace, epoch = fence.workspace, fence.epoch
+    check = f"UPDATE workspace_lease SET epoch = epoch WHERE workspace = '{workspace}' AND epoch = {epoch:d}"
+    if fence.idle_limit is None:
+        return check
+    milliseconds = max(1, math.ceil(fence.idle_limit * 1000))
+    return f"SET LOCAL idle_in_transaction_session_timeout = {milliseconds:d}; {check}"
 
 
 def check_workspace(name: str) -> None:
@@ -143,7 +162,7 @@ class Lease:
 
     @property
     def fence(self) -> Fence:
-        return Fence(self.workspace, self.epoch)
+        return Fence(self.workspace, self.epoch, self.seconds)
 
 
 @dataclass(frozen=True, slots=True)
