@@ -577,6 +577,42 @@ async def test_ownership_lost_when_renewals_cannot_complete_before_the_lease_wou
         await a.stop()
 
 
+async def test_ownership_gained_by_an_acquire_that_waited_for_the_row_is_kept(
+    instances: Callable[..., Leases], pg: Database
+) -> None:
+    """The acquire waits for the lease row (a frozen owner's commit holding it, until the
+    database ends that commit) for most of a lease: this process's bound on the new lease,
+    taken when the acquire was sent, has nearly run out when it is answered, though the
+    database's lease runs a whole length from then. The owner asks the database before
+    calling its lease lapsed, and keeps it: no loss, no new epoch, no flapping."""
+    admin = await asyncpg.connect(pg.url)
+    blocker = await asyncpg.connect(pg.url)
+    heard = Heard()
+    a = loop(instances(), "a", heard, lease_seconds=1.0, renew_every=0.2, retry_every=0.05)
+    try:
+        await admin.execute(  # a lapsed lease of another's: the next acquire takes it
+            "INSERT INTO workspace_lease (workspace, owner, epoch, expires_at) VALUES ('default', 'z', 7, 0)"
+        )
+        async with blocker.transaction():
+            await blocker.execute("SELECT * FROM workspace_lease FOR UPDATE")
+            a.start()
+            await until(lambda: _waits(admin), "the acquire waits for the lease row")
+            await asyncio.sleep(0.9)  # most of a lease, the acquire waiting
+        await asyncio.wait_for(a.gained.wait(), 20)
+        await asyncio.sleep(1.5)  # past the bound taken at sending, and renewals on
+        assert heard.said == [("gained", 8, "")], heard.said
+        state = await a.leases.current()
+        assert state is not None and (state.owner, state.epoch, state.lapsed) == ("a", 8, False)
+    finally:
+        await a.stop()
+        await blocker.close()
+        await admin.close()
+
+
+async def _waits(admin: asyncpg.Connection) -> bool:
+    return await waiting_for_locks(admin) > 0
+
+
 # -- SQLite: one instance, no lease ------------------------------------------------------------
 
 

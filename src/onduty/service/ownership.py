@@ -154,14 +154,23 @@ class Ownership:
                 _tell(self._on_gained, lease)
 
     async def _renew(self, lease: Lease) -> None:
-        """One renewal; a failed attempt is retried until the lease may have lapsed."""
+        """One renewal; a failed attempt is retried until the lease may have lapsed.
+
+        The database is asked at least once, even when this process's bound has passed:
+        that bound is taken when the acquire (or renewal) was sent, and an acquire that
+        waited for the lease row (a frozen owner's commit holding it) is answered with a
+        lease that runs a whole length from then by the database's clock. Asking is safe:
+        the renewal is refused once the lease has lapsed or another holds it, and every
+        commit meanwhile is fenced by the epoch."""
+        asked = False
         while self.lease is lease:
             left = lease.held_until - time.monotonic()
-            if left <= 0:
+            if left <= 0 and asked:
                 self._lose(lease, "the lease lapsed: the database could not be reached in time")
                 return
+            asked = True
             try:
-                renewed = await asyncio.wait_for(self.leases.renew(lease), left)
+                renewed = await asyncio.wait_for(self.leases.renew(lease), left if left > 0 else self.renew_every)
             except Exception as error:
                 log.warning("lease not renewed; retrying", epoch=lease.epoch, error=repr(error))
                 await self._pause(min(self.renew_every, max(0.0, lease.held_until - time.monotonic())) / 2)
