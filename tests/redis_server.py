@@ -12,6 +12,7 @@ they fail instead, as the PostgreSQL ones do (tests/integration/conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -84,3 +85,13 @@ class PrivateRedis:
         if process is not None:
             process.kill()  # as a crash would: no goodbye to the clients
             process.wait(10)
+
+    def shutdown(self) -> None:
+        """SHUTDOWN NOSAVE, as an operator restarting Redis does (`redis-cli shutdown nosave`):
+        the clients' connections closed, nothing kept."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with redis.Redis.from_url(self.url, socket_timeout=5) as client, contextlib.suppress(redis.ConnectionError):
+            client.shutdown(nosave=True)  # the server closes the connection as it goes
+        process.wait(10)

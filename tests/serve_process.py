@@ -1,5 +1,6 @@
 """A real `onduty serve` process on a loopback port, for the tests that need one
-(browser tests, the restart test): start it, wait until healthy, stop or kill it."""
+(browser tests, the restart test, several instances): start it, wait until healthy, stop,
+kill, pause or resume it."""
 
 from __future__ import annotations
 
@@ -21,12 +22,17 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, database: str, workdir: Path, *options: str) -> None:
+    def __init__(self, database: str, workdir: Path, *options: str, name: str = "serve") -> None:
         self.database, self.workdir, self.options = database, workdir, options
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "serve.log"
+        self.log = workdir / f"{name}.log"  # a name of its own for each of several processes
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Started and not dead (a paused process is running)."""
+        return self.process is not None and self.process.poll() is None
 
     def start(self, timeout: float = 30) -> None:
         with self.log.open("ab") as log:
@@ -63,17 +69,32 @@ class ServeProcess:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def stop(self) -> None:
-        """A clean stop (SIGTERM), as an operator would."""
+    def stop(self) -> bool:
+        """A clean stop (SIGTERM), as an operator would; False when it did not stop within
+        10 s and was killed."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(timeout=10)
+                return False
+        return True
 
     def kill(self) -> None:
         """A crash: SIGKILL, no chance to clean up."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP: frozen as a long GC pause or a stalled VM would freeze it; its sockets
+        stay open and what is sent to it waits."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: it goes on from where it stopped, unaware of the time that passed."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)

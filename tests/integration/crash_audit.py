@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.integration.crash_site import Ack, instant
+from tests.integration.crash_site import Ack, Person, instant
 
 SLACK = 0.005
 Row = dict[str, Any]
@@ -349,3 +349,76 @@ def r7_now(
         if room:
             problems.append(f"{queue['length']} threads wait in the queue while {room} are active with room (R7)")
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Armed:
+    """A sentinel left with S6's timers pending (crash_load.arm_sentinel) just before a fault."""
+
+    sentinel: Person
+    thread_id: int
+    fault: float  # when the fault came (this machine's clock)
+
+
+def sentinel_problems(
+    armed: list[Armed],
+    kicked: list[dict[str, Any]],
+    log: StatusLog,
+    journal: list[Event],
+    *,
+    prompted_after_fault: bool = False,
+) -> list[str]:
+    """S6 through a fault: the sentinel left with pending timers is kicked out by the system
+    after the fault (the timer survived it), from the state they were left in, and their
+    thread went back to the queue for it. `kicked`: each sentinel as the API showed them
+    kicked out. `prompted_after_fault`: their "continue working?" came after the fault too
+    (its timer was set before it)."""
+    problems = []
+    requeued = {
+        (e["data"]["thread_id"], e["data"]["agent_id"])
+        for e in journal
+        if e["name"] == "thread.requeued" and e["data"]["why"] == "kicked_out"
+    }
+    prompts: dict[int, list[float]] = defaultdict(list)
+    for e in journal:
+        if e["name"] == "agent.prompted":
+            prompts[e["data"]["agent_id"]].append(instant(e["at"]))
+    for one, seen in zip(armed, kicked, strict=True):
+        sentinel, thread_id, fault = one.sentinel, one.thread_id, one.fault
+        rows = [r for r in log.rows.get(sentinel.id, []) if r["to"]["state"] == "kicked_out"]
+        if len(rows) != 1:
+            problems.append(f"{sentinel.username}: {len(rows)} kicked_out rows: {[brief(r) for r in rows]}")
+            continue
+        row = rows[0]
+        if instant(row["at"]) < fault:
+            problems.append(f"{sentinel.username} kicked out at {row['at']}, before the fault at {fault:.3f}")
+        if row["actor"]["kind"] != "system" or row["actor"]["why"] != "kicked_out":
+            problems.append(f"{sentinel.username}: kicked out by {row['actor']}")
+        if row["from"]["state"] != "active_own_clients":
+            problems.append(f"{sentinel.username}: kicked out from {row['from']}, not active_own_clients")
+        if seen["status"]["since"] != row["at"]:
+            problems.append(f"{sentinel.username}: the API shows {seen['status']}, the log {brief(row)}")
+        if (thread_id, sentinel.id) not in requeued:
+            problems.append(f"{sentinel.username}: thread {thread_id} not requeued for the kick-out")
+        if prompted_after_fault:
+            asked = prompts.get(sentinel.id, [])
+            if len(asked) != 1 or not fault <= asked[0] <= instant(row["at"]) + SLACK:
+                problems.append(
+                    f"{sentinel.username}: prompted at {asked}; once, after the fault at {fault:.3f} "
+                    f"and before the kick-out at {row['at']}, expected"
+                )
+    return problems
+
+
+def tally(acks: list[Ack], log: StatusLog) -> str:
+    """What the load got done, by kind: so a run that did little shows it."""
+    kinds: Counter[str] = Counter()
+    for ack in acks:
+        if ack.method == "GET":
+            continue
+        kind = re.sub(r"/\d+", "/{id}", ack.path)
+        kinds[f"{kind}{' 202' if ack.status == 202 else ''}"] += 1
+    rows = [r for rs in log.rows.values() for r in rs]
+    kinds["log: kicked out (S6)"] = sum(1 for r in rows if r["to"]["state"] == "kicked_out")
+    kinds["log: finishing (S3)"] = sum(1 for r in rows if r["to"]["state"] == "finishing")
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))

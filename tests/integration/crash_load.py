@@ -2,7 +2,11 @@
 answering, closing and transferring; clients writing in; a supervisor changing statuses,
 deciding approvals, closing and transferring. Every task draws from its own seeded
 random generator; what the server does with the calls depends on timing, and every call
-it acknowledges is recorded by the site (crash_site.CrashSite.call)."""
+it acknowledges is recorded by the site (crash_site.ApiSite.call).
+
+Also the floor's making (`open_floor`) and S6's sentinels: an agent left with a timer
+pending just before a fault (`arm_sentinel`), whose kick-out after it shows the timer
+survived (`kicked_out`, crash_audit.sentinel_problems)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from tests.integration.crash_site import CrashSite, Person
+from tests.integration.crash_site import WAIT, ApiSite, Person, poll
 
 APPROVAL_REASON = "long_break"  # a custom reason that requires approval (S1, S4)
 
@@ -41,7 +45,7 @@ def status_body(target: tuple[str, str | None]) -> dict[str, Any]:
 
 @dataclass
 class Floor:
-    site: CrashSite
+    site: ApiSite
     supervisor: Person
     integration: Person
     agents: list[Person]  # the load's agents (they answer their threads)
@@ -153,3 +157,56 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
     failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
     if failures:
         raise failures[0]
+
+
+async def open_floor(
+    site: ApiSite, *, sentinels: int, response_timeout: int, prompt_timeout: int
+) -> tuple[Floor, list[Person]]:
+    """Settings for the load (S6 timeouts short, R4 and S8 off), a reason that needs approval,
+    the people (a supervisor, an integration, six agents and a lazy one, all active), and
+    `sentinels` agents kept aside for `arm_sentinel`."""
+    await site.must(
+        site.admin,
+        "PATCH",
+        "/settings",
+        {
+            "response_timeout": response_timeout,
+            "prompt_timeout": prompt_timeout,
+            "client_affinity_timeout": 0,  # R4 off: every new thread goes to the general queue
+            "disconnect_grace": 0,  # S8 off: nobody here holds a stream open
+        },
+    )
+    await site.must(
+        site.admin, "POST", "/reasons", {"code": APPROVAL_REASON, "label": "Long break", "requires_approval": True}
+    )
+    supervisor = await site.person("sue", "supervisor")
+    integration = await site.person("webchat", "integration")
+    agents = [await site.person(f"agent{i}", "agent", capacity=2) for i in range(6)]
+    lazy = await site.person("lazy", "agent", capacity=2)
+    kept = [await site.person(f"sentinel{k}", "agent") for k in range(sentinels)]
+    for agent in (*agents, lazy):
+        await site.must(agent, "POST", "/me/login")
+        await site.must(agent, "PUT", "/me/status", {"state": "active"})
+    return Floor(site, supervisor, integration, agents, lazy, itertools.count()), kept
+
+
+async def arm_sentinel(site: ApiSite, floor: Floor, sentinel: Person, round_no: int) -> int:
+    """S6's timers pending for the sentinel: `active_own_clients` (the router gives them
+    nothing, R4 aside) and an unanswered thread transferred to them (R3). Answers the thread."""
+    await site.must(sentinel, "POST", "/me/login")
+    await site.must(sentinel, "PUT", "/me/status", {"state": "active_own_clients"})
+    thread = await site.must(floor.integration, "POST", "/threads", {"client_id": f"sentinel-{round_no}", "text": "hi"})
+    await site.must(floor.supervisor, "POST", f"/threads/{thread['id']}/transfer", {"agent_id": sentinel.id})
+    thread_id: int = thread["id"]
+    return thread_id
+
+
+async def kicked_out(site: ApiSite, sentinel: Person, timeout: float) -> dict[str, Any]:
+    """The sentinel as the API shows them once S6 has kicked them out."""
+
+    async def check() -> Any:
+        seen = await site.must(site.admin, "GET", f"/agents/{sentinel.id}")
+        return seen if seen["status"]["state"] == "kicked_out" else None
+
+    seen: dict[str, Any] = await poll(check, timeout + WAIT, f"{sentinel.username} kicked out")
+    return seen
