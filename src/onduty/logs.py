@@ -203,6 +203,9 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO, stream: 
     root.handlers = [HandOff(records)]
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The forwarder's HTTP client (service/forwarding.py) would log a line per write a
+    # follower forwards: its failures are told by the forwarder itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _write_what_is_queued_at_exit() -> None:

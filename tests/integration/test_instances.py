@@ -302,6 +302,10 @@ async def test_one_owner_followers_forward_and_read_their_own_writes_and_every_c
         )
         picture = await _settled(site)
         await _common_audits(site, audits, picture)
+        audits.add(
+            "log lines per forwarded request (the forwarder's HTTP client at INFO)",
+            [f"{i}: {line}" for i in site.instances for line in i.log_text().splitlines() if "HTTP Request:" in line],
+        )
     audits.check()
 
 
@@ -643,7 +647,7 @@ async def test_every_instance_recovers_by_itself_from_redis_and_postgresql_resta
             error.add_note(f"seed {seed}; the instances' logs:{_logs(site)}")
             raise
         finally:
-            _ensure_postgres()
+            await asyncio.to_thread(_ensure_postgres)
         audits.say(
             f"Redis away {redis_away:.2f}s; PostgreSQL restarted in {postgres_back:.2f}s, an owner again "
             f"({owner}, epoch {epoch}) and every instance answering {recovered:.2f}s after the restart began"
