@@ -86,6 +86,11 @@ class PrivateRedis:
             process.kill()  # as a crash would: no goodbye to the clients
             process.wait(10)
 
+    def client_names(self) -> list[str]:
+        """The names of the clients connected now (CLIENT LIST)."""
+        with redis.Redis.from_url(self.url, socket_timeout=5) as client:
+            return [str(c.get("name", "")) for c in client.client_list()]
+
     def shutdown(self) -> None:
         """SHUTDOWN NOSAVE, as an operator restarting Redis does (`redis-cli shutdown nosave`):
         the clients' connections closed, nothing kept."""

@@ -159,19 +159,20 @@ class InstancesSite(ApiSite):
     async def open(self) -> None:
         """The first admin from the command line (before any instance runs: it refuses
         beside running instances), then `count` instances, started at once."""
-        first = self._new_instance()
+        first = self.new_instance()
         created = json.loads(await asyncio.to_thread(first.onduty, "users", "add", "root", "--role", "admin"))
         self.admin = Person(created["id"], "root", "admin", created["token"])
         await asyncio.gather(asyncio.to_thread(first.start), *(self.start_instance() for _ in range(self.count - 1)))
 
-    def _new_instance(self) -> Instance:
+    def new_instance(self) -> Instance:
+        """A new instance (a new id and port), not started yet."""
         instance = Instance(f"i{len(self.instances) + 1}", self.database.url, self.workdir, self.redis_url, self.lease)
         self.instances.append(instance)
         return instance
 
-    async def start_instance(self) -> Instance:
-        """A new instance (a new id and port) joining the others."""
-        instance = self._new_instance()
+    async def start_instance(self, instance: Instance | None = None) -> Instance:
+        """A new instance joining the others (or `instance`, made by new_instance)."""
+        instance = instance or self.new_instance()
         await asyncio.to_thread(instance.start)
         return instance
 
@@ -213,17 +214,22 @@ class InstancesSite(ApiSite):
         answers = await asyncio.gather(*(self.health(i) for i in chosen))
         return {i.name: a for i, a in zip(chosen, answers, strict=True)}
 
-    async def owner(self, timeout: float, among: Iterable[Instance] | None = None) -> tuple[Instance, int]:
+    async def owner(
+        self, timeout: float, among: Iterable[Instance] | None = None, starting: Iterable[Instance] = ()
+    ) -> tuple[Instance, int]:
         """The instance that owns the workspace, once exactly one of those running (or of
-        `among`) says so and every other one answers as a follower; and its epoch."""
+        `among`) says so and every other one answers as a follower (those `starting` may
+        not answer yet); and its epoch."""
         chosen = list(self.running if among is None else among)
+        late = {i.name for i in starting}
         end = time.monotonic() + timeout
         seen: dict[str, dict[str, Any] | None] = {}
         while time.monotonic() < end:
             seen = await self.healths(chosen)
             owners = [i for i in chosen if (seen[i.name] or {}).get("role") == "owner"]
             followers = [i for i in chosen if (seen[i.name] or {}).get("role") == "follower"]
-            if len(owners) == 1 and len(owners) + len(followers) == len(chosen):
+            silent = [i for i in chosen if seen[i.name] is None and i.name in late]
+            if len(owners) == 1 and len(owners) + len(followers) + len(silent) == len(chosen):
                 epoch = seen[owners[0].name]
                 assert epoch is not None
                 return owners[0], int(epoch["epoch"])
