@@ -404,6 +404,19 @@ class Ledger:
         finally:
             await conn.close()
 
+    async def activity(self) -> list[str]:
+        """What this database's other sessions are doing (pg_stat_activity), for a failure."""
+        try:
+            rows = await self._fetch(
+                "SELECT pid, state, wait_event_type, wait_event,"
+                " round(extract(epoch FROM now() - state_change)::numeric, 2),"
+                " left(regexp_replace(query, '\\s+', ' ', 'g'), 100) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+        except Exception as error:  # the database away: say so
+            return [f"pg_stat_activity not read: {error!r}"]
+        return [" | ".join(str(v) for v in row) for row in rows]
+
     async def lease(self) -> tuple[str, int] | None:
         rows = await self._fetch("SELECT owner, epoch FROM workspace_lease WHERE workspace = 'default'")
         return (rows[0][0], int(rows[0][1])) if rows else None

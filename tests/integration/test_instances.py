@@ -121,6 +121,14 @@ async def opened(
         await site.close()
 
 
+async def _state(site: InstancesSite) -> str:
+    """The database's sessions and the instances' logs, for a failure message."""
+    sessions = "".join(f"\n      {line}" for line in await site.ledger.activity())
+    return (
+        f"the database's sessions (pid | state | wait | for s | query):{sessions}\n  the instances' logs:{_logs(site)}"
+    )
+
+
 def _logs(site: InstancesSite, lines: int = 15) -> str:
     """The last lines of every instance's log, for a failure message."""
     parts = []
@@ -389,7 +397,7 @@ async def test_owner_killed_again_and_again_under_load_loses_nothing_acknowledge
             picture = await _settled(site)
             streams = await _dashboard_problems(site, boards)
         except BaseException as error:
-            error.add_note(f"seed {seed}; the instances' logs:{_logs(site)}")
+            error.add_note(f"seed {seed}; {await _state(site)}")
             raise
         takeovers = inst.takeover_seconds(kills, site.writes)
         audits.say(
@@ -484,7 +492,7 @@ async def test_a_paused_owner_is_replaced_and_once_resumed_commits_nothing_and_f
             await stop(tasks)
             picture = await _settled(site)
         except BaseException as error:
-            error.add_note(f"seed {seed}; the instances' logs:{_logs(site)}")
+            error.add_note(f"seed {seed}; {await _state(site)}")
             raise
         after = Counter(row.epoch for row in await site.ledger.command_log())
         audits.say(
@@ -554,7 +562,7 @@ async def test_a_write_a_follower_is_forwarding_when_it_becomes_the_owner_is_app
             took = time.monotonic() - sent
             health = await site.health(follower)
         except BaseException as error:
-            error.add_note(f"the instances' logs:{_logs(site)}")
+            error.add_note(await _state(site))
             raise
         finally:
             old.resume()
@@ -661,7 +669,7 @@ async def test_every_instance_recovers_by_itself_from_redis_and_postgresql_resta
             picture = await _settled(site)
             streams = await _dashboard_problems(site, boards)
         except BaseException as error:
-            error.add_note(f"seed {seed}; the instances' logs:{_logs(site)}")
+            error.add_note(f"seed {seed}; {await _state(site)}")
             raise
         finally:
             await asyncio.to_thread(_ensure_postgres)
