@@ -195,6 +195,32 @@ async def test_a_connection_the_server_closed_while_idle_is_not_used_again(serve
     assert len(set(app.connections)) == 2
 
 
+async def test_the_connections_kept_to_a_server_are_closed_once_requests_go_to_another(raw: Any) -> None:
+    """The owner moved: what was kept open to the old one is of no more use."""
+    closed = asyncio.Event()
+
+    async def answer_until_closed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                closed.set()
+                return
+            writer.write(OK)
+
+    old, _ = await raw(answer_until_closed)
+    new, _ = await raw(answer_until_closed)
+    client = Client(size=4, timeout=5)
+    try:
+        await client.request(old, "POST", "/", {}, b"")
+        await asyncio.sleep(0.1)
+        assert not closed.is_set()
+        await client.request(new, "POST", "/", {}, b"")
+        await asyncio.wait_for(closed.wait(), 2)
+    finally:
+        await client.close()
+
+
 async def test_a_request_the_server_closed_the_connection_under_is_sent_again_once_on_a_new_one(raw: Any) -> None:
     """The race a kept-alive connection has: the server closes it just as the next request
     arrives, answering nothing. The request goes again on a new connection (safe for the

@@ -182,6 +182,10 @@ class _Server:
         self.idle: list[Connection] = []  # the last used last: the least likely closed by the server
         self.slots = asyncio.Semaphore(size)  # connections in use or opening
 
+    def close_idle(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
+
     def take_idle(self) -> Connection | None:
         while self.idle:
             conn = self.idle.pop()
@@ -192,10 +196,10 @@ class _Server:
 
 
 class Client:
-    """Requests to a few servers over kept-alive connections: at most `size` connections to
-    each, one request at a time on each (more requests wait their turn); `timeout` seconds
-    for each request, its wait for a connection included. Every request given to it must be
-    safe to send twice (see `_exchange`)."""
+    """Requests over kept-alive connections, to one server at a time mostly (a follower's
+    owner): at most `size` connections to a server, one request at a time on each (more
+    requests wait their turn); `timeout` seconds for each request, its wait for a connection
+    included. Every request given to it must be safe to send twice (see `_exchange`)."""
 
     def __init__(self, *, size: int, timeout: float) -> None:
         self._size = size
@@ -209,6 +213,10 @@ class Client:
         server = self._servers.get(base)
         if server is None:
             server = self._servers[base] = _Server(base, self._size)
+            # Another server than before: the owner moved. The connections kept to the old one
+            # would wait, open, for a request that may never come (a dead owner's among them).
+            for other in self._servers.values():
+                other.close_idle()
         try:
             async with asyncio.timeout(self._timeout), server.slots:
                 return await self._exchange(server, method, target, headers, body)
@@ -253,5 +261,4 @@ class Client:
     async def close(self) -> None:
         servers, self._servers = self._servers, {}
         for server in servers.values():
-            while server.idle:
-                server.idle.pop().close()
+            server.close_idle()
