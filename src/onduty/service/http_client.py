@@ -29,7 +29,8 @@ class ProtocolError(ValueError):
 
 class TransportError(Exception):
     """No answer: no connection, no answer in time, the connection lost or an answer that is
-    not HTTP. Whether the server acted on the request is not known."""
+    not HTTP (its message: which; its __cause__: the error itself). Whether the server acted
+    on the request is not known."""
 
 
 class Response:
@@ -122,6 +123,7 @@ class Connection:
                     keep_alive = True
         if method == "HEAD" or status in _NO_BODY or status < 200:
             body = b""
+            keep_alive = keep_alive and status >= 200  # 101: the connection speaks another protocol now
         elif chunked:
             body = await self._chunks()
         elif length is not None:
@@ -220,10 +222,12 @@ class Client:
         try:
             async with asyncio.timeout(self._timeout), server.slots:
                 return await self._exchange(server, method, target, headers, body)
+        # What the error says is its kind only: it may reach a client of the API (a 503's
+        # message), which has no business learning the instances' addresses; the cause is kept.
         except TimeoutError:
             raise TransportError(f"no answer within {self._timeout:g} s") from None
         except (OSError, EOFError, asyncio.LimitOverrunError, ValueError) as error:
-            raise TransportError(f"{type(error).__name__}: {error}") from error
+            raise TransportError(type(error).__name__) from error
 
     async def _exchange(
         self, server: _Server, method: str, target: str, headers: Mapping[str, str], body: bytes
