@@ -98,25 +98,9 @@ class Phase:
 
 async def request(conn: loadgen.Connection, method: str, path: str, token: str, body: bytes) -> tuple[int, int]:
     """(status, Onduty-Event-Id) of one request on a keep-alive connection."""
-    head = f"{method} {path} HTTP/1.1\r\nHost: {conn.host}\r\nContent-Length: {len(body)}\r\n"
-    head += f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n\r\n"
-    conn.writer.write(head.encode() + body)
-    answer = await conn.reader.readuntil(b"\r\n\r\n")
-    status, length, event_id, chunked = int(answer[9:12]), 0, 0, False
-    for line in answer.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"onduty-event-id":
-            event_id = int(value)
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True  # a follower passes the owner's answer on without its length
-    if chunked:
-        await conn._chunks()
-    elif length:
-        await conn.reader.readexactly(length)
-    return status, event_id
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    response = await conn.http.request(method, path, headers, body)
+    return response.status, int(response.header("onduty-event-id") or 0)
 
 
 async def drive(

@@ -3,7 +3,8 @@
 Why not httpx: its async connection pool collapses with many connections in
 flight (measured here: 76 requests/s against a bare ASGI app with 64
 connections, against 689 with one), which would measure the client instead
-of the server. This speaks just enough HTTP/1.1 for our JSON API.
+of the server. The connections are the service's own lean client's
+(onduty/service/http_client.py: what a follower sends the owner with).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from onduty.service import http_client
 
 Request = tuple[str, str, dict[str, str], Any]  # method, path, headers, JSON body or None
 
@@ -35,46 +38,24 @@ class Result:
 
 
 class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
-        self.reader, self.writer, self.host = reader, writer, host
+    """A keep-alive connection sending JSON bodies (the service's HTTP/1.1 client underneath)."""
+
+    def __init__(self, http: http_client.Connection) -> None:
+        self.http = http
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer, f"{host}:{port}")
+        return cls(await http_client.Connection.open(host, port))
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, bytes]:
-        payload = b"" if body is None else json.dumps(body).encode()
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}"]
         if body is not None:
-            lines.append("Content-Type: application/json")
-        lines.extend(f"{k}: {v}" for k, v in headers.items())
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length, chunked = 0, False
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-        if chunked:
-            return status, await self._chunks()
-        return status, await self.reader.readexactly(length) if length else b""
-
-    async def _chunks(self) -> bytes:
-        body = b""
-        while True:
-            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            chunk = await self.reader.readexactly(size + 2)
-            if size == 0:
-                return body
-            body += chunk[:-2]
+            headers = {**headers, "Content-Type": "application/json"}
+        payload = b"" if body is None else json.dumps(body).encode()
+        response = await self.http.request(method, path, headers, payload)
+        return response.status, response.body
 
     def close(self) -> None:
-        self.writer.close()
+        self.http.close()
 
 
 async def run(

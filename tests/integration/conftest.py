@@ -16,8 +16,9 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -122,3 +123,39 @@ async def api(database: Database) -> AsyncIterator[Api]:
     server = RunningServer(database, clock)
     async with server as address, Api(address, server.app, clock) as client:
         yield client
+
+
+ServeAsgi = Callable[..., Awaitable[str]]  # (app, keep_alive=5) -> its base URL
+
+
+async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
+    """An ASGI request's whole body."""
+    body = b""
+    while True:
+        message = await receive()
+        body += bytes(message.get("body", b""))
+        if not message.get("more_body"):
+            return body
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[ServeAsgi]:
+    """Starts uvicorn with a small ASGI app on a free port of loopback (as many as the test
+    asks); its base URL. `keep_alive`: the seconds uvicorn keeps an idle connection open."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(app: Any, keep_alive: int = 5) -> str:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_config=None, lifespan="off", timeout_keep_alive=keep_alive
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        servers.append((server, task))
+        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+    yield start
+    for server, task in servers:
+        server.should_exit = True
+        await task

@@ -4,20 +4,18 @@ caller hears ServiceUnavailable."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 
 from onduty.domain import commands as c
 from onduty.domain.errors import Conflict
 from onduty.domain.types import Actor
 from onduty.service.forwarding import INTERNAL_COMMANDS, Forwarder
 from onduty.service.service import ServiceUnavailable
+from tests.integration.conftest import ServeAsgi, read_body
 
 Scope = dict[str, Any]
 
@@ -36,12 +34,7 @@ class StandIn:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.received.append((scope["path"], headers, body))
         status, document = self.answers[min(len(self.received), len(self.answers)) - 1]
@@ -50,24 +43,6 @@ class StandIn:
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Any]:
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-
-    async def start(app: StandIn) -> str:
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
-        servers.append((server, task))
-        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-    yield start
-    for server, task in servers:
-        server.should_exit = True
-        await task
 
 
 def owner_at(*addresses: str | None) -> Any:
@@ -82,7 +57,7 @@ def owner_at(*addresses: str | None) -> Any:
     return find
 
 
-async def test_a_command_waits_for_an_owner_and_is_sent_under_one_key(serve: Any) -> None:
+async def test_a_command_waits_for_an_owner_and_is_sent_under_one_key(serve: ServeAsgi) -> None:
     owner = StandIn(
         [(503, {"error": {"code": "unavailable", "message": "not yet", "field": None}}), (200, {"event_id": 42})]
     )
@@ -100,7 +75,7 @@ async def test_a_command_waits_for_an_owner_and_is_sent_under_one_key(serve: Any
     assert forwarder.retries == 3  # two looks with no owner, one 503
 
 
-async def test_a_request_meets_no_owner_for_longer_than_it_waits(serve: Any) -> None:
+async def test_a_request_meets_no_owner_for_longer_than_it_waits(serve: ServeAsgi) -> None:
     unreachable = "http://127.0.0.1:9"  # discard: nothing listens
     forwarder = Forwarder(owner_at(unreachable), "secret", wait=0.5)
     try:
@@ -110,7 +85,7 @@ async def test_a_request_meets_no_owner_for_longer_than_it_waits(serve: Any) -> 
         await forwarder.close()
 
 
-async def test_the_owners_refusal_comes_back_as_the_domain_error(serve: Any) -> None:
+async def test_the_owners_refusal_comes_back_as_the_domain_error(serve: ServeAsgi) -> None:
     refusal = {"error": {"code": "conflict", "message": "agent 7 is offline", "field": "agent_id"}}
     address = await serve(StandIn([(409, refusal)]))
     forwarder = Forwarder(owner_at(address), "secret")
@@ -122,14 +97,14 @@ async def test_the_owners_refusal_comes_back_as_the_domain_error(serve: Any) -> 
     assert raised.value.field == "agent_id"
 
 
-async def test_an_answer_that_is_not_503_is_passed_on_as_it_is(serve: Any) -> None:
+async def test_an_answer_that_is_not_503_is_passed_on_as_it_is(serve: ServeAsgi) -> None:
     owner = StandIn([(404, {"error": {"code": "not_found", "message": "no thread 9", "field": "thread_id"}})])
     forwarder = Forwarder(owner_at(await serve(owner)), "secret")
     try:
         answer = await forwarder.request("POST", "/api/v1/threads/9/close?x=1", {"idempotency-key": "k"}, b"")
     finally:
         await forwarder.close()
-    assert answer.status_code == 404
+    assert answer.status == 404
     assert len(owner.received) == 1
     path, headers, _ = owner.received[0]
     assert (path, headers["idempotency-key"], headers["onduty-forwarded"]) == ("/api/v1/threads/9/close", "k", "1")

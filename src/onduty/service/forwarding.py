@@ -24,12 +24,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import httpx
 import msgspec
 
 from onduty.domain import commands as c
 from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from onduty.service.command_codec import to_dict
+from onduty.service.http_client import Client, Response, TransportError
 from onduty.service.service import ServiceUnavailable
 
 INTERNAL_COMMANDS = "/internal/v1/commands"
@@ -40,7 +40,9 @@ IDEMPOTENCY_KEY = "idempotency-key"
 FORWARD_WAIT = 15.0  # seconds: a takeover (at most about 4 s) and the retried request
 ATTEMPT_TIMEOUT = 6.0  # seconds one attempt may take: longer than a lease, so a paused owner is replaced
 PAUSE = 0.1  # seconds between attempts
-MAX_CONNECTIONS = 400
+# Requests in flight to the owner at once, each on a connection of its own kept open for the
+# next; more wait their turn, within their attempt's time.
+POOL_SIZE = 100
 
 OwnerAddress = Callable[[bool], Awaitable[str | None]]  # (refresh) -> the owner's base URL, or None
 
@@ -66,16 +68,16 @@ class Forwarder:
         self._secret = secret
         self._wait = wait
         self._owns = owns  # whether this instance owns the workspace now
-        # Connections kept open to the owner: a write a moment is one request; a busy floor's
-        # writes (hundreds a second) share them without a handshake each.
-        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 4)
-        self._client = httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT, follow_redirects=False, limits=limits)
+        # Connections kept open to the owner: a busy floor's writes (hundreds a second) share
+        # them without a handshake each. Every request sent carries a key, so the client may
+        # send one again on a new connection when a kept-alive one turns out closed.
+        self._client = Client(size=POOL_SIZE, timeout=ATTEMPT_TIMEOUT)
         self.requests = 0  # forwarded API requests
         self.commands = 0  # forwarded commands of this instance's own
         self.retries = 0  # attempts sent again (no owner, owner away, owner's 503)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._client.close()
 
     async def command(self, command: c.Command, key: str) -> int:
         """Applies `command` on the owner under `key`; returns the journal's last id once it
@@ -84,17 +86,17 @@ class Forwarder:
         body = msgspec.json.encode({"key": key, "command": to_dict(command)})
         headers = {"authorization": f"Bearer {self._secret}", "content-type": "application/json"}
         response = await self._send("POST", INTERNAL_COMMANDS, headers, body)
-        if response.status_code == 200:
-            return int(response.json()["event_id"])
+        if response.status == 200:
+            return int(msgspec.json.decode(response.body)["event_id"])
         raise _refusal(response)
 
-    async def request(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> httpx.Response:
+    async def request(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
         """The client's request (`target`: path and query), sent to the owner as it came, with
         the headers given (an idempotency key among them); the owner's answer as it is."""
         self.requests += 1
         return await self._send(method, target, headers, body)
 
-    async def _send(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> httpx.Response:
+    async def _send(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
         deadline = time.monotonic() + self._wait
         refresh = False
         why = "no instance owns the workspace"
@@ -104,13 +106,11 @@ class Forwarder:
             address = await self._owner_address(refresh)
             if address is not None:
                 try:
-                    response = await self._client.request(
-                        method, address + target, headers={**headers, FORWARDED: "1"}, content=body
-                    )
-                except httpx.TransportError as error:
-                    why = f"the owner did not answer ({type(error).__name__})"
+                    response = await self._client.request(address, method, target, {**headers, FORWARDED: "1"}, body)
+                except TransportError as error:
+                    why = f"the owner did not answer ({error})"
                 else:
-                    if response.status_code != 503:
+                    if response.status != 503:
                         return response
                     why = "the owner could not apply it"
             if time.monotonic() + PAUSE > deadline:
@@ -120,13 +120,13 @@ class Forwarder:
             await asyncio.sleep(PAUSE)
 
 
-def _refusal(response: httpx.Response) -> Exception:
+def _refusal(response: Response) -> Exception:
     """The owner's refusal as the error it was there."""
     try:
-        error: dict[str, Any] = response.json()["error"]
+        error: dict[str, Any] = msgspec.json.decode(response.body)["error"]
         message, field, code = str(error["message"]), error.get("field"), str(error["code"])
-    except (ValueError, KeyError, TypeError):
-        return ServiceUnavailable(f"the owner answered {response.status_code} without saying why")
-    if response.status_code >= 500:
+    except (msgspec.DecodeError, KeyError, TypeError):
+        return ServiceUnavailable(f"the owner answered {response.status} without saying why")
+    if response.status >= 500:
         return ServiceUnavailable(message)
-    return _REFUSALS.get(response.status_code, DomainError)(message, field=field, code=code)
+    return _REFUSALS.get(response.status, DomainError)(message, field=field, code=code)

@@ -125,16 +125,16 @@ class Forwarding:
             )
             return
         node.metrics.forwarded.labels("request").inc()
-        event_id = response.headers.get(EVENT_ID)
+        event_id = response.header(EVENT_ID)
         if event_id is not None and event_id.isdigit():
             await node.wait_for_event(int(event_id))
         answer = [
             (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in response.headers.multi_items()
-            if name.lower() not in _ANSWER_HOP_HEADERS
+            for name, value in response.headers
+            if name not in _ANSWER_HOP_HEADERS
         ]
-        await send(HTTPResponseStartEvent(type="http.response.start", status=response.status_code, headers=answer))
-        await send(HTTPResponseBodyEvent(type="http.response.body", body=response.content, more_body=False))
+        await send(HTTPResponseStartEvent(type="http.response.start", status=response.status, headers=answer))
+        await send(HTTPResponseBodyEvent(type="http.response.body", body=response.body, more_body=False))
 
 
 def _own(key: str | None, headers: dict[str, str]) -> str | None:
