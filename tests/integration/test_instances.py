@@ -391,7 +391,11 @@ async def test_owner_killed_again_and_again_under_load_loses_nothing_acknowledge
                 owner, epoch = new_owner, new_epoch
                 fresh_won += owner is fresh
                 await coming
-            kicked = [await kicked_out(site, s, RESPONSE_TIMEOUT + PROMPT_TIMEOUT) for s in sentinels]
+            try:
+                kicked = [await kicked_out(site, s, RESPONSE_TIMEOUT + PROMPT_TIMEOUT) for s in sentinels]
+            except AssertionError as error:
+                error.add_note(await _sentinels_story(site, armed))
+                raise
             await stop(tasks)
             site.round += 1
             picture = await _settled(site)
@@ -421,6 +425,20 @@ async def test_owner_killed_again_and_again_under_load_loses_nothing_acknowledge
         )
         await _common_audits(site, audits, picture)
     audits.check()
+
+
+async def _sentinels_story(site: InstancesSite, armed: list[audit.Armed]) -> str:
+    """Every journal event about the sentinels and their threads, and the command log's
+    epochs around: what happened to S6's timers."""
+    ids = {a.sentinel.id for a in armed}
+    threads = {a.thread_id for a in armed}
+    told = [
+        f"{e.id} {e.at:.3f} {e.name} {e.data}"
+        for e in await site.ledger.events()
+        if e.data.get("agent_id") in ids or e.data.get("thread_id") in threads or e.data.get("to_agent_id") in ids
+    ]
+    kills = [f"{a.sentinel.username}: thread {a.thread_id}, kill at {a.fault:.3f}" for a in armed]
+    return "the sentinels: " + "; ".join(kills) + "\n  their events:\n    " + "\n    ".join(told)
 
 
 # -- 3. fencing ------------------------------------------------------------------------
