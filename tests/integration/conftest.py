@@ -52,21 +52,33 @@ def _pg_reachable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[Database]:
-    """A database of its own for this test session, migrated once, dropped at the end."""
+def new_postgres_database(prefix: str) -> Database:
+    """A new PostgreSQL database named `prefix` and a random suffix, migrated; skips without
+    the server, fails under CI. Drop it with `drop_postgres_database`."""
     problem = _pg_reachable()
     if problem is not None:
         if IN_CI:
             pytest.fail(f"{problem} (CI=true: the PostgreSQL tests must run)")
         pytest.skip(problem)
-    name = f"onduty_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     base, _, _ = PG_ADMIN.rpartition("/")
     asyncio.run(_pg_execute(PG_ADMIN, f'CREATE DATABASE "{name}"'))
     db = resolve(f"{base}/{name}")
     upgrade_sync(db)
-    yield db
+    return db
+
+
+def drop_postgres_database(db: Database) -> None:
+    name = db.url.rpartition("/")[2]
     asyncio.run(_pg_execute(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Database]:
+    """A database of its own for this test session, migrated once, dropped at the end."""
+    db = new_postgres_database("onduty_test_")
+    yield db
+    drop_postgres_database(db)
 
 
 @pytest.fixture(scope="session")

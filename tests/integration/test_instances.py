@@ -44,7 +44,6 @@ import random
 import shutil
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,11 +52,10 @@ from typing import Any
 import pytest
 
 from onduty.service.forwarding import ATTEMPT_TIMEOUT, FORWARD_WAIT
-from onduty.storage.database import Database, resolve
-from onduty.storage.migrate import upgrade_sync
+from onduty.storage.database import Database
 from tests.integration import crash_audit as audit
 from tests.integration import instance_audit as inst
-from tests.integration.conftest import IN_CI, PG_ADMIN, _pg_execute, _pg_reachable
+from tests.integration.conftest import IN_CI, PG_ADMIN, _pg_reachable, drop_postgres_database, new_postgres_database
 from tests.integration.crash_load import Floor, arm_sentinel, kicked_out, open_floor, stop
 from tests.integration.crash_site import TEAM, poll
 from tests.integration.dashboards import Dashboard, caught_up, stream_problems, user_of
@@ -84,19 +82,10 @@ def _seed() -> int:
 @pytest.fixture
 def own_database() -> Iterator[Database]:
     """A PostgreSQL database of this test's own, migrated, dropped after."""
-    problem = _pg_reachable()
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"{problem} (CI=true: the PostgreSQL tests must run)")
-        pytest.skip(problem)
-    name = f"onduty_inst_{uuid.uuid4().hex[:10]}"
-    base, _, _ = PG_ADMIN.rpartition("/")
-    asyncio.run(_pg_execute(PG_ADMIN, f'CREATE DATABASE "{name}"'))
-    db = resolve(f"{base}/{name}")
-    upgrade_sync(db)
+    db = new_postgres_database("onduty_inst_")
     yield db
     _ensure_postgres()
-    asyncio.run(_pg_execute(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_postgres_database(db)
 
 
 @pytest.fixture

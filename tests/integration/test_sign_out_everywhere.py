@@ -9,10 +9,8 @@ extensions", POST /auth/logout; security.md, "Signing out".)
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +23,7 @@ from onduty.service.node import Cluster
 from onduty.storage.database import Database
 from onduty.web.app import create_app
 from tests.integration.api_client import Api, Person
+from tests.integration.test_sign_out_streams import next_event, ready
 from tests.redis_server import REDIS_URL, redis_problem, require
 from tests.serve_process import free_port
 
@@ -95,16 +94,6 @@ async def two(database: Database) -> AsyncIterator[tuple[Api, Api]]:
 
 def events_url(api: Api, token: str) -> str:
     return f"ws://{api.address}/api/v1/events?token={token}"
-
-
-async def next_event(socket: ClientConnection) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
-    return event
-
-
-async def ready(socket: ClientConnection) -> None:
-    while (await next_event(socket))["name"] != "stream.ready":
-        pass
 
 
 async def closed_with(socket: ClientConnection) -> int:
