@@ -55,11 +55,10 @@ import uvloop
 
 import loadgen
 import wsclient
-from bench_api import add_agents, log_in
+from bench_api import add_admin, add_agents, log_in
 from cluster import (
     CLK_TCK,
     Instance,
-    add_admin,
     bucket_quantile,
     counter,
     fresh_database,

@@ -41,8 +41,9 @@ import httpx
 import uvloop
 from sqlalchemy import text
 
+from bench_api import add_admin
 from bench_restart import fill
-from cluster import Instance, add_admin, fresh_database, wait_caught_up, wait_for_owner
+from cluster import Instance, fresh_database, wait_caught_up, wait_for_owner
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -36,20 +35,6 @@ async def fresh_database(url: str) -> None:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-
-
-def add_admin(database: str, workdir: Path, username: str = "boss") -> str:
-    """The first admin, made with `onduty users add` before any instance runs (it refuses
-    while an owner holds the lease); returns their token."""
-    added = subprocess.run(
-        [sys.executable, "-m", "onduty", "users", "add", username, "--role", "admin", "--database", database],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=workdir,
-    )
-    token: str = json.loads(added.stdout)["token"]
-    return token
 
 
 @dataclass

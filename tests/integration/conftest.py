@@ -28,6 +28,7 @@ from onduty.service.clock import ManualClock
 from onduty.storage import schema
 from onduty.storage.database import Database, resolve
 from onduty.storage.migrate import upgrade_sync
+from onduty.storage.store import SqlStore
 from onduty.web.app import create_app
 from tests.integration.api_client import Api
 
@@ -171,3 +172,13 @@ async def serve() -> AsyncIterator[ServeAsgi]:
     for server, task in servers:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[SqlStore]:
+    """The store on the test's database (SQLite and PostgreSQL)."""
+    store = SqlStore(database)
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
@@ -24,15 +23,6 @@ from onduty.web.context import TOKEN_CACHE_SECONDS
 
 WAIT = 5.0
 SESSION = "a" * 64
-
-
-@pytest.fixture
-async def store(database: Database) -> AsyncIterator[SqlStore]:
-    store = SqlStore(database)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 class Applied:

@@ -7,7 +7,6 @@ instances share the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -32,15 +31,6 @@ from onduty.storage.users import UserStore
 NOW = 1_800_000_000.0
 ANN, BOB, CAT = 1, 2, 3
 SESSION = "a" * 64  # a token's hash: the session a ticket belongs to
-
-
-@pytest.fixture
-async def store(database: Database) -> AsyncIterator[SqlStore]:
-    store = SqlStore(database)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def refusal(tickets: StreamTickets, ticket: str, now: float) -> str:

@@ -16,7 +16,6 @@ engine over to a service that becomes owner, without rebuilding it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,6 +27,7 @@ from onduty.domain.errors import DomainError
 from onduty.domain.restore import restore
 from onduty.domain.workspace import Workspace
 from onduty.service._metrics import Metrics
+from onduty.service._tasks import cancelled
 from onduty.service.batch_run import BatchRun
 from onduty.service.clock import Clock, RealClock
 from onduty.service.command_codec import CommandDecodeError, decode_keyed_batch
@@ -172,10 +172,7 @@ class Follower:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(task)
 
     async def promote(self) -> tuple[Engine, RecentKeys]:
         """Stop tailing, apply what is left, and hand the engine and the keys over (to the

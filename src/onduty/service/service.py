@@ -26,7 +26,6 @@ instance took over) is told to `on_superseded`, and the service stops serving.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from onduty.domain.workspace import Workspace
 from onduty.journal import StoredEvent
 from onduty.service._audience import Journal
 from onduty.service._metrics import Metrics
+from onduty.service._tasks import cancelled
 from onduty.service.batch_run import BatchRun
 from onduty.service.clock import Clock, RealClock
 from onduty.service.command_codec import encode_batch
@@ -170,10 +170,7 @@ class Service:
     async def stop(self) -> None:
         self._stopped = True
         for task in (self._pruner, self._writer):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancelled(task)
         self._writer = self._pruner = None
         self._refuse_waiting(ServiceUnavailable("the service is stopping"))
 

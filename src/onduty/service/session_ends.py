@@ -16,11 +16,11 @@ forgotten those tokens anyway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import structlog
 
+from onduty.service._tasks import cancelled
 from onduty.storage.ended_sessions import READ_BATCH, EndedSessions
 
 log = structlog.get_logger("onduty.session_ends")
@@ -50,10 +50,7 @@ class SessionEnds:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(task)
 
     async def catch_up(self) -> int:
         """Applies every row after the last one seen; how many there were."""
