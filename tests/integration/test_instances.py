@@ -50,8 +50,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
 
 from onduty.service.forwarding import ATTEMPT_TIMEOUT, FORWARD_WAIT
+from onduty.service.node import INSTANCE_SECONDS as INSTANCE_HEARTBEAT_SECONDS
 from onduty.storage.database import Database
 from tests.integration import crash_audit as audit
 from tests.integration import instance_audit as inst
@@ -59,7 +61,7 @@ from tests.integration.conftest import IN_CI, PG_ADMIN, _pg_reachable, drop_post
 from tests.integration.crash_load import Floor, arm_sentinel, kicked_out, open_floor, stop
 from tests.integration.crash_site import TEAM, poll
 from tests.integration.dashboards import Dashboard, caught_up, stream_problems, user_of
-from tests.integration.instance_site import Instance, InstancesSite, Write, first_to
+from tests.integration.instance_site import Instance, InstancesSite, Write, first_to, instance_stream_url
 from tests.redis_server import PrivateRedis
 
 KILLS = int(os.environ.get("ONDUTY_INSTANCES_KILLS", "5"))
@@ -692,3 +694,62 @@ async def test_every_instance_recovers_by_itself_from_redis_and_postgresql_resta
         audits.add("dashboards' streams", streams)
         await _common_audits(site, audits, picture)
     audits.check()
+
+
+# -- 5. S8 across instances --------------------------------------------------------------
+
+
+async def test_s8_an_agents_stream_lives_through_the_owners_death_and_moves_with_its_instance(
+    own_database: Database, redis_server: PrivateRedis, tmp_path: Path
+) -> None:
+    """S8 with several instances: an agent's page connected to a follower stays connected,
+    with no grace begun, when the owner dies; when its own instance dies, the grace begins
+    (the owner drops a gone instance's connections once its heartbeat lapsed), and the page
+    reconnecting to another instance within it brings nobody a status change."""
+    seed = _seed()
+    print(f"\ninstances seed {seed}: S8")
+    async with opened(own_database, tmp_path, redis_server, seed) as site:
+        owner, _ = await site.owner(STARTUP)
+        await site.must(site.admin, "PATCH", "/settings", {"disconnect_grace": 60, "idle_timeout": 0})
+        ann = await site.person("ann", "agent")
+        await site.must(ann, "POST", "/me/login")
+        await site.must(ann, "PUT", "/me/status", {"state": "active"})
+        page_on = next(i for i in site.running if i is not owner)
+        headers = {"Authorization": f"Bearer {ann.token}"}
+
+        async def row() -> dict[str, Any]:
+            answer: dict[str, Any] = await site.must(site.admin, "GET", f"/agents/{ann.id}")
+            return answer
+
+        async def connected(value: bool) -> dict[str, Any] | None:
+            seen = await row()
+            return seen if seen["connected"] is value else None
+
+        before = await site.ledger.last_event_id()
+        async with connect(instance_stream_url(page_on, 0), additional_headers=headers) as _page:
+            await poll(lambda: connected(True), 10, f"ann connected through {page_on}")
+            site.kill(owner)
+            await site.owner(TAKEOVER_BOUND)
+            await asyncio.sleep(3 * INSTANCE_HEARTBEAT_SECONDS)  # the dead owner's connections are dropped by now
+            seen = await row()
+            assert (seen["connected"], seen["disconnect_deadline"], seen["status"]["state"]) == (
+                True,
+                None,
+                "active",
+            ), f"the owner's death moved ann, whose page is on {page_on}: {seen}\n{_logs(site)}"
+            dropped = [e for e in await site.ledger.events(after=before) if e.name == "agent.disconnected"]
+            assert dropped == [], f"the owner's death disconnected ann, whose page is on {page_on}: {dropped}"
+            site.kill(page_on)
+            await site.owner(TAKEOVER_BOUND)
+            gone = await poll(lambda: connected(False), 15, f"ann's connection dropped with {page_on}")
+            assert gone["disconnect_deadline"] is not None and gone["status"]["state"] == "active", gone
+        elsewhere = site.running[0]
+        async with connect(instance_stream_url(elsewhere, 0), additional_headers=headers) as _page:
+            back = await poll(lambda: connected(True), 10, f"ann connected again through {elsewhere}")
+            assert (back["disconnect_deadline"], back["status"]["state"]) == (None, "active"), back
+        moved = [
+            e
+            for e in await site.ledger.events(after=before)
+            if e.name == "agent.status_changed" and e.data["agent_id"] == ann.id
+        ]
+        assert moved == [], f"S8 moved ann though her page was back within the grace: {moved}"
