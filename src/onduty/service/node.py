@@ -37,6 +37,7 @@ from onduty.domain import commands as c
 from onduty.domain.errors import DomainError
 from onduty.domain.workspace import Workspace
 from onduty.service._metrics import Metrics
+from onduty.service._tasks import cancelled
 from onduty.service.clock import Clock, RealClock
 from onduty.service.fanout import FanOut, InProcessFanOut
 from onduty.service.fanout_redis import RedisFanOut
@@ -149,10 +150,7 @@ class Node:
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancelled(task)
         if self._ownership is not None:
             # The service first: nothing is committed once the lease is released.
             await self._stop_serving()
@@ -177,10 +175,6 @@ class Node:
     def service(self) -> Service | None:
         """The service applying commands here: this instance's while it owns the workspace."""
         return self._service
-
-    @property
-    def role(self) -> Role:
-        return OWNER if self._service is not None else FOLLOWER
 
     @property
     def forwards(self) -> bool:
