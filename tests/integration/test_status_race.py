@@ -31,7 +31,7 @@ seed is printed; ONDUTY_RACE_SEED replays one. Long runs:
     ONDUTY_RACE_REQUESTS=5000 ONDUTY_RACE_KILLS=40 pytest tests/integration/test_status_race.py -s
 
 ONDUTY_RACE_REQUESTS: requests per writer without a kill (default 150). ONDUTY_RACE_KILLS:
-kills in the kill variant (default 5).
+kills in the kill variant (default 3).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from tests.integration import crash_audit as audit
 from tests.integration.crash_site import Ack, CrashSite, OutsideWriter, Person
 
 REQUESTS = int(os.environ.get("ONDUTY_RACE_REQUESTS", "150"))
-KILLS = int(os.environ.get("ONDUTY_RACE_KILLS", "5"))
+KILLS = int(os.environ.get("ONDUTY_RACE_KILLS", "3"))
 
 
 @dataclass(frozen=True, slots=True)
