@@ -43,6 +43,9 @@ def status_body(target: tuple[str, str | None]) -> dict[str, Any]:
     return {"state": state} if reason is None else {"state": state, "reason": reason}
 
 
+SENTINEL_CLIENT = "sentinel-"  # the clients whose threads arm the sentinels
+
+
 @dataclass
 class Floor:
     site: ApiSite
@@ -134,8 +137,12 @@ class Floor:
                     await site.call(me, "POST", f"/threads/{rng.choice(talking.json()['items'])['id']}/close")
             else:
                 queue = await site.call(me, "GET", "/queue", limit=20)
-                if queue is not None and queue.status_code == 200 and queue.json()["items"]:
-                    thread = rng.choice(queue.json()["items"])
+                # Not a sentinel's thread: arming one transfers it to the sentinel, and a transfer
+                # of the load's read from the queue just before would take it away again.
+                waiting = [] if queue is None or queue.status_code != 200 else queue.json()["items"]
+                waiting = [t for t in waiting if not t["client_id"].startswith(SENTINEL_CLIENT)]
+                if waiting:
+                    thread = rng.choice(waiting)
                     body = {"agent_id": rng.choice(everyone).id}  # R3: whatever their status
                     await site.call(me, "POST", f"/threads/{thread['id']}/transfer", body)
             await asyncio.sleep(rng.uniform(0.005, 0.03))
@@ -195,7 +202,8 @@ async def arm_sentinel(site: ApiSite, floor: Floor, sentinel: Person, round_no: 
     nothing, R4 aside) and an unanswered thread transferred to them (R3). Answers the thread."""
     await site.must(sentinel, "POST", "/me/login")
     await site.must(sentinel, "PUT", "/me/status", {"state": "active_own_clients"})
-    thread = await site.must(floor.integration, "POST", "/threads", {"client_id": f"sentinel-{round_no}", "text": "hi"})
+    client = f"{SENTINEL_CLIENT}{round_no}"
+    thread = await site.must(floor.integration, "POST", "/threads", {"client_id": client, "text": "hi"})
     await site.must(floor.supervisor, "POST", f"/threads/{thread['id']}/transfer", {"agent_id": sentinel.id})
     thread_id: int = thread["id"]
     return thread_id
