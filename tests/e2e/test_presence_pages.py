@@ -1,10 +1,15 @@
-"""S8 and S9 as people see them: an agent's page closed, and an agent signing out."""
+"""S8 and S9 as people see them: an agent's page closed, and an agent signing out; W4:
+whose presence a page is sent."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page, expect
+import json
+import re
+from typing import Any
 
-from tests.e2e.conftest import Person, Site, sign_in
+from playwright.sync_api import Browser, Page, WebSocket, expect
+
+from tests.e2e.conftest import Person, Site, live, sign_in
 
 GRACE = 4  # seconds: short, so the test waits little; the rule is the same at 60
 
@@ -65,3 +70,66 @@ def test_s9_an_agent_who_signs_out_is_offline_for_the_supervisor(browser: Browse
     row = next(a for a in site.api(sam, "GET", "/agents") if a["id"] == ann.id)
     assert row["status"]["set_by"]["kind"] == "agent"  # her own logout, not the system's
     _not_reloaded(watching)
+
+
+def _recording(page: Page) -> tuple[WebSocket, list[dict[str, Any]]]:
+    """Reloads the page with every frame its event stream receives recorded, parsed."""
+    frames: list[dict[str, Any]] = []
+    with page.expect_websocket() as opened:
+        page.reload()
+    socket = opened.value
+    socket.on("framereceived", lambda payload: frames.append(json.loads(payload)))
+    live(page)
+    return socket, frames
+
+
+def _about(frames: list[dict[str, Any]], agent: Person) -> list[dict[str, Any]]:
+    """The frames that tell this agent's status: their own event, or a coalesced change."""
+    told = [f for f in frames if f["name"] == "agent.status_changed" and f["data"]["agent_id"] == agent.id]
+    coalesced = [f for f in frames if f["name"] == "presence.changed"]
+    return told + [f for f in coalesced if any(c["agent_id"] == agent.id for c in f["data"]["changes"])]
+
+
+def test_w1_w4_a_page_receives_what_it_shows_its_team_and_colleagues_presence_while_picking(
+    browser: Browser, site: Site
+) -> None:
+    """A supervisor's page is not sent another team's status changes (W1: it shows its
+    team); an agent's page gets colleagues' presence only while its transfer picker is
+    open, and then live (W4): another team's colleague goes to lunch under its eyes."""
+    sam = site.person("supervisor", "Sam Supervisor", team="desk")
+    ann = site.person("agent", "Ann Agent", team="desk")
+    olga = site.person("agent", "Olga Other", team="phones")
+    site.api(olga, "PUT", "/me/status", {"state": "active"})  # logs in, then active
+    watching = sign_in(browser, site, sam)
+    _, sam_frames = _recording(watching)
+    working = sign_in(browser, site, ann)
+    ann_stream, ann_frames = _recording(working)
+    expect(working.locator("#my-status")).to_have_text("Not ready")
+
+    site.api(olga, "PUT", "/me/status", {"state": "not_ready"})
+    site.api(ann, "PUT", "/me/status", {"state": "active"})  # after Olga's change, in the stream's order
+    expect(watching.locator(_row_status(watching, ann))).to_have_text("Active (free)")
+    expect(working.locator("#my-status")).to_have_text("Active (free)")
+    assert _about(sam_frames, olga) == [] and _about(ann_frames, olga) == []
+
+    site.client_writes("alice", "Hello, my parcel never arrived.")
+    alice = working.locator(".thread", has_text="alice")
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = working.get_by_role("dialog", name="Transfer thread")
+    olga_there = dialog.locator(".colleague", has_text="Olga Other")
+    expect(olga_there.locator(".colleague-status")).to_have_text("Not ready")
+    site.api(olga, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})
+    expect(olga_there.locator(".colleague-status")).to_have_text("Lunch break")
+    expect(olga_there.locator(".presence")).to_have_text("Away")
+    [told] = _about(ann_frames, olga)
+    assert told["name"] == "presence.changed"
+
+    # The picker closed, Olga's comings and goings are the stream's no more.
+    with ann_stream.expect_event("framereceived", lambda payload: '"stream.subscribed"' in payload):
+        dialog.get_by_role("button", name="Cancel", exact=True).click()
+    expect(dialog).to_be_hidden()
+    site.api(olga, "PUT", "/me/status", {"state": "active"})
+    site.api(ann, "PUT", "/me/status", {"state": "active_own_clients"})
+    expect(working.locator("#my-status")).to_have_text(re.compile("doesn't receive"))
+    expect(watching.locator(_row_status(watching, ann))).to_contain_text("doesn't receive")
+    assert _about(ann_frames, olga) == [told] and _about(sam_frames, olga) == []

@@ -21,8 +21,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from onduty.journal import StoredEvent
+from onduty.service.stream_filter import may_see
 from onduty.storage.users import User
-from onduty.web._events_ws import may_see
 from tests.integration.crash_site import Person
 from tests.integration.instance_site import Instance, InstancesSite, instance_stream_url
 

@@ -12,7 +12,9 @@ it between instances over PostgreSQL's journal.
 What the live stream relies on (web/_events_ws.py): a subscriber gets every
 event published after it subscribed, in order, none twice; one that falls too
 far behind is cut off (it resumes from the journal) without holding the
-others back; a reader can be woken for good when its client leaves.
+others back; a reader can be woken for good when its client leaves; what a subscriber
+selects is decided as each event is offered, wherever it came from (a follower's
+streams are selected on the follower, from what Redis and the journal bring).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TypeVar
 import pytest
 
 from onduty.journal import StoredEvent
-from onduty.service.fanout import FanOut, InProcessFanOut, Subscription
+from onduty.service.fanout import NOW, FanOut, InProcessFanOut, Subscription
 from onduty.service.fanout_redis import RedisFanOut
 from tests.redis_server import unique_prefix
 from tests.unit.list_journal import ListJournal
@@ -180,6 +182,33 @@ async def test_a_cancelled_reader_leaves_the_subscription_usable(fanout: FanOut)
     await asyncio.sleep(0)
     await fanout.publish(events(1))
     assert ids(await take(subscription, 1)) == [1]
+
+
+async def test_a_subscriber_takes_what_it_selects_and_the_latest_event_of_each_key(fanout: FanOut) -> None:
+    """The live stream's selection (service/stream_filter.py): some events now, some kept
+    as the latest under a key (an agent's presence, coalesced), the rest not at all; a
+    batch with nothing for it does not wake it."""
+    subscription = fanout.subscribe()
+    # Agent 1's events now, agent 2's kept as its latest, agent 3's dropped.
+    subscription.select = lambda event: {1: NOW, 2: 2}.get(event.data["agent_id"])
+
+    def by(agent: int, *numbers: int) -> list[StoredEvent]:
+        return [StoredEvent(i, "agent.status_changed", float(i), {"agent_id": agent}, {}) for i in numbers]
+
+    await fanout.publish(by(2, 1))
+    await fanout.publish([*by(1, 2), *by(3, 3), *by(2, 4)])
+    await fanout.publish(by(1, 5))
+    assert ids(await take(subscription, 2)) == [2, 5]
+    await until(lambda: subscription.offered_through == 5)
+    assert ids(subscription.take_latest()) == [4]
+    assert subscription.take_latest() == []
+    reader = asyncio.create_task(subscription.batch())
+    await fanout.publish(by(3, 6))
+    await until(lambda: subscription.offered_through == 6)
+    await asyncio.sleep(0.01)
+    assert not reader.done()  # nothing for it: not woken
+    subscription.nudge()
+    assert await soon(reader) == []
 
 
 # -- the in-process backend's own promises ----------------------------------------------------------

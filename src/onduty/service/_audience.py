@@ -4,7 +4,7 @@
 exactly that command's outcome, so that an event's audience (who held the
 thread, which team) is the one of its moment. The entries go to the database
 with the batch's rows (storage/projection.py) and, once committed, to every
-subscriber allowed to see them (web/_events_ws.py `may_see` reads `scope`).
+subscriber allowed to see them (service/stream_filter.py `may_see` reads `scope`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,13 @@ Publishing costs each subscriber one append and, if it was idle, one wake-up:
 no task, queue or lock per event. A subscriber takes everything that arrived
 since it last looked in one go (`batch`), so a burst of events costs one
 wake-up per subscriber, not one per event.
+
+A subscriber may say what it takes of each event (`select`, set by the live stream:
+what its user may see, narrowed by what its page shows). It is asked as the event is
+offered, so a subscriber that takes nothing of a batch is not woken at all: with 2,000
+dashboards each showing one team, a status change wakes a team's few, not all of them.
+It may also keep only the latest event under a key (an agent's presence, coalesced):
+those wait beside the mailbox until the reader takes them.
 """
 
 from __future__ import annotations
@@ -15,9 +22,15 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Final
 
 from onduty.journal import StoredEvent
+
+NOW: Final = 0
+Select = Callable[[StoredEvent], int | None]
+"""What a subscriber takes of an event: None, nothing; NOW, the event; a positive key (an
+agent's id), the event as the latest under that key, replacing the one kept before."""
 
 
 class Subscription:
@@ -25,13 +38,28 @@ class Subscription:
     reconnects and resumes from its last event id), so one slow dashboard never
     holds the others back."""
 
-    __slots__ = ("_fanout", "_limit", "_pending", "_waiter", "interrupted", "overflowed")
+    __slots__ = (
+        "_fanout",
+        "_latest",
+        "_limit",
+        "_news",
+        "_pending",
+        "_waiter",
+        "interrupted",
+        "offered_through",
+        "overflowed",
+        "select",
+    )
 
     def __init__(self, fanout: FanOut, limit: int) -> None:
         self._fanout = fanout
         self._limit = limit
         self._pending: deque[StoredEvent] = deque()
+        self._latest: dict[int, StoredEvent] = {}  # key -> the latest event selected under it
+        self._news = False  # something arrived (or `nudge`) since `batch` last answered
         self._waiter: asyncio.Future[None] | None = None
+        self.select: Select | None = None  # None: every event, now
+        self.offered_through = 0  # the id of the last event offered, taken or not
         self.overflowed = False
         self.interrupted = False
 
@@ -39,14 +67,52 @@ class Subscription:
         self.offer_many((event,))
 
     def offer_many(self, events: Sequence[StoredEvent]) -> None:
-        if self.overflowed:
+        if self.overflowed or not events:
             return
+        self.offered_through = events[-1].id
+        select = self.select
+        taken: Sequence[StoredEvent] = events
+        if select is not None:
+            now: list[StoredEvent] = []
+            latest = self._latest
+            kept = False
+            for event in events:
+                key = select(event)
+                if key is None:
+                    continue
+                if key == NOW:
+                    now.append(event)
+                else:
+                    latest[key] = event
+                    kept = True
+            if not now and not kept:
+                return  # nothing for this one: not even a wake-up
+            taken = now
         pending = self._pending
-        if len(pending) + len(events) > self._limit:
+        if len(pending) + len(taken) > self._limit:
             self.overflowed = True
             pending.clear()  # nothing more for this one: it resumes from its last id
         else:
-            pending.extend(events)
+            pending.extend(taken)
+        self._news = True
+        self._wake()
+
+    def take_latest(self) -> list[StoredEvent]:
+        """The events kept under a key since the last call, in id order."""
+        if not self._latest:
+            return []
+        events = sorted(self._latest.values(), key=_by_id)
+        self._latest.clear()
+        return events
+
+    @property
+    def holds_latest(self) -> bool:
+        return bool(self._latest)
+
+    def nudge(self) -> None:
+        """Wake the reader once (`batch` answers what it has, maybe nothing): a timer's end,
+        or a message from the client."""
+        self._news = True
         self._wake()
 
     def interrupt(self) -> None:
@@ -62,25 +128,27 @@ class Subscription:
                 waiter.set_result(None)
 
     async def batch(self) -> list[StoredEvent] | None:
-        """Every event offered since the last call, in order, waiting for at least one.
-        None once this subscription was cut off; [] once interrupted."""
-        await self._wait(stop_on_interrupt=True)
+        """Every event taken since the last call, in order, waiting for news: an event, one
+        kept under a key (`take_latest`), or a `nudge` (then the list may be empty). None
+        once this subscription was cut off; [] once interrupted."""
+        await self._wait(lambda: self._news or self.interrupted)
         if self.overflowed:
             return None
+        self._news = False
         events = list(self._pending)
         self._pending.clear()
         return events
 
     async def get(self) -> StoredEvent | None:
         """The next event, or None once this subscription was cut off."""
-        await self._wait(stop_on_interrupt=False)
+        await self._wait(lambda: bool(self._pending))
         if self.overflowed:
             return None
         return self._pending.popleft()
 
-    async def _wait(self, *, stop_on_interrupt: bool) -> None:
-        """Until something is pending, the subscription was cut off, or (if asked) interrupted."""
-        while not self._pending and not self.overflowed and not (stop_on_interrupt and self.interrupted):
+    async def _wait(self, ready: Callable[[], bool]) -> None:
+        """Until `ready()` or the subscription was cut off."""
+        while not self.overflowed and not ready():
             waiter = asyncio.get_running_loop().create_future()
             self._waiter = waiter
             try:
@@ -91,6 +159,10 @@ class Subscription:
 
     def close(self) -> None:
         self._fanout.unsubscribe(self)
+
+
+def _by_id(event: StoredEvent) -> int:
+    return event.id
 
 
 class FanOut(ABC):

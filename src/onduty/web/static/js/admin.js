@@ -517,13 +517,15 @@ function start() {
   $("#user-role").addEventListener("change", roleChanged);
   roleChanged();
   setUpToken();
-  new EventStream(onEvent, {
+  const stream = new EventStream(onEvent, {
     onReady: () => {
       refresh.reasons();
       refresh.settings();
       refresh.users();
     },
-  }).start();
+  });
+  stream.subscribe({}); // the catalogue (reasons, settings, people) only: no team's traffic
+  stream.start();
 }
 
 if (user) {

@@ -4,8 +4,8 @@
 // every reconnect), then apply events. Our own `agent.updated` carries the whole
 // agent object (status, prompt, pending request), so it is rendered as it comes
 // (a change of status alone comes as `agent.status_changed` with the new status);
-// thread events reload the open threads; colleagues' status changes refresh the
-// presence dots in the transfer picker.
+// thread events reload the open threads; while the transfer picker is open, colleagues'
+// presence (`presence.changed`, coalesced) refreshes its dots.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
 import { $, h, duration, initials, since, toast } from "./dom.js";
@@ -28,9 +28,15 @@ const state = {
 
 // Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
 const OWN_STATES = ["active", "active_own_clients", "not_ready"];
+// What the stream carries: one's own events; colleagues' presence (W4) only while the
+// transfer picker shows it (coalesced by the server into `presence.changed`).
+const OWN = {};
+const WITH_PRESENCE = { presence: "all" };
+let stream = null;
 
 function start() {
-  const stream = new EventStream(onEvent, { onReady });
+  stream = new EventStream(onEvent, { onReady });
+  stream.subscribe(OWN);
   stream.start().reportInput(); // S8: the person is still here (idle_timeout)
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
@@ -87,6 +93,8 @@ function onEvent(event) {
       renderMe({ ...state.me, status: data.status, presence: data.presence });
     }
     colleagueChanged(data);
+  } else if (name === "presence.changed") {
+    for (const change of data.changes) colleagueChanged(change); // each colleague's latest
   } else if (name === "agent.registered" || name === "agent.changed") {
     refresh.people(); // a new colleague, or a new team: names and teams come from the API
   }
@@ -492,6 +500,7 @@ function setUpTransferDialog() {
   const dialog = $("#transfer-dialog");
   for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
+    stream.subscribe(OWN);
     const thread = state.transferring;
     state.transferring = null;
     const entry = thread && state.threads.get(thread.id);
@@ -511,7 +520,7 @@ async function openTransfer(id) {
   renderColleagues();
   $("#transfer-dialog").showModal();
   $("#colleague-filter").focus();
-  refresh.people();
+  stream.subscribe(WITH_PRESENCE).then(refresh.people); // loaded once no change can be missed
 }
 
 const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };

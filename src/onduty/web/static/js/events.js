@@ -4,6 +4,12 @@
 // id it saw, so a network drop or a server restart loses no change; an event
 // that comes twice is dropped by its id. While it is away the page says
 // "Reconnecting…".
+//
+// A page says what it shows with `subscribe({teams, queue, presence})` (docs/rules.md,
+// "API extensions"); the stream then carries only that. The subscription is remembered:
+// every reconnect opens with it, so what a resume replays is selected the same way.
+// Frames without an id (`presence.changed`: other agents' presence, coalesced) are
+// handed on as they come and never move the resume point.
 import { api, ApiError } from "./api.js";
 import { session } from "./session.js";
 import { $ } from "./dom.js";
@@ -19,6 +25,30 @@ export class EventStream {
     this.pause = 500;
     this.closed = false;
     this.socket = null;
+    this.subscription = null; // null: everything the role may see
+    this.generation = 0; // counts subscribe() calls
+    this.waiting = []; // [generation, resolve] of subscribe() calls not yet in force
+  }
+
+  // Resolves once the server applies it (or a reconnect opened with it): from then on no
+  // change it selects is missed, so the page may load what it shows from the API.
+  subscribe(subscription) {
+    this.subscription = subscription;
+    const generation = ++this.generation;
+    const settled = new Promise((resolve) => this.waiting.push([generation, resolve]));
+    const socket = this.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) this.send(socket);
+    return settled;
+  }
+
+  send(socket) {
+    socket.send(JSON.stringify({ subscribe: this.subscription }));
+    socket.sent.push(this.generation); // answered in order: stream.subscribed (or stream.error)
+  }
+
+  inForce(generation) {
+    for (const [g, resolve] of this.waiting) if (g <= generation) resolve();
+    this.waiting = this.waiting.filter(([g]) => g > generation);
   }
 
   start() {
@@ -53,9 +83,15 @@ export class EventStream {
     if (this.closed) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const after = this.lastId === null ? "" : `&after=${this.lastId}`;
-    const url = `${scheme}://${location.host}/api/v1/events?ticket=${encodeURIComponent(ticket)}${after}`;
+    const opened = this.generation; // the subscription this socket opens with
+    const subscribe = this.subscription ? `&subscribe=${encodeURIComponent(JSON.stringify(this.subscription))}` : "";
+    const url = `${scheme}://${location.host}/api/v1/events?ticket=${encodeURIComponent(ticket)}${after}${subscribe}`;
     const socket = new WebSocket(url);
+    socket.sent = [];
     this.socket = socket;
+    socket.addEventListener("open", () => {
+      if (this.generation !== opened) this.send(socket); // subscribe() while this one connected
+    });
     socket.addEventListener("message", (message) => {
       const event = JSON.parse(message.data);
       if (event.name === "stream.ready") {
@@ -63,9 +99,20 @@ export class EventStream {
         this.lastId = Math.max(this.lastId ?? 0, event.data.last_id);
         this.pause = 500;
         this.setState("live");
+        this.inForce(opened);
         this.onReady({ first, at: event.at }); // `at`: the server's clock, for client-side timers
         return;
       }
+      if (event.name === "stream.subscribed" || event.name === "stream.error") {
+        const generation = socket.sent.shift();
+        if (event.name === "stream.error") console.error(`event stream: ${event.data.field}: ${event.data.message}`);
+        else {
+          this.lastId = Math.max(this.lastId ?? 0, event.data.last_id);
+          this.inForce(generation);
+        }
+        return;
+      }
+      if (event.id === null) return this.onEvent(event); // presence.changed: not an event of the journal
       if (this.lastId !== null && event.id <= this.lastId) return; // seen already
       this.lastId = event.id;
       this.onEvent(event);

@@ -97,6 +97,8 @@ function main(user) {
       $("#agents").setAttribute("aria-busy", live ? "false" : "true");
     },
   });
+  // What the page shows (W1, W5): its team's rows and the general queue; an admin's, every team.
+  stream.subscribe({ teams: admin ? "all" : user.team ? [user.team] : [], queue: true });
 
   // One load at a time; a load asked for meanwhile runs right after it.
   let loadRunning = false;
