@@ -59,19 +59,19 @@ def selector(user: User, selection: Selection | None) -> Select:
     presence_all = selection.presence_all
 
     def select(event: StoredEvent) -> int | None:
-        if not may_see(user, event):
-            return None
+        # What the page shows first: most events are not for a narrow page, and that is
+        # quicker to tell (this runs for every page at every event).
         scope = event.scope
-        if me in scope.get("agents", ()):
-            return NOW  # one's own
+        key: int | None = NOW
         event_teams = scope.get("teams", ())
-        if event_teams and (teams is None or not teams.isdisjoint(event_teams)):
-            return NOW
-        if event.name == STATUS_CHANGED:
-            agent_id: int = event.data["agent_id"]
-            return agent_id if presence_all else None
-        if scope.get("public") or (queue and scope.get("queue")):
-            return NOW
-        return None
+        if me in scope.get("agents", ()) or (event_teams and (teams is None or not teams.isdisjoint(event_teams))):
+            pass  # one's own, or a shown team's
+        elif event.name == STATUS_CHANGED:
+            if not presence_all:
+                return None
+            key = event.data["agent_id"]
+        elif not (scope.get("public") or (queue and scope.get("queue"))):
+            return None
+        return key if may_see(user, event) else None
 
     return select

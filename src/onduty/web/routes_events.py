@@ -39,7 +39,11 @@ SESSION_ENDED = "the session that asked for this ticket ended (signed out, or th
     summary="A single-use ticket to open the event stream",
     description=(
         "Valid 30 s, once: open `GET /api/v1/events?ticket=…` with it, so that no token sits "
-        "in a URL. 429 when too many of the caller's tickets are waiting to be used."
+        "in a URL. 429 when too many of the caller's tickets are waiting to be used. The stream "
+        "(a WebSocket) also takes `&after=<last event id>` to resume, and "
+        '`&subscribe={"teams": [...] | "all", "queue": bool, "presence": "teams" | "all"}` '
+        '(or that object later as the message `{"subscribe": …}`) to receive only what the '
+        "page shows; see docs/rules.md, API extensions."
     ),
     tags=["events"],
     responses={
