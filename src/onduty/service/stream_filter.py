@@ -64,14 +64,14 @@ def selector(user: User, selection: Selection | None) -> Select:
         scope = event.scope
         key: int | None = NOW
         event_teams = scope.get("teams", ())
-        if me in scope.get("agents", ()) or (event_teams and (teams is None or not teams.isdisjoint(event_teams))):
-            pass  # one's own, or a shown team's
-        elif event.name == STATUS_CHANGED:
-            if not presence_all:
+        shown = event_teams and (teams is None or not teams.isdisjoint(event_teams))
+        if not shown and me not in scope.get("agents", ()):  # neither a shown team's nor one's own
+            if event.name == STATUS_CHANGED:
+                if not presence_all:
+                    return None
+                key = event.data["agent_id"]
+            elif not (scope.get("public") or (queue and scope.get("queue"))):
                 return None
-            key = event.data["agent_id"]
-        elif not (scope.get("public") or (queue and scope.get("queue"))):
-            return None
         return key if may_see(user, event) else None
 
     return select
