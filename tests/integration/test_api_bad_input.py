@@ -350,3 +350,69 @@ async def test_no_token_or_a_bad_token_is_401(api: Api) -> None:
     assert signin.status_code in (400, 401)
     api.error(signin)
     assert await snapshot(api) == before
+
+
+async def test_refusals_say_every_invalid_field_of_a_body_in_words(api: Api) -> None:
+    """A body's decoding and the settings' rules answer every invalid field at once (`errors`,
+    the first being `error`), in words rather than the validator's terms; nothing changes."""
+    await scene(api)
+    before = await snapshot(api)
+
+    async def errors(method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        response = await api.call(api.admin, method, path, body, params=params)
+        assert response.status_code == 400, response.text
+        return api.errors(response)
+
+    assert await errors("POST", "/reasons", {"code": "gym", "label": ""}) == {"label": "label must not be empty"}
+    assert await errors("POST", "/reasons", {"code": "gym", "label": "G" * 81}) == {
+        "label": "label must be at most 80 characters long"
+    }
+    assert await errors("POST", "/reasons", {"label": 3, "requires_approval": "yes", "colour": "red"}) == {
+        "code": "code is required",
+        "label": "label must be text, not 3",
+        "requires_approval": 'requires_approval must be true or false, not "yes"',
+        "colour": "colour is not a field of this request; it takes code, label, requires_approval",
+    }
+    # The catalogue's own rules, both fields at once.
+    said = await errors("POST", "/reasons", {"code": "Bad Code", "label": "   "})
+    assert set(said) == {"code", "label"} and said["label"] == "label must not be empty"
+    assert said["code"].startswith("reason code must be 1-40 characters")
+
+    assert await errors(
+        "PATCH", "/settings", {"prompt_timeout": "30", "default_capacity": 2.5, "strategy": "random"}
+    ) == {
+        "prompt_timeout": 'prompt_timeout must be a number, not "30"',
+        "default_capacity": "default_capacity must be a whole number, not 2.5",
+        "strategy": 'strategy must be one of: least_busy, longest_idle, round_robin, not "random"',
+    }
+    assert await errors("PATCH", "/settings", {"on_disconnect": {"state": "nap"}}) == {
+        "on_disconnect": 'on_disconnect.state must be one of: inactive, offline, not "nap"'
+    }
+    assert await errors(
+        "PATCH",
+        "/settings",
+        {
+            "response_timeout": 0,
+            "return_window": 2_592_001,
+            "default_capacity": 0,
+            "idle_timeout": 30,
+            "time_zone": "Mars/Base",
+        },
+    ) == {
+        "response_timeout": "response_timeout must be from 1 to 2,592,000 seconds (30 days)",
+        "default_capacity": "default_capacity must be a whole number from 1 to 1,000",
+        "return_window": "return_window must be from 0 (off) to 2,592,000 seconds (30 days)",
+        "idle_timeout": "idle_timeout must be 0 (off) or at least 120 seconds: pages report input once a minute",
+        "time_zone": "time_zone 'Mars/Base' is not a known IANA time zone",
+    }
+    assert await errors("POST", "/users", {"username": "x", "role": "boss", "password": "short", "capacity": 0}) == {
+        "role": 'role must be one of: admin, agent, integration, supervisor, not "boss"',
+        "password": "password must be at least 8 characters long",
+        "capacity": "capacity must be a whole number from 1 to 1,000",
+    }
+    assert await errors("POST", f"/threads/{HUGE_ID}/transfer", {"agent_id": 1.5}) == {
+        "agent_id": "agent_id must be a whole number from 1 to 2,147,483,647, not 1.5"
+    }
+    assert await errors("GET", "/queue", params={"limit": "many"}) == {"limit": "limit must be a whole number"}
+    assert await errors("PATCH", "/settings", []) == {None: "the body must be a JSON object, not a list"}
+    assert await snapshot(api) == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from onduty.domain.errors import Conflict, DomainError, NotFound
+from onduty.domain.errors import Conflict, DomainError, InvalidFields, NotFound
 
 BUILT_IN: tuple[tuple[str, str], ...] = (
     ("lunch", "Lunch break"),
@@ -85,10 +85,21 @@ class ReasonCatalogue:
         return reason
 
     def check_add(self, code: str, label: str) -> str:
-        validate_code(code)
+        """The label to keep; a bad code and a bad label are refused together."""
+        problems: list[DomainError] = []
+        try:
+            validate_code(code)
+        except DomainError as problem:
+            problems.append(problem)
+        try:
+            label = validate_label(label)
+        except DomainError as problem:
+            problems.append(problem)
+        if problems:
+            raise InvalidFields(problems)
         if code in self._by_code:
             raise Conflict(f"reason {code!r} already exists", field="code")
-        return validate_label(label)
+        return label
 
     def existing(self, code: str) -> Reason:
         reason = self._by_code.get(code)

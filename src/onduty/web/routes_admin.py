@@ -9,18 +9,18 @@ from litestar.params import JSONBody, PathParameter
 
 from onduty.domain import commands as c
 from onduty.domain.reasons import CODE_PATTERN
-from onduty.domain.types import State
+from onduty.domain.settings import setting_problems
 from onduty.service import queries as q
 from onduty.service.accounts import UsernameTaken
 from onduty.service.auth import new_token, token_hash
 from onduty.usernames import UsernameError, normalise
 from onduty.web import schemas as s
+from onduty.web._input_words import Problem
 from onduty.web._routing_helpers import api_delete, api_get, api_patch, api_post, as_struct
 from onduty.web.context import Caller, Ctx, require
-from onduty.web.errors import ApiError, invalid
+from onduty.web.errors import ApiError, invalid, invalid_fields
 
 TEAM_ROLES = ("agent", "supervisor")
-_STATUS_WORDS = {state.value for state in State} | {"active_free"}
 ReasonCode = Annotated[str, PathParameter(schema_extra={"pattern": CODE_PATTERN})]
 
 
@@ -45,8 +45,6 @@ async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
 async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) -> s.Reason:
     require(caller, "admin")
-    if data.code in _STATUS_WORDS:  # W2: `status=` takes a state, active_free or a reason code
-        raise invalid(f"reason code {data.code!r} is the name of a status; choose another", "code")
     return await _saved_reason(ctx, c.AddReason(data.code, data.label, data.requires_approval), data.code)
 
 
@@ -73,8 +71,13 @@ async def change_settings(caller: Caller, ctx: Ctx, data: JSONBody[s.SettingsPat
     changes = data.changes()
     if not changes:
         raise invalid("nothing to change: send at least one setting", None)
-    if "time_zone" in changes and not zone_exists(changes["time_zone"]):
-        raise invalid(f"time_zone {changes['time_zone']!r} is not a known IANA time zone", "time_zone")
+    # Every setting refused at once; the engine checks them again, and the catalogue (S8).
+    problems = [Problem(p.field, p.message) for p in setting_problems(changes)]
+    zone = changes.get("time_zone")
+    if zone is not None and "time_zone" not in {p.field for p in problems} and not zone_exists(zone):
+        problems.append(Problem("time_zone", f"time_zone {zone!r} is not a known IANA time zone"))
+    if problems:
+        raise invalid_fields(problems)
     outcome = await ctx.node.execute(c.ChangeSettings(changes), answer=q.settings)
     return as_struct(outcome.answer, s.Settings)
 

@@ -165,8 +165,15 @@ class ErrorBody(Struct):
     field: str | None = None
 
 
+class FieldError(Struct):
+    field: str | None
+    message: str
+
+
 class ErrorResponse(Struct):
     error: ErrorBody
+    # A 400 about a request's fields: every invalid one, the first being `error`.
+    errors: list[FieldError] | UnsetType = UNSET
 
 
 class Actor(Struct):
