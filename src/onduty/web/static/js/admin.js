@@ -1,12 +1,16 @@
 // Administration: the reason catalogue (S1), workspace settings, users and teams.
 //
-// Every form shows the API's error next to the field it names (error.field).
+// Every form is checked whole before anything is sent, and every invalid field shows its
+// message beside it in words; what the API still refuses shows the same way (its `errors`).
 // The page follows the live stream too, so two admins see each other's changes;
 // a field someone is editing keeps what they typed.
+import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, duration, toast } from "./dom.js";
+import { $, h, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
+import { count, plural } from "./format.js";
 import { requireRole } from "./session.js";
 
 const user = requireRole("admin");
@@ -14,98 +18,57 @@ const user = requireRole("admin");
 const ROLE_LABELS = { agent: "Agent", supervisor: "Supervisor", admin: "Admin", integration: "Integration" };
 const TEAM_ROLES = new Set(["agent", "supervisor"]);
 
-// How each setting reads; a setting the page does not know yet still shows, as plain text.
-const SETTINGS = {
-  response_timeout: {
-    label: "Response timeout",
-    unit: "seconds",
-    hint: "An assigned thread unanswered this long asks the agent “continue working?” (S6).",
-  },
-  prompt_timeout: {
-    label: "Prompt timeout",
-    unit: "seconds",
-    hint: "Time to confirm “continue working?” before being kicked out.",
-  },
-  client_affinity_timeout: {
-    label: "Own-client period",
-    unit: "seconds",
-    hint: "A client stays with the agent who answered their last thread this long (R4).",
-  },
-  affinity_wait: {
-    label: "Wait for the client's agent",
-    unit: "seconds",
-    hint: "How long a returning client waits for their own agent; 0 sends them to the queue at once.",
-  },
-  strategy: {
-    label: "Routing strategy",
-    options: { least_busy: "Least busy", longest_idle: "Longest idle", round_robin: "Round robin" },
-    hint: "Who gets the next thread among the agents who can take it (R2).",
-  },
-  on_logout: {
-    label: "Threads at logout",
-    options: { requeue: "Back to the queue", keep: "The agent keeps them" },
-    hint: "What happens to an agent's threads when they log out (S5).",
-  },
-  default_capacity: { label: "Default capacity", unit: "threads", integer: true, hint: "Threads an agent holds at once, unless set per agent." },
-  time_zone: { label: "Time zone", hint: "For reports' days, an IANA name such as Europe/Berlin." },
-  disconnect_grace: {
-    label: "Connection grace",
-    unit: "seconds",
-    hint: "An agent whose pages are all closed or cut off this long gets the status below (S8); a reload or a short drop changes nothing. 0 turns it off.",
-  },
-  on_disconnect: {
-    label: "When an agent's connection is lost",
-    // Filled from the reason catalogue; the API's object reads as "inactive:<code>" or "offline".
-    options: {},
-    encode: (value) => (value.state === "offline" ? "offline" : `inactive:${value.reason}`),
-    decode: (text) => (text === "offline" ? { state: "offline" } : { state: "inactive", reason: text.slice("inactive:".length) }),
-    hint: "Offline logs them out (their threads go as at a logout).",
-  },
-  return_window: {
-    label: "Welcome back within",
-    unit: "seconds",
-    hint: "An agent who connects again this soon, with nobody having changed their status, gets back the status they had. 0 turns it off.",
-  },
-  idle_timeout: {
-    label: "Idle after",
-    unit: "seconds",
-    hint: "No key or pointer input on an agent's page this long counts as a lost connection. 0 turns it off.",
-  },
-};
+// -- the rules the API checks, said before sending ---------------------------------------------
 
-// on_disconnect's choices: offline, or inactive with any usable reason (S8).
-function fillOnDisconnect(select, reasons, current) {
-  const choices = [["offline", "Offline (logged out)"]];
-  for (const reason of reasons) {
-    if (!reason.retired || `inactive:${reason.code}` === current) choices.push([`inactive:${reason.code}`, `Inactive: ${reason.label}`]);
-  }
-  const before = select.value;
-  select.replaceChildren(...choices.map(([value, text]) => h("option", { value }, text)));
-  select.value = before || current;
+// As the service has them (domain/reasons.py, domain/validate.py, web/schemas.py).
+const CODE = /^[a-z][a-z0-9_]{0,39}$/;
+const STATUS_NAMES = new Set(["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free"]);
+const MAX_LABEL = 80;
+const MAX_NAME = 80; // usernames and teams
+const MAX_FULL_NAME = 120;
+const PASSWORD = { min: 8, max: 200 };
+const MAX_CAPACITY = 1000;
+const REASON_LABELS = { code: "Code", label: "Label" };
+const USER_LABELS = { username: "Username", name: "Full name", role: "Role", password: "Password", team: "Team", capacity: "Capacity" };
+
+function tooLong(label, text, most) {
+  return text.length > most ? `${label} must be at most ${plural(most, "character")} long (it has ${count(text.length)})` : null;
 }
 
-// -- errors next to their fields -----------------------------------------------------
-
-function clearErrors(root) {
-  for (const p of root.querySelectorAll("[data-error-for]")) {
-    p.hidden = true;
-    p.textContent = "";
-  }
-  for (const input of root.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+function checkLabel(text) {
+  return text ? tooLong("Label", text, MAX_LABEL) : "Label is required";
 }
 
-function showError(root, failure) {
-  const field = failure.field || "";
-  const slot = root.querySelector(`[data-error-for="${CSS.escape(field)}"]`) || root.querySelector('[data-error-for=""]');
-  const input = field ? root.querySelector(`[name="${CSS.escape(field)}"]`) : null;
-  if (input) input.setAttribute("aria-invalid", "true");
-  if (slot) {
-    slot.textContent = failure.message;
-    slot.hidden = false;
-  } else {
-    toast(failure.message);
+function checkCode(code) {
+  if (!code) return "Code is required";
+  if (STATUS_NAMES.has(code)) return `Code “${code}” is the name of a status; choose another`;
+  if (!CODE.test(code)) {
+    return "Code must start with a lowercase letter and hold only lowercase letters, digits and _ (40 at most), like coaching";
   }
-  if (input) input.focus();
+  const taken = reasonRows.get(code);
+  if (taken) return `Code “${code}” is taken by ${taken.retired ? "the retired reason" : "the reason"} “${taken.label.dataset.saved}”`;
+  return null;
+}
+
+function checkCapacity(text, required) {
+  if (text === "") return required ? "Capacity is required" : null;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && n <= MAX_CAPACITY ? null : `Capacity must be a whole number between 1 and ${count(MAX_CAPACITY)}`;
+}
+
+function checkTeam(text, required) {
+  if (!text) return required ? "Team is required" : null;
+  return tooLong("Team", text, MAX_NAME);
+}
+
+// The problems among `checks` ([field, message or null]), for showErrors.
+function problems(checks) {
+  return checks.filter(([, message]) => message).map(([field, message]) => ({ field, message }));
+}
+
+// A number field's text; "x" when the browser holds something that is no number.
+function numberText(input) {
+  return input.validity.badInput ? "x" : input.value.trim();
 }
 
 // A field keeps what someone typed when the server's value changes under it.
@@ -137,7 +100,7 @@ function placeInOrder(parent, elements) {
 
 // -- reasons (S1) -------------------------------------------------------------------------
 
-const reasonRows = new Map(); // code -> {row, label, approval, errors}
+const reasonRows = new Map(); // code -> {row, label, approval, retired}
 
 async function loadReasons() {
   const reasons = await api("GET", "/reasons");
@@ -191,6 +154,11 @@ function reasonRow(reason) {
 
 async function saveReason(code, row, label, approval) {
   clearErrors(row);
+  const found = problems([["label", checkLabel(label.value.trim())]]);
+  if (found.length) {
+    showErrors(row, found, REASON_LABELS);
+    return;
+  }
   const changes = {};
   if (dirty(label)) changes.label = label.value.trim();
   if (dirty(approval)) changes.requires_approval = approval.checked;
@@ -206,7 +174,7 @@ async function saveReason(code, row, label, approval) {
     approval.checked = saved.requires_approval;
     toast(`Saved “${saved.label}”.`);
   } catch (failure) {
-    showError(row, failure);
+    showErrors(row, problemsOf(failure), REASON_LABELS);
   }
 }
 
@@ -227,7 +195,7 @@ function askRetire(code, row, actions) {
       await loadReasons();
     } catch (failure) {
       restore();
-      showError(row, failure);
+      showErrors(row, problemsOf(failure), REASON_LABELS);
     }
   });
   actions.replaceChildren(h("span", { class: "small" }, `Retire ${code}?`), h("div", { class: "row" }, yes, no));
@@ -243,6 +211,14 @@ async function addReason(event) {
     label: form.elements.label.value.trim(),
     requires_approval: form.elements.requires_approval.checked,
   };
+  const found = problems([
+    ["code", checkCode(body.code)],
+    ["label", checkLabel(body.label)],
+  ]);
+  if (found.length) {
+    showErrors(form, found, REASON_LABELS);
+    return;
+  }
   try {
     const reason = await api("POST", "/reasons", body);
     form.reset();
@@ -250,97 +226,7 @@ async function addReason(event) {
     await loadReasons();
     form.elements.code.focus();
   } catch (failure) {
-    showError(form, failure);
-  }
-}
-
-// -- settings -----------------------------------------------------------------------------
-
-const settingInputs = new Map(); // name -> input
-
-function settingField(name, value) {
-  const meta = SETTINGS[name] || { label: name.replace(/_/g, " ") };
-  const id = `setting-${name}`;
-  let input;
-  if (meta.options) {
-    input = h("select", { id, name }, Object.entries(meta.options).map(([v, text]) => h("option", { value: v }, text)));
-  } else if (typeof value === "number") {
-    input = h("input", { id, name, type: "number", min: meta.integer ? 1 : 0, step: meta.integer ? 1 : "any", inputmode: "decimal" });
-  } else {
-    input = h("input", { id, name, autocomplete: "off" });
-  }
-  const described = [`${id}-hint`, `${id}-error`].join(" ");
-  input.setAttribute("aria-describedby", described);
-  const unit = meta.unit ? h("span", { class: "hint" }, ` (${meta.unit})`) : null;
-  const human = meta.unit === "seconds" ? h("span", { class: "hint human", id: `${id}-human` }) : null;
-  settingInputs.set(name, input);
-  if (human) input.addEventListener("input", () => humanize(input, human));
-  return h(
-    "div",
-    { class: "setting" },
-    h("label", { for: id }, meta.label, unit),
-    input,
-    h("p", { class: "hint", id: `${id}-hint` }, meta.hint || "", human ? " " : "", human),
-    h("p", { class: "field-error", id: `${id}-error`, "data-error-for": name, hidden: true }),
-  );
-}
-
-function humanize(input, human) {
-  const seconds = Number(input.value);
-  human.textContent = input.value !== "" && Number.isFinite(seconds) && seconds >= 3600 ? `= ${duration(seconds)}` : "";
-}
-
-async function loadSettings() {
-  const [settings, reasons] = await Promise.all([api("GET", "/settings"), api("GET", "/reasons")]);
-  const fields = $("#settings-fields");
-  for (const [name, raw] of Object.entries(settings)) {
-    const meta = SETTINGS[name] || {};
-    const value = meta.encode ? meta.encode(raw) : raw;
-    if (!settingInputs.has(name)) fields.append(settingField(name, value));
-    const input = settingInputs.get(name);
-    if (name === "on_disconnect") fillOnDisconnect(input, reasons, value);
-    sync(input, value);
-    const human = $(`#setting-${name}-human`);
-    if (human) humanize(input, human);
-  }
-}
-
-async function saveSettings(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  clearErrors(form);
-  $("#settings-saved").textContent = "";
-  const changes = {};
-  for (const [name, input] of settingInputs) {
-    if (!dirty(input)) continue;
-    if (input.type === "number") {
-      const number = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(number)) {
-        showError(form, { field: name, message: `${(SETTINGS[name] || {}).label || name}: enter a number` });
-        return;
-      }
-      changes[name] = number;
-    } else {
-      const decode = (SETTINGS[name] || {}).decode;
-      changes[name] = decode ? decode(input.value) : input.value.trim();
-    }
-  }
-  if (!Object.keys(changes).length) {
-    $("#settings-saved").textContent = "Nothing changed.";
-    return;
-  }
-  try {
-    const saved = await api("PATCH", "/settings", changes);
-    for (const name of Object.keys(changes)) {
-      const input = settingInputs.get(name);
-      const encode = (SETTINGS[name] || {}).encode;
-      const value = String(encode ? encode(saved[name]) : saved[name]);
-      input.dataset.saved = value;
-      input.value = value;
-    }
-    $("#settings-saved").textContent = "Saved.";
-  } catch (failure) {
-    showError(form, failure);
+    showErrors(form, problemsOf(failure), REASON_LABELS);
   }
 }
 
@@ -368,12 +254,12 @@ async function loadUsers() {
   $("#teams").replaceChildren(
     ...teams.map((team) => {
       const members = users.filter((u) => u.team === team);
-      const count = (role) => members.filter((u) => u.role === role).length;
+      const many = (role) => members.filter((u) => u.role === role).length;
       return h(
         "li",
         {},
         h("strong", {}, team),
-        h("span", { class: "muted" }, ` · ${count("agent")} agents, ${count("supervisor")} supervisors`),
+        h("span", { class: "muted" }, ` · ${plural(many("agent"), "agent")}, ${plural(many("supervisor"), "supervisor")}`),
       );
     }),
   );
@@ -390,7 +276,7 @@ function userRow(person) {
   let capacity = null;
   if (person.role === "agent") {
     team = h("input", { name: "team", list: "team-names", "aria-label": `Team of ${person.name}`, autocomplete: "off" });
-    capacity = h("input", { name: "capacity", type: "number", min: 1, max: 1000, step: 1, "aria-label": `Capacity of ${person.name}` });
+    capacity = h("input", { name: "capacity", type: "number", min: 1, max: MAX_CAPACITY, step: 1, "aria-label": `Capacity of ${person.name}` });
     const save = h("button", { type: "button", "aria-label": `Save ${person.name}` }, "Save");
     cells.push(
       h("td", { "data-label": "Team" }, team, h("p", { class: "field-error", "data-error-for": "team", hidden: true })),
@@ -411,16 +297,17 @@ function userRow(person) {
 
 async function saveAgent(person, row, team, capacity) {
   clearErrors(row);
+  const found = problems([
+    ["team", checkTeam(team.value.trim(), true)],
+    ["capacity", checkCapacity(numberText(capacity), true)],
+  ]);
+  if (found.length) {
+    showErrors(row, found, USER_LABELS);
+    return;
+  }
   const changes = {};
   if (dirty(team)) changes.team = team.value.trim();
-  if (dirty(capacity)) {
-    const number = Number(capacity.value);
-    if (capacity.value.trim() === "" || !Number.isInteger(number)) {
-      showError(row, { field: "capacity", message: "capacity: enter a whole number" });
-      return;
-    }
-    changes.capacity = number;
-  }
+  if (dirty(capacity)) changes.capacity = Number(capacity.value);
   if (!Object.keys(changes).length) {
     toast(`Nothing to save for ${person.name}.`);
     return;
@@ -434,7 +321,7 @@ async function saveAgent(person, row, team, capacity) {
     toast(`Saved ${person.name}: team ${agent.team}, capacity ${agent.capacity}.`);
     await loadUsers();
   } catch (failure) {
-    showError(row, failure);
+    showErrors(row, problemsOf(failure), USER_LABELS);
   }
 }
 
@@ -449,19 +336,25 @@ async function addUser(event) {
   const form = event.currentTarget;
   clearErrors(form);
   const field = (name) => form.elements[name].value.trim();
-  // The username goes as typed: the server normalises it, one rule for every client.
-  const body = { username: form.elements.username.value, role: field("role") };
-  if (field("name")) body.name = field("name");
-  if (form.elements.password.value) body.password = form.elements.password.value;
-  if (TEAM_ROLES.has(body.role) && field("team")) body.team = field("team");
-  if (body.role === "agent" && field("capacity")) {
-    const capacity = Number(field("capacity"));
-    if (!Number.isInteger(capacity)) {
-      showError(form, { field: "capacity", message: "capacity: enter a whole number" });
-      return;
-    }
-    body.capacity = capacity;
+  const password = form.elements.password.value;
+  const role = field("role");
+  const found = problems([
+    ["username", field("username") ? tooLong("Username", field("username"), MAX_NAME) : "Username is required"],
+    ["name", tooLong("Full name", field("name"), MAX_FULL_NAME)],
+    ["password", password && password.length < PASSWORD.min ? `Password must be at least ${plural(PASSWORD.min, "character")} long` : tooLong("Password", password, PASSWORD.max)],
+    ["team", TEAM_ROLES.has(role) ? checkTeam(field("team"), false) : null],
+    ["capacity", role === "agent" ? checkCapacity(numberText(form.elements.capacity), false) : null],
+  ]);
+  if (found.length) {
+    showErrors(form, found, USER_LABELS);
+    return;
   }
+  // The username goes as typed: the server normalises it, one rule for every client.
+  const body = { username: form.elements.username.value, role };
+  if (field("name")) body.name = field("name");
+  if (password) body.password = password;
+  if (TEAM_ROLES.has(role) && field("team")) body.team = field("team");
+  if (role === "agent" && field("capacity")) body.capacity = Number(field("capacity"));
   try {
     const created = await api("POST", "/users", body);
     form.reset();
@@ -472,7 +365,7 @@ async function addUser(event) {
     $("#new-token-copy").focus();
     await loadUsers();
   } catch (failure) {
-    showError(form, failure);
+    showErrors(form, problemsOf(failure), USER_LABELS);
   }
 }
 

@@ -1,5 +1,6 @@
 // Calls to /api/v1 with the signed-in user's token. Errors carry the API's
-// {code, message, field} so forms can point at the field that was wrong.
+// {code, message, field}, and `errors` (every invalid field, when the API lists them),
+// so forms can point at the fields that were wrong.
 import { session } from "./session.js";
 
 export class ApiError extends Error {
@@ -9,6 +10,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || "error";
     this.field = error.field || null;
+    this.errors = body && Array.isArray(body.errors) ? body.errors : null;
   }
 }
 
