@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import Browser, expect
@@ -156,3 +157,88 @@ def test_s8_admin_sets_the_connection_rules_and_a_refusal_names_its_field(browse
     settings.get_by_role("button", name="Save settings").click()
     expect(page.locator("#settings-saved")).to_have_text("Saved.")
     assert site.api(site.admin, "GET", "/settings")["on_disconnect"] == {"state": "inactive", "reason": "offsite"}
+
+
+def test_invalid_forms_say_every_field_at_once_in_words_and_times_read_as_people_say_them(
+    browser: Browser, site: Site
+) -> None:
+    site.person("agent", "Ann Agent", team="billing")
+    site.person("agent", "Abe Agent", team="billing")
+    site.person("supervisor", "Sue Super", team="support")
+    site.person("agent", "Amy Agent", team="support")
+    page = sign_in(browser, site, site.admin)
+    settings = page.locator("#settings")
+
+    # Lengths of time as people say them: the longest unit that says each in whole numbers.
+    def shows(label: str, number: str, unit: str) -> None:
+        expect(settings.get_by_label(label, exact=True)).to_have_value(number)
+        expect(settings.get_by_label(f"{label}: unit").locator("option:checked")).to_have_text(unit)
+
+    shows("Response timeout", "1", "minute")  # 60 s
+    shows("Prompt timeout", "30", "seconds")
+    shows("Own-client period", "1", "day")
+    shows("Welcome back within", "8", "hours")
+    expect(page.locator("#setting-idle_timeout-human")).to_have_text("Off")
+    # A change elsewhere shows live, in days.
+    site.api(site.admin, "PATCH", "/settings", {"return_window": 30 * 86400})
+    shows("Welcome back within", "30", "days")
+    settings.get_by_label("Own-client period", exact=True).fill("90")
+    settings.get_by_label("Own-client period: unit").select_option("minute")
+    expect(page.locator("#setting-client_affinity_timeout-human")).to_have_text("= 1 h 30 min")
+
+    # Plurals: one supervisor, two agents, no supervisor.
+    expect(page.locator("#teams li", has_text="billing")).to_have_text("billing · 2 agents, 0 supervisors")
+    expect(page.locator("#teams li", has_text="support")).to_have_text("support · 1 agent, 1 supervisor")
+
+    # A whole form checked before sending: every invalid field says why, at once, in words.
+    before = site.api(site.admin, "GET", "/settings")
+    settings.get_by_label("Response timeout", exact=True).fill("0")
+    settings.get_by_label("Default capacity").fill("1.5")
+    settings.get_by_label("Time zone").fill("")
+    settings.get_by_label("Idle after", exact=True).fill("1")
+    settings.get_by_role("button", name="Save settings").click()
+    said = {
+        "response_timeout": "Response timeout must be between 1 s and 30 days",
+        "default_capacity": "Default capacity must be a whole number between 1 and 1,000",
+        "time_zone": "Time zone is required",
+        "idle_timeout": "Idle after must be 0 (off), or between 2 min and 30 days: pages report input once a minute",
+    }
+    for name, message in said.items():
+        expect(page.locator(f"#setting-{name}-error")).to_have_text(message)
+        field = page.locator(f"#setting-{name}")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_attribute("aria-describedby", re.compile(f"setting-{name}-error"))
+    expect(settings.get_by_label("Response timeout", exact=True)).to_be_focused()
+    assert site.api(site.admin, "GET", "/settings") == before
+
+    # What only the service can tell (the time zone is unknown) shows the same way, in words.
+    settings.get_by_label("Response timeout", exact=True).fill("2")
+    settings.get_by_label("Default capacity").fill("4")
+    settings.get_by_label("Time zone").fill("Mars/Olympus")
+    settings.get_by_label("Idle after", exact=True).fill("0")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#setting-time_zone-error")).to_have_text(
+        "Time zone 'Mars/Olympus' is not a known IANA time zone"
+    )
+    expect(page.locator("#setting-response_timeout-error")).to_be_hidden()
+    expect(settings.get_by_label("Time zone")).to_be_focused()
+    settings.get_by_label("Time zone").fill("Europe/Berlin")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#settings-saved")).to_have_text("Saved.")
+    stored = site.api(site.admin, "GET", "/settings")
+    assert (stored["response_timeout"], stored["client_affinity_timeout"], stored["default_capacity"]) == (120, 5400, 4)
+    shows("Response timeout", "2", "minutes")
+    shows("Own-client period", "90", "minutes")
+
+    # The reason form: both fields at once, then the code alone.
+    add = page.locator("#reason-add")
+    add.get_by_role("button", name="Add reason").click()
+    expect(add.locator('[data-error-for="code"]')).to_have_text("Code is required")
+    expect(add.locator('[data-error-for="label"]')).to_have_text("Label is required")
+    expect(add.get_by_label("Code")).to_be_focused()
+    add.get_by_label("Code").fill("lunch")
+    add.get_by_label("Label").fill("L" * 81)
+    add.get_by_role("button", name="Add reason").click()
+    expect(add.locator('[data-error-for="code"]')).to_have_text("Code “lunch” is taken by the reason “Lunch break”")
+    expect(add.locator('[data-error-for="label"]')).to_have_text("Label must be at most 80 characters long (it has 81)")
+    expect(page.locator("body")).not_to_contain_text("Expected")

@@ -115,7 +115,7 @@ function settingField(name, value) {
   const id = `setting-${name}`;
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
-  const described = `${hintId} ${errorId}`;
+  const described = meta.duration ? `${id}-human ${hintId} ${errorId}` : `${hintId} ${errorId}`;
   const hint = h("p", { class: "hint", id: hintId }, meta.hint || "");
   let control;
   if (meta.duration) {
@@ -127,9 +127,8 @@ function settingField(name, value) {
       offWhenZero: meta.duration.off,
       describedBy: described,
     });
-    hint.append(" ", input.reading);
     control = {
-      element: input.element,
+      element: h("div", {}, input.element, input.reading),
       focusable: input.number,
       read: () => {
         const seconds = input.seconds();

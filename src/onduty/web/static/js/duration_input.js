@@ -25,7 +25,7 @@ export class DurationInput {
       UNITS.map((u) => h("option", { value: u.name }, `${u.name}s`)),
     );
     this.unit.value = unit;
-    this.reading = h("span", { class: "human", id: `${id}-human` });
+    this.reading = h("p", { class: "hint reading", id: `${id}-human` });
     this.element = h("div", { class: "duration" }, this.number, this.unit);
     this.number.addEventListener("input", () => this.updated());
     this.unit.addEventListener("change", () => this.updated());
