@@ -96,6 +96,10 @@ _REVEAL = """(texts) => {
 
 
 def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene: Scene) -> None:
+    """Sign-in (and its error), the supervisor's widget (W1) with its banners (W5), the
+    agent card with a request pending (W3, S4) and the W6 confirm, reports (P2), the
+    agent's workspace with the S6 prompt and the transfer dialog (W4), administration
+    with a retire confirm and a toast: no serious or critical axe finding, light or dark."""
     site = scene.site
     failures: list[str] = []
     # Sign-in, and its error.
