@@ -6,10 +6,13 @@ import { UNITS, count, humanDuration } from "./format.js";
 const SECONDS = Object.fromEntries(UNITS.map((unit) => [unit.name, unit.seconds]));
 
 export class DurationInput {
-  // `unit`: the one shown for 0 (and until a value comes); `offWhenZero`: 0 turns the rule off.
-  constructor({ id, name, label, unit = "second", offWhenZero = false, describedBy = "" }) {
+  // `unit`: the one shown for 0 (and until a value comes); `units`: the ones offered (names
+  // of UNITS, all by default); `offWhenZero`: 0 turns the rule off; `ariaLabel`: the number's
+  // name when no <label> names it (in a table row).
+  constructor({ id, name, label, unit = "second", units = null, offWhenZero = false, describedBy = "", ariaLabel = null }) {
     this.fallbackUnit = unit;
     this.offWhenZero = offWhenZero;
+    this.units = UNITS.filter((u) => !units || units.includes(u.name));
     this.number = h("input", {
       id,
       name,
@@ -17,15 +20,16 @@ export class DurationInput {
       min: 0,
       step: "any",
       inputmode: "decimal",
+      "aria-label": ariaLabel,
       "aria-describedby": describedBy,
     });
     this.unit = h(
       "select",
       { name: `${name}-unit`, "aria-label": `${label}: unit`, "aria-describedby": describedBy },
-      UNITS.map((u) => h("option", { value: u.name }, `${u.name}s`)),
+      this.units.map((u) => h("option", { value: u.name }, `${u.name}s`)),
     );
     this.unit.value = unit;
-    this.reading = h("p", { class: "hint reading", id: `${id}-human` });
+    this.reading = h("p", { class: "hint reading", id: id ? `${id}-human` : null });
     this.element = h("div", { class: "duration" }, this.number, this.unit);
     this.number.addEventListener("input", () => this.updated());
     this.unit.addEventListener("change", () => this.updated());
@@ -42,9 +46,16 @@ export class DurationInput {
   }
 
   // Shows `seconds` in the longest unit that says it in whole numbers: 5400 -> 90 minutes.
+  // null (no value: no limit, say) empties it.
   set(seconds) {
+    if (seconds === null || seconds === undefined) {
+      this.number.value = "";
+      this.updated();
+      return;
+    }
     const value = Number(seconds);
-    const unit = value === 0 ? this.fallbackUnit : (UNITS.find((u) => value % u.seconds === 0) || UNITS.at(-1)).name;
+    const fits = this.units.find((u) => value % u.seconds === 0) || this.units.at(-1);
+    const unit = value === 0 ? this.fallbackUnit : fits.name;
     this.number.value = String(value / SECONDS[unit]);
     this.unit.value = unit;
     this.updated();
