@@ -67,6 +67,11 @@ const SETTINGS = {
     duration: { min: 0, max: LONGEST, unit: "hour", off: true },
     hint: "An agent who connects again this soon, with nobody having changed their status, gets back the status they had. 0 turns it off.",
   },
+  service_level_target: {
+    label: "Service level target",
+    duration: { min: 1, max: 3600, unit: "second" },
+    hint: "A thread that reaches an agent this soon after it arrived counts towards today's service level (W5).",
+  },
   idle_timeout: {
     label: "Idle after",
     // Pages report input once a minute (S8): a shorter time would move people who are there.
