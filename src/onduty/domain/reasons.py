@@ -18,6 +18,8 @@ BUILT_IN: tuple[tuple[str, str], ...] = (
 CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 _CODE = re.compile(CODE_PATTERN)
 MAX_LABEL = 80
+# S10: a week at most; a longer limit is a typo (hours or seconds meant), not a break.
+MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass(slots=True)
@@ -27,12 +29,23 @@ class Reason:
     requires_approval: bool = False
     retired: bool = False
     built_in: bool = False
+    max_minutes: int | None = None  # S10: longer than this in it is overdue; None: no limit
 
 
 # Status filters (W2) take a state, `active_free` or a reason code: a reason may not take
 # one of the other two's names.
 RESERVED_CODES = frozenset(
-    ("offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free")
+    (
+        "offline",
+        "not_ready",
+        "active",
+        "active_own_clients",
+        "finishing",
+        "inactive",
+        "kicked_out",
+        "active_free",
+        "overdue",  # S10: the filter for overdue agents
+    )
 )
 
 
@@ -53,6 +66,17 @@ def validate_label(label: str) -> str:
     if len(label) > MAX_LABEL:
         raise DomainError(f"label must be at most {MAX_LABEL} characters", field="label")
     return label
+
+
+def validate_max_minutes(value: object) -> int | None:
+    """S10: a whole number of minutes from 1 to MAX_MINUTES, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
+        raise DomainError(
+            f"max_minutes must be a whole number from 1 to {MAX_MINUTES}, or null for no limit", field="max_minutes"
+        )
+    return value
 
 
 class ReasonCatalogue:

@@ -62,6 +62,9 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "prompt_deadline": iso(agent.prompt_deadline),
         # S8: no stream of theirs is open, and this is when the system sets on_disconnect.
         "disconnect_deadline": iso(agent.grace_deadline),
+        # S10: longer in their break than its reason's max_minutes; and when they are (or will be).
+        "overdue": agent.overdue,
+        "overdue_at": iso(agent.overdue_at),
     }
 
 
