@@ -222,7 +222,11 @@ async def test_bad_approvals_and_reasons_change_nothing(api: Api) -> None:
     )
     await refused(api, api.admin, "POST", "/reasons", {"code": "gym", "label": "Gym", "colour": "red"}, field="colour")
     await refused(api, api.admin, "POST", "/reasons", {"code": "lunch", "label": "Lunch"}, status=409, field="code")
-    for taken in ("active", "offline", "kicked_out", "active_free"):  # W2 could not filter by them
+    for limit in (0, -1, 10081, 2.5, "30", True):  # S10: whole minutes, 1 to a week
+        body = {"code": "gym", "label": "Gym", "max_minutes": limit}
+        await refused(api, api.admin, "POST", "/reasons", body, field="max_minutes")
+        await refused(api, api.admin, "PATCH", "/reasons/lunch", {"max_minutes": limit}, field="max_minutes")
+    for taken in ("active", "offline", "kicked_out", "active_free", "overdue"):  # W2 could not filter by them
         await refused(api, api.admin, "POST", "/reasons", {"code": taken, "label": "Taken"}, field="code")
     await refused(api, api.admin, "POST", "/reasons", {"code": "doctor", "label": "Doc"}, status=409, field="code")
     await refused(api, api.admin, "PATCH", "/reasons/nap", {"label": "Nap"}, status=404, field="code")
@@ -258,6 +262,9 @@ async def test_settings_out_of_range_change_nothing(api: Api) -> None:
         ({"default_capacity": 2.5}, "default_capacity"),
         ({"default_capacity": "3"}, "default_capacity"),
         ({"queue_limit": 3}, "queue_limit"),
+        ({"service_level_target": 0}, "service_level_target"),  # W5: 1 s to an hour
+        ({"service_level_target": 3601}, "service_level_target"),
+        ({"service_level_target": "20"}, "service_level_target"),
         # One bad setting among good ones: none of them is applied.
         ({"strategy": "round_robin", "prompt_timeout": 10, "default_capacity": 0}, "default_capacity"),
         ({}, None),

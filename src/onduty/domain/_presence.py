@@ -182,10 +182,13 @@ class PresenceMixin(RoutingMixin):
         if self.overdue_at_of(agent) != agent.overdue_at:
             self._set_overdue_at(agent)
             return
-        reason = self.reasons.get(agent.reason or "")
-        assert reason is not None and reason.max_minutes is not None and agent.reason is not None
+        code = agent.reason
+        reason = self.reasons.get(code or "")
+        assert code is not None, "a live overdue timer is a limited break's"
+        assert reason is not None, "a live overdue timer is a limited break's"
+        assert reason.max_minutes is not None, "a live overdue timer is a limited break's"
         agent.overdue = True
-        out.append(AgentOverdue(now, agent.id, agent.reason, agent.since, reason.max_minutes))
+        out.append(AgentOverdue(now, agent.id, code, agent.since, reason.max_minutes))
 
     # -- the timers ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar.params import JSONBody, PathParameter
+from msgspec import UnsetType
 
 from onduty.domain import commands as c
 from onduty.domain.reasons import CODE_PATTERN
@@ -20,7 +21,7 @@ from onduty.web.context import Caller, Ctx, require
 from onduty.web.errors import ApiError, invalid
 
 TEAM_ROLES = ("agent", "supervisor")
-_STATUS_WORDS = {state.value for state in State} | {"active_free"}
+_STATUS_WORDS = {state.value for state in State} | {"active_free", "overdue"}
 ReasonCode = Annotated[str, PathParameter(schema_extra={"pattern": CODE_PATTERN})]
 
 
@@ -45,15 +46,26 @@ async def list_reasons(caller: Caller, ctx: Ctx) -> list[s.Reason]:
 @api_post("/reasons", summary="Add a reason (admin)", tags=["config"])
 async def add_reason(caller: Caller, ctx: Ctx, data: JSONBody[s.ReasonRequest]) -> s.Reason:
     require(caller, "admin")
-    if data.code in _STATUS_WORDS:  # W2: `status=` takes a state, active_free or a reason code
-        raise invalid(f"reason code {data.code!r} is the name of a status; choose another", "code")
-    return await _saved_reason(ctx, c.AddReason(data.code, data.label, data.requires_approval), data.code)
+    if data.code in _STATUS_WORDS:  # W2: `status=` takes a state, active_free, overdue or a reason code
+        raise invalid(f"reason code {data.code!r} is the name of a status filter; choose another", "code")
+    command = c.AddReason(data.code, data.label, data.requires_approval, data.max_minutes)
+    return await _saved_reason(ctx, command, data.code)
 
 
-@api_patch("/reasons/{code:str}", summary="Relabel, or mark requires_approval (admin)", tags=["config"])
+@api_patch(
+    "/reasons/{code:str}", summary="Relabel, mark requires_approval, or set max_minutes (admin)", tags=["config"]
+)
 async def change_reason(caller: Caller, ctx: Ctx, code: ReasonCode, data: JSONBody[s.ReasonPatch]) -> s.Reason:
     require(caller, "admin")
-    return await _saved_reason(ctx, c.ChangeReason(code, data.label, data.requires_approval), code)
+    limit = data.max_minutes
+    command = c.ChangeReason(
+        code,
+        data.label,
+        data.requires_approval,
+        max_minutes=None if isinstance(limit, UnsetType) else limit,
+        clear_max_minutes=limit is None,
+    )
+    return await _saved_reason(ctx, command, code)
 
 
 @api_delete("/reasons/{code:str}", status_code=200, summary="Retire a reason (admin)", tags=["config"])
