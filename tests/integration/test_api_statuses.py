@@ -60,6 +60,7 @@ async def test_s1_custom_reason_is_added_relabelled_and_retired(api: Api) -> Non
         "requires_approval": False,
         "retired": False,
         "built_in": False,
+        "max_minutes": None,  # S10: no limit
     }
     now = await set_status(api, agent, "inactive", "coaching")
     assert (now["state"], now["reason"], now["label"]) == ("inactive", "coaching", "Coaching")
