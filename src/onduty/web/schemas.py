@@ -376,6 +376,8 @@ class Presence(Struct):
     name: str
     username: str
     team: str
+    threads: int
+    capacity: int
 
 
 class Pong(Struct):

@@ -7,15 +7,16 @@ import { $, h, toast } from "./dom.js";
 import { requireRole, session } from "./session.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+// The palette is onduty.css's (light and dark): an SVG fill takes var(--…).
 const COLORS = {
-  active: "#1f7a4d",
-  active_own_clients: "#0f7d8c",
-  finishing: "#b7791f",
-  not_ready: "#6b7785",
-  kicked_out: "#c62828",
-  offline: "#c9d0d7",
+  active: "var(--st-active)",
+  active_own_clients: "var(--st-own)",
+  finishing: "var(--st-finishing)",
+  not_ready: "var(--st-not-ready)",
+  kicked_out: "var(--st-kicked-out)",
+  offline: "var(--chart-offline)",
 };
-const REASON_SHADES = ["#8e5cc2", "#b58ae0", "#6a3f9c", "#d2b6ee", "#56307f", "#a070d0"];
+const REASON_SHADES = [1, 2, 3, 4, 5, 6].map((n) => `var(--chart-reason-${n})`);
 const COUNTS = [
   ["threads_received", "Received"],
   ["threads_answered", "Answered"],
@@ -211,8 +212,8 @@ function main(user) {
     const span = WIDTH - LEFT - 60;
     const svg = barChart(report.agents, 18, (svg, row, y, bar) => {
       const share = row.occupancy ?? 0;
-      svg.append(svgEl("rect", { x: LEFT, y, width: span, height: bar, fill: "#eef1f4" }));
-      svg.append(svgEl("rect", { x: LEFT, y, width: Math.max(0, share * span), height: bar, fill: "#1f6feb" }));
+      svg.append(svgEl("rect", { x: LEFT, y, width: span, height: bar, fill: "var(--chart-track)" }));
+      svg.append(svgEl("rect", { x: LEFT, y, width: Math.max(0, share * span), height: bar, fill: "var(--accent)" }));
       svg.append(svgEl("text", { x: LEFT + span + 6, y: y + bar / 2 + 4 }, percent(row.occupancy)));
     });
     $("#occupancy-chart").replaceChildren(svg);
