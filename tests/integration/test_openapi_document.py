@@ -63,6 +63,22 @@ async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> Non
     settings = component(document, "SettingsPatch")["properties"]
     assert bounds(settings["response_timeout"]) == (1, 30 * 24 * 3600)
     assert bounds(settings["default_capacity"]) == (1, 1000)
+    assert bounds(settings["service_level_target"]) == (1, 3600)  # W5
+    for body in ("ReasonRequest", "ReasonPatch"):  # S10
+        assert bounds(component(document, body)["properties"]["max_minutes"]) == (1, 7 * 24 * 60)
+
+
+async def test_w5_s10_the_floor_and_the_overdue_mark_are_published(document: dict[str, Any]) -> None:
+    floor = document["paths"]["/api/v1/floor"]["get"]
+    assert {p["name"] for p in floor["parameters"]} == {"team"}
+    assert floor["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Floor"}
+    assert set(component(document, "Floor")["properties"]) == {"counts", "queue", "today"}
+    assert component(document, "FloorQueue")["properties"]["routing"]["enum"] == ["flowing", "halted", "at_capacity"]
+    today = set(component(document, "FloorToday")["properties"])
+    assert today == {"received", "answered", "mean_first_answer_seconds", "service_level", "service_level_target"}
+    assert {"overdue", "overdue_at"} <= set(component(document, "Agent")["properties"])
+    assert "max_minutes" in component(document, "Reason")["properties"]
+    assert "service_level_target" in component(document, "Settings")["properties"]
 
 
 async def test_reason_codes_and_text_have_their_patterns(document: dict[str, Any]) -> None:

@@ -329,6 +329,8 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE /threads/{own}/messages/{mid}/pin", AGENT, 200, pin("DELETE", own=True)),
     Row("POST /threads/{teammate's}/messages/{mid}/pin", NOBODY, 200, pin("POST", own=False)),
     Row("GET /queue", SUPERVISION, 200, plain("GET", "/queue")),
+    Row("GET /floor", SUPERVISION, 200, plain("GET", "/floor"), "W5: a supervisor's own team, an admin the floor"),
+    Row("GET /floor?team=a", SUPERVISION, 200, plain("GET", "/floor", params={"team": TEAM})),
     Row("GET /reports/status-log", SUPERVISION, 200, plain("GET", "/reports/status-log", params=TODAY)),
     Row(
         "GET /reports/status-log?format=csv",
@@ -522,6 +524,8 @@ async def test_a_supervisor_neither_sees_nor_acts_on_another_teams_agents(api: A
         assert path.endswith("workload") or a1.username in cells  # the status log: a1's login
     for path in ("/reports/status-log", "/reports/workload"):
         await refused(api, sup_a, "GET", path, params={**TODAY, "team": OTHER_TEAM})
+    await refused(api, sup_a, "GET", "/floor", params={"team": OTHER_TEAM})  # W5
+    assert (await api.json(sup_a, "GET", "/floor", expect=200))["counts"]["not_ready"] == 1  # a1, not b1
     await refused(api, sup_a, "GET", "/reports/status-log", params={**TODAY, "agent_id": b1.id})
 
     # Acts: not on team B's agents, requests or threads.

@@ -16,6 +16,8 @@ MIN_TIMEOUT: Seconds = 1.0  # response_timeout and prompt_timeout; the other dur
 MAX_CAPACITY = 1000
 # Pages report input at most once a minute (S8): a shorter idle_timeout would move people who are there.
 MIN_IDLE_TIMEOUT: Seconds = 120.0
+# W5: the service level counts threads that reached an agent within this many seconds.
+SERVICE_LEVEL_TARGET_RANGE: tuple[Seconds, Seconds] = (1.0, 3600.0)
 ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
 _ZONE = re.compile(ZONE_PATTERN)
 
@@ -55,6 +57,7 @@ class Settings:
     return_window: Seconds = 8 * 3600.0
     idle_timeout: Seconds = 0.0
     on_disconnect: OnDisconnect = OnDisconnect()
+    service_level_target: Seconds = 20.0  # W5
 
     def changed(self, changes: dict[str, Any]) -> Settings:
         """A copy with `changes` applied, after checking every one of them (InvalidFields
@@ -119,6 +122,13 @@ def _check(name: str, value: Any) -> Any:
             f"idle_timeout must be 0 (off) or at least {MIN_IDLE_TIMEOUT:g} seconds: pages report input once a minute",
             field=name,
         )
+    if name == "service_level_target":
+        low, high = SERVICE_LEVEL_TARGET_RANGE
+        if not low <= value <= high:
+            raise DomainError(
+                f"service_level_target must be from {low:g} to {high:,.0f} seconds ({high / 60:g} minutes)", field=name
+            )
+        return float(value)
     low = MIN_TIMEOUT if name in ("response_timeout", "prompt_timeout") else 0.0
     if not low <= value <= TIMEOUT_MAX:
         off = " (off)" if name in _OFF_BY_ZERO else ""

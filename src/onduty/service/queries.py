@@ -30,6 +30,7 @@ T = TypeVar("T")
 Query = Callable[[Workspace], T]
 
 ACTIVE_FREE = "active_free"
+OVERDUE = "overdue"  # S10: agents longer in their break than its reason allows
 STATES = frozenset(state.value for state in State)
 
 
@@ -121,9 +122,10 @@ def agents(team: str | None, status: str | None) -> Query[list[dict[str, Any]]]:
     """The widget's rows (W1, W2), by name; `team` already narrowed to what the viewer may see."""
 
     def query(ws: Workspace) -> list[dict[str, Any]]:
-        if status is not None and status not in STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
+        if status is not None and status not in STATES and status not in _FILTERS and ws.reasons.get(status) is None:
             raise DomainError(
-                f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", field="status"
+                f"status must be a state, {ACTIVE_FREE}, {OVERDUE}, or a reason code; {status!r} is none of them",
+                field="status",
             )
         chosen = [
             a
@@ -135,9 +137,14 @@ def agents(team: str | None, status: str | None) -> Query[list[dict[str, Any]]]:
     return query
 
 
+_FILTERS = frozenset({ACTIVE_FREE, OVERDUE})
+
+
 def _matches(agent: Agent, status: str) -> bool:
     if status == ACTIVE_FREE:
         return agent.state is State.ACTIVE and not agent.threads
+    if status == OVERDUE:
+        return agent.overdue
     if status in STATES:
         return agent.state.value == status
     return agent.state is State.INACTIVE and agent.reason == status
@@ -226,17 +233,57 @@ def queue(viewer: Viewer, limit: int, now: float) -> Query[dict[str, Any]]:
             (ws.threads[t] for a in owners for t in ws.agents[a].reserved), key=lambda t: (t.created_at, t.id)
         )
         items += [entry(thread) for thread in reserved[: max(0, limit - len(items))]]
-        oldest = ws.queue.oldest_arrival()
-        return {
-            "length": len(ws.queue),
+        return _queue_figures(ws, now) | {
             "waiting_for_owner": len(reserved),
-            "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
             "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
-            "routing": ws.routing(),
             "items": items,
         }
 
     return query
+
+
+def _queue_figures(ws: Workspace, now: float) -> dict[str, Any]:
+    """The general queue at a glance (W5), as `/queue` answers it."""
+    oldest = ws.queue.oldest_arrival()
+    return {
+        "length": len(ws.queue),
+        "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
+        "routing": ws.routing(),
+    }
+
+
+# -- the floor at a glance (W5) ---------------------------------------------------------------
+
+
+def floor(team: str | None, now: float) -> Query[dict[str, Any]]:
+    """W5's live part: how many agents of `team` (None: everyone) are in each status, each
+    count what `agents(team, key)` lists (`inactive:<code>` is the filter `<code>`), with a
+    count for every reason that can be chosen, zero or not; and the general queue."""
+
+    def query(ws: Workspace) -> dict[str, Any]:
+        counts = dict.fromkeys(_STATE_KEYS, 0)
+        for reason in ws.reasons.all():
+            if not reason.retired:
+                counts[f"inactive:{reason.code}"] = 0
+        free = overdue = 0
+        for agent in ws.agents.values():  # one pass, the same tests as _matches
+            if team is not None and agent.team != team:
+                continue
+            state = agent.state
+            counts[state._value_] += 1
+            if state is State.ACTIVE:
+                free += not agent.threads
+            elif state is State.INACTIVE:
+                key = f"inactive:{agent.reason}"
+                counts[key] = counts.get(key, 0) + 1  # a retired reason someone is still in
+            overdue += agent.overdue
+        counts[ACTIVE_FREE], counts[OVERDUE] = free, overdue
+        return {"counts": counts, "queue": _queue_figures(ws, now)}
+
+    return query
+
+
+_STATE_KEYS = tuple(state.value for state in State)
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -251,6 +298,7 @@ def reason(code: str) -> Query[dict[str, Any]]:
             "requires_approval": r.requires_approval,
             "retired": r.retired,
             "built_in": r.built_in,
+            "max_minutes": r.max_minutes,
         }
 
     return query

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgspec
@@ -47,14 +48,21 @@ _KINDS = {
 }
 
 
-def body_problems(kind: type[msgspec.Struct], document: Any, error: msgspec.ValidationError) -> list[Problem]:
+def body_problems(
+    kind: type[msgspec.Struct],
+    document: Any,
+    error: msgspec.ValidationError,
+    rules: Callable[[dict[str, Any]], list[Problem]] | None = None,
+) -> list[Problem]:
     """Every invalid field of `document` (a body's JSON, as plain values) for the input struct
     `kind`, which refused it with `error` (its first problem): fields of the wrong type or out
-    of bounds, required ones missing, unknown ones."""
+    of bounds, required ones missing, unknown ones, and, with `rules`, the fields of the right
+    type that break the rules `rules` checks (in the order of the struct's fields)."""
     info = mi.type_info(kind)
     if not isinstance(document, dict):
         return [in_words(str(error), info=info, value=document)]
     problems: list[Problem] = []
+    passed: dict[str, Any] = {}
     for field in msgspec.structs.fields(kind):
         name = field.encode_name
         if name not in document:
@@ -65,9 +73,14 @@ def body_problems(kind: type[msgspec.Struct], document: Any, error: msgspec.Vali
             msgspec.convert(document[name], field.type)
         except msgspec.ValidationError as refused:
             problems.append(in_words(str(refused), path=[name], info=mi.type_info(field.type), value=document[name]))
+        else:
+            passed[name] = document[name]
+    if rules is not None:
+        problems.extend(rules(passed))
     if isinstance(info, mi.StructType):
-        known = {field.encode_name for field in info.fields}
-        problems.extend(Problem(name, _unknown(info, [], name)) for name in document if name not in known)
+        order = {field.encode_name: i for i, field in enumerate(info.fields)}
+        problems.sort(key=lambda p: order.get(p.field or "", len(order)))
+        problems.extend(Problem(name, _unknown(info, [], name)) for name in document if name not in order)
     return problems or [in_words(str(error), info=info, value=document)]
 
 

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import PathParameter, QueryParameter
 
+from onduty.web._body_rules import RULES
 from onduty.web._input_words import Problem, body_problems
 from onduty.web._openapi import BEARER_TOKEN, KeyedWrite
 from onduty.web.context import context_of, provide_caller
@@ -98,7 +99,7 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     try:
         decoded = decode_strictly(raw, kind)
     except msgspec.ValidationError as error:
-        raise invalid_fields(body_problems(kind, _plain_json(raw), error)) from None
+        raise invalid_fields(body_problems(kind, _plain_json(raw), error, RULES.get(kind))) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise invalid(f"the body is not valid JSON: {error}", None) from None
     problems = [Problem(name, f"{name} must not contain the NUL character (\\u0000)") for name in nul_fields(decoded)]
