@@ -17,6 +17,8 @@ def reasons_by_code(site: Site) -> dict[str, dict[str, Any]]:
 def test_admin_edits_reasons_settings_and_users_and_agents_see_the_catalogue_S1(browser: Browser, site: Site) -> None:
     ann = site.person("agent", "Ann Agent")
     site.person("supervisor", "Sam Super")
+    for code, limit in (("lunch", 45), ("training", 90)):  # S10, for the picture
+        site.api(site.admin, "PATCH", f"/reasons/{code}", {"max_minutes": limit})
     page = sign_in(browser, site, site.admin)
     expect(page).to_have_url(f"{site.base}/admin")
     reasons = page.locator("#reasons")
@@ -119,7 +121,8 @@ def test_admin_edits_reasons_settings_and_users_and_agents_see_the_catalogue_S1(
     choice = agent_page.get_by_label("Change my status")
     expect(choice.locator("option", has_text="Coaching")).to_have_count(1)
     expect(choice.locator("option", has_text="Coffee break")).to_have_count(1)
-    expect(choice.locator("option", has_text="Meeting")).to_have_text("Meeting — needs approval")
+    needs_approval = choice.locator('optgroup[label="Inactive — needs approval"]')
+    expect(needs_approval.locator("option", has_text="Meeting")).to_have_count(1)
     expect(choice.locator("option", has_text="Technical break")).to_have_count(0)
 
     # A change made while the agent's page is open shows there at once.
@@ -196,12 +199,15 @@ def test_invalid_forms_say_every_field_at_once_in_words_and_times_read_as_people
     settings.get_by_label("Default capacity").fill("1.5")
     settings.get_by_label("Time zone").fill("")
     settings.get_by_label("Idle after", exact=True).fill("1")
+    settings.get_by_label("Service level target", exact=True).fill("2")
+    settings.get_by_label("Service level target: unit").select_option("hour")
     settings.get_by_role("button", name="Save settings").click()
     said = {
         "response_timeout": "Response timeout must be between 1 s and 30 days",
         "default_capacity": "Default capacity must be a whole number between 1 and 1,000",
         "time_zone": "Time zone is required",
         "idle_timeout": "Idle after must be 0 (off), or between 2 min and 30 days: pages report input once a minute",
+        "service_level_target": "Service level target must be between 1 s and 1 h",  # W5
     }
     for name, message in said.items():
         expect(page.locator(f"#setting-{name}-error")).to_have_text(message)
@@ -216,6 +222,7 @@ def test_invalid_forms_say_every_field_at_once_in_words_and_times_read_as_people
     settings.get_by_label("Default capacity").fill("4")
     settings.get_by_label("Time zone").fill("Mars/Olympus")
     settings.get_by_label("Idle after", exact=True).fill("0")
+    settings.get_by_label("Service level target", exact=True).fill("0.5")  # hours
     settings.get_by_role("button", name="Save settings").click()
     expect(page.locator("#setting-time_zone-error")).to_have_text(
         "Time zone 'Mars/Olympus' is not a known IANA time zone"
@@ -226,19 +233,64 @@ def test_invalid_forms_say_every_field_at_once_in_words_and_times_read_as_people
     settings.get_by_role("button", name="Save settings").click()
     expect(page.locator("#settings-saved")).to_have_text("Saved.")
     stored = site.api(site.admin, "GET", "/settings")
-    assert (stored["response_timeout"], stored["client_affinity_timeout"], stored["default_capacity"]) == (120, 5400, 4)
+    timings = ("response_timeout", "client_affinity_timeout", "default_capacity", "service_level_target")
+    assert tuple(stored[name] for name in timings) == (120, 5400, 4, 1800)
     shows("Response timeout", "2", "minutes")
     shows("Own-client period", "90", "minutes")
+    shows("Service level target", "30", "minutes")
 
-    # The reason form: both fields at once, then the code alone.
+    # The reason form: every field at once, S10's time limit among them.
     add = page.locator("#reason-add")
+    add.get_by_label("Time limit", exact=True).fill("8")
+    add.get_by_label("Time limit: unit").select_option("day")
     add.get_by_role("button", name="Add reason").click()
     expect(add.locator('[data-error-for="code"]')).to_have_text("Code is required")
     expect(add.locator('[data-error-for="label"]')).to_have_text("Label is required")
+    expect(add.locator('[data-error-for="max_minutes"]')).to_have_text(
+        "Time limit must be between 1 min and 7 days, or empty for no limit"
+    )
     expect(add.get_by_label("Code")).to_be_focused()
     add.get_by_label("Code").fill("lunch")
     add.get_by_label("Label").fill("L" * 81)
+    add.get_by_label("Time limit", exact=True).fill("2.5")
+    add.get_by_label("Time limit: unit").select_option("minute")
     add.get_by_role("button", name="Add reason").click()
     expect(add.locator('[data-error-for="code"]')).to_have_text("Code “lunch” is taken by the reason “Lunch break”")
     expect(add.locator('[data-error-for="label"]')).to_have_text("Label must be at most 80 characters long (it has 81)")
+    expect(add.locator('[data-error-for="max_minutes"]')).to_have_text("Time limit must be a whole number of minutes")
+    add.get_by_label("Code").fill("gym")
+    add.get_by_label("Label").fill("Gym")
+    add.get_by_label("Time limit", exact=True).fill("1.5")
+    add.get_by_label("Time limit: unit").select_option("hour")
+    add.get_by_role("button", name="Add reason").click()
+    gym = page.locator('#reasons tr[data-code="gym"]')
+    expect(gym.get_by_label("Time limit of gym", exact=True)).to_have_value("90")
+    expect(gym.get_by_label("Time limit of gym: unit").locator("option:checked")).to_have_text("minutes")
+    expect(gym).to_contain_text("= 1 h 30 min")
+    assert reasons_by_code(site)["gym"]["max_minutes"] == 90
+
+    # A time limit in the list: set, refused in words, cleared.
+    lunch = page.locator('#reasons tr[data-code="lunch"]')
+    limit = lunch.get_by_label("Time limit of lunch", exact=True)
+    expect(limit).to_have_attribute("placeholder", "No limit")
+    limit.fill("1")
+    lunch.get_by_label("Time limit of lunch: unit").select_option("hour")
+    lunch.get_by_role("button", name="Save lunch").click()
+    expect(page.locator("#toast")).to_contain_text("Saved “Lunch break”")
+    assert reasons_by_code(site)["lunch"]["max_minutes"] == 60
+    lunch.get_by_label("Label of lunch").fill("")
+    limit.fill("0")
+    lunch.get_by_role("button", name="Save lunch").click()
+    expect(lunch.locator('[data-error-for="label"]')).to_have_text("Label is required")
+    expect(lunch.locator('[data-error-for="max_minutes"]')).to_have_text(
+        "Time limit must be between 1 min and 7 days, or empty for no limit"
+    )
+    expect(limit).to_have_attribute("aria-invalid", "true")
+    lunch.get_by_label("Label of lunch").fill("Lunch break")
+    limit.fill("")
+    page.evaluate("document.querySelector('#toast').textContent = ''")  # the next "Saved" is this save's
+    lunch.get_by_role("button", name="Save lunch").click()
+    expect(lunch.locator('[data-error-for="max_minutes"]')).to_be_hidden()
+    expect(page.locator("#toast")).to_contain_text("Saved “Lunch break”")
+    assert reasons_by_code(site)["lunch"]["max_minutes"] is None
     expect(page.locator("body")).not_to_contain_text("Expected")

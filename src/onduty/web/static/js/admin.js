@@ -6,6 +6,7 @@
 // a field someone is editing keeps what they typed.
 import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
+import { DurationInput } from "./duration_input.js";
 import { chrome } from "./chrome.js";
 import { $, h, toast } from "./dom.js";
 import { EventStream } from "./events.js";
@@ -22,13 +23,16 @@ const TEAM_ROLES = new Set(["agent", "supervisor"]);
 
 // As the service has them (domain/reasons.py, domain/validate.py, web/schemas.py).
 const CODE = /^[a-z][a-z0-9_]{0,39}$/;
-const STATUS_NAMES = new Set(["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free"]);
+// A reason's code may not be a status filter's name (W2, S10's overdue).
+const STATUS_NAMES = new Set(["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free", "overdue"]);
 const MAX_LABEL = 80;
 const MAX_NAME = 80; // usernames and teams
 const MAX_FULL_NAME = 120;
 const PASSWORD = { min: 8, max: 200 };
 const MAX_CAPACITY = 1000;
-const REASON_LABELS = { code: "Code", label: "Label" };
+const LIMIT_UNITS = ["day", "hour", "minute"];
+const LONGEST_LIMIT = 7 * 24 * 60; // minutes (S10: a week at most)
+const REASON_LABELS = { code: "Code", label: "Label", max_minutes: "Time limit" };
 const USER_LABELS = { username: "Username", name: "Full name", role: "Role", password: "Password", team: "Team", capacity: "Capacity" };
 
 function tooLong(label, text, most) {
@@ -48,6 +52,27 @@ function checkCode(code) {
   const taken = reasonRows.get(code);
   if (taken) return `Code “${code}” is taken by ${taken.retired ? "the retired reason" : "the reason"} “${taken.label.dataset.saved}”`;
   return null;
+}
+
+// S10: a reason's time limit, in whole minutes; empty is no limit.
+function checkLimit(seconds) {
+  if (seconds === null) return null;
+  if (Number.isNaN(seconds)) return "Time limit must be a number, or empty for no limit";
+  if (seconds % 60 !== 0) return "Time limit must be a whole number of minutes";
+  if (seconds < 60 || seconds > LONGEST_LIMIT * 60) return "Time limit must be between 1 min and 7 days, or empty for no limit";
+  return null;
+}
+
+// A time limit's field: a number and a unit, empty for none.
+function limitInput(options) {
+  const input = new DurationInput({ name: "max_minutes", label: "Time limit", unit: "minute", units: LIMIT_UNITS, ...options });
+  input.number.placeholder = "No limit";
+  return input;
+}
+
+function limitMinutes(input) {
+  const seconds = input.seconds();
+  return { minutes: seconds === null || Number.isNaN(seconds) ? seconds : seconds / 60, problem: checkLimit(seconds) };
 }
 
 function checkCapacity(text, required) {
@@ -117,14 +142,28 @@ async function loadReasons() {
     }
     sync(entry.label, reason.label);
     sync(entry.approval, reason.requires_approval);
+    syncLimit(entry, reason.max_minutes ?? null);
   }
   placeInOrder(body, reasons.map((r) => reasonRows.get(r.code).row));
+}
+
+// The limit keeps what someone typed, as the other fields do.
+function syncLimit(entry, minutes) {
+  const { limit } = entry;
+  if (entry.savedLimit === undefined || !limitDirty(entry)) limit.set(minutes === null ? null : minutes * 60);
+  entry.savedLimit = minutes;
+}
+
+function limitDirty(entry) {
+  const { minutes, problem } = limitMinutes(entry.limit);
+  return problem !== null || minutes !== entry.savedLimit;
 }
 
 function reasonRow(reason) {
   const { code } = reason;
   const label = h("input", { name: "label", "aria-label": `Label of ${code}`, autocomplete: "off" });
   const approval = h("input", { type: "checkbox", name: "requires_approval", "aria-label": `${code} needs approval` });
+  const limit = limitInput({ ariaLabel: `Time limit of ${code}`, label: `Time limit of ${code}` });
   const kind = reason.retired ? "Retired" : reason.built_in ? "Built-in" : "Custom";
   const row = h(
     "tr",
@@ -132,29 +171,46 @@ function reasonRow(reason) {
     h("td", { class: "first" }, label, h("p", { class: "field-error", "data-error-for": "label", hidden: true })),
     h("td", { "data-label": "Code" }, h("code", {}, code)),
     h("td", { "data-label": "Needs approval" }, approval),
+    h(
+      "td",
+      { "data-label": "Time limit", class: "limit" },
+      limit.element,
+      limit.reading,
+      h("p", { class: "field-error", "data-error-for": "max_minutes", hidden: true }),
+    ),
     h("td", { "data-label": "Kind" }, h("span", { class: "pill" }, kind)),
     h("td", { class: "actions" }),
   );
   const actions = row.lastElementChild;
+  const entry = { row, label, approval, limit, retired: reason.retired };
   if (reason.retired) {
     label.disabled = true;
     approval.disabled = true;
+    limit.number.disabled = true;
+    limit.unit.disabled = true;
   } else {
     const save = h("button", { type: "button", "aria-label": `Save ${code}` }, "Save");
     const retire = h("button", { type: "button", "aria-label": `Retire ${code}` }, "Retire");
     actions.append(h("div", { class: "row" }, save, retire), h("p", { class: "field-error", "data-error-for": "", hidden: true }));
-    save.addEventListener("click", () => saveReason(code, row, label, approval));
-    label.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") saveReason(code, row, label, approval);
-    });
+    save.addEventListener("click", () => saveReason(code, entry));
+    for (const input of [label, limit.number]) {
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") saveReason(code, entry);
+      });
+    }
     retire.addEventListener("click", () => askRetire(code, row, actions));
   }
-  return { row, label, approval, retired: reason.retired };
+  return entry;
 }
 
-async function saveReason(code, row, label, approval) {
+async function saveReason(code, entry) {
+  const { row, label, approval, limit } = entry;
   clearErrors(row);
-  const found = problems([["label", checkLabel(label.value.trim())]]);
+  const { minutes, problem } = limitMinutes(limit);
+  const found = problems([
+    ["label", checkLabel(label.value.trim())],
+    ["max_minutes", problem],
+  ]);
   if (found.length) {
     showErrors(row, found, REASON_LABELS);
     return;
@@ -162,6 +218,7 @@ async function saveReason(code, row, label, approval) {
   const changes = {};
   if (dirty(label)) changes.label = label.value.trim();
   if (dirty(approval)) changes.requires_approval = approval.checked;
+  if (limitDirty(entry)) changes.max_minutes = minutes;
   if (!Object.keys(changes).length) {
     toast(`Nothing to save for ${code}.`);
     return;
@@ -172,6 +229,8 @@ async function saveReason(code, row, label, approval) {
     label.value = saved.label;
     approval.dataset.saved = String(saved.requires_approval);
     approval.checked = saved.requires_approval;
+    entry.savedLimit = saved.max_minutes;
+    limit.set(saved.max_minutes === null ? null : saved.max_minutes * 60);
     toast(`Saved “${saved.label}”.`);
   } catch (failure) {
     showErrors(row, problemsOf(failure), REASON_LABELS);
@@ -206,14 +265,17 @@ async function addReason(event) {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
+  const { minutes, problem } = limitMinutes(newLimit);
   const body = {
     code: form.elements.code.value.trim(),
     label: form.elements.label.value.trim(),
     requires_approval: form.elements.requires_approval.checked,
+    max_minutes: minutes,
   };
   const found = problems([
     ["code", checkCode(body.code)],
     ["label", checkLabel(body.label)],
+    ["max_minutes", problem],
   ]);
   if (found.length) {
     showErrors(form, found, REASON_LABELS);
@@ -222,6 +284,7 @@ async function addReason(event) {
   try {
     const reason = await api("POST", "/reasons", body);
     form.reset();
+    newLimit.set(null);
     toast(`Added “${reason.label}”.`);
     await loadReasons();
     form.elements.code.focus();
@@ -403,7 +466,11 @@ function onEvent({ name }) {
   else if (name === "agent.registered" || name === "agent.changed") refresh.users();
 }
 
+// The add form's time limit: built here, a number and its unit, before its hint.
+const newLimit = limitInput({ id: "reason-max_minutes", describedBy: "reason-max_minutes-hint reason-max_minutes-error" });
+
 function start() {
+  $("#reason-max_minutes-hint").before(newLimit.element, newLimit.reading);
   $("#reason-add").addEventListener("submit", addReason);
   $("#settings").addEventListener("submit", saveSettings);
   $("#user-add").addEventListener("submit", addUser);

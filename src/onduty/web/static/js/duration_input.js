@@ -50,6 +50,7 @@ export class DurationInput {
   set(seconds) {
     if (seconds === null || seconds === undefined) {
       this.number.value = "";
+      this.unit.value = this.fallbackUnit;
       this.updated();
       return;
     }
