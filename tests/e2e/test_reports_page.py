@@ -56,6 +56,17 @@ def rgb(css: str) -> tuple[int, ...]:
     return tuple(int(part) for part in found.groups())
 
 
+def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG's contrast ratio of two sRGB colours."""
+
+    def luminance(colour: tuple[int, ...]) -> float:
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in colour)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def reason_looks(page: Page) -> dict[str, dict[str, Any]]:
     """Each reason's segment in the time chart: its fill colour and its pattern."""
     looks: dict[str, dict[str, Any]] = page.locator("#time-chart").evaluate(
@@ -69,7 +80,8 @@ def reason_looks(page: Page) -> dict[str, dict[str, Any]]:
 
 
 def right_edges(page: Page) -> dict[str, float]:
-    return page.locator("#workload").evaluate(
+    """How wide the page and the workload's box are, and where its rightmost cell ends."""
+    edges: dict[str, float] = page.locator("#workload").evaluate(
         """table => {
             const box = table.parentElement;
             const cells = [...table.querySelectorAll("thead th, tbody tr:first-child > *")];
@@ -82,6 +94,7 @@ def right_edges(page: Page) -> dict[str, float]:
             };
         }"""
     )
+    return edges
 
 
 def test_p1_p2_charts_table_log_filters_and_csvs(browser: Browser, site: Site, tmp_path: Path) -> None:
@@ -105,6 +118,11 @@ def test_p1_p2_charts_table_log_filters_and_csvs(browser: Browser, site: Site, t
     assert set(looks) == {f"inactive:{r}" for r in REASONS}, looks
     for (one, a), (other, b) in itertools.combinations(looks.items(), 2):
         assert math.dist(rgb(a["fill"]), rgb(b["fill"])) >= DISTINCT, (one, a, other, b)
+    panel = rgb(
+        page.locator("#time-chart").locator("xpath=..").evaluate("card => getComputedStyle(card).backgroundColor")
+    )
+    for key, look in looks.items():
+        assert contrast(rgb(look["fill"]), panel) >= 3, (key, look)  # WCAG 1.4.11, graphics
     patterns = [look["pattern"] for look in looks.values()]
     assert all(patterns) and len(set(patterns)) == len(patterns), patterns
     for key in looks:
