@@ -128,9 +128,23 @@ def site(tmp_path: Path) -> Iterator[Site]:
     running.stop()
 
 
-def sign_in(browser: Browser, site: Site, person: Person, *, width: int = 1280, height: int = 860) -> Page:
-    """A fresh browser context, signed in through the sign-in page."""
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=site.base)
+def sign_in(
+    browser: Browser,
+    site: Site,
+    person: Person,
+    *,
+    width: int = 1280,
+    height: int = 860,
+    permissions: list[str] | None = None,
+    init_script: str | None = None,
+) -> Page:
+    """A fresh browser context, signed in through the sign-in page. `permissions` are granted
+    to the site as if the person had allowed them; `init_script` runs first in every page."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, base_url=site.base, permissions=permissions or []
+    )
+    if init_script is not None:
+        context.add_init_script(init_script)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto("/login")

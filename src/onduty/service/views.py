@@ -66,7 +66,8 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
 
 
 def presence_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
-    """W4. Beyond API.md's three fields, the name: a colleague picker shows people, not ids."""
+    """W4. Beyond API.md's three fields, the name (a colleague picker shows people, not ids)
+    and the load (threads held of capacity: whom a transfer, R3, would burden)."""
     return {
         "agent_id": agent.id,
         "presence": presence_of(agent.state).value,
@@ -74,4 +75,6 @@ def presence_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "name": agent.name or agent.username,
         "username": agent.username,
         "team": agent.team,
+        "threads": len(agent.threads),
+        "capacity": ws.capacity_of(agent),
     }

@@ -326,6 +326,8 @@ class Presence(Struct):
     name: str
     username: str
     team: str
+    threads: int
+    capacity: int
 
 
 class Pong(Struct):

@@ -1,15 +1,18 @@
-// The agent's workspace: own status (S2-S6), own threads, transfer with presence (R3, W4).
+// The agent's workspace: own status (S2-S6), own threads, transfer with presence (R3, W4),
+// and a new thread announced (W7).
 //
 // One live stream: connect first, load over REST when it is ready (again after
 // every reconnect), then apply events. Our own `agent.updated` carries the whole
 // agent object (status, prompt, pending request), so it is rendered as it comes
 // (a change of status alone comes as `agent.status_changed` with the new status);
 // thread events reload the open threads; colleagues' status changes refresh the
-// presence dots in the transfer picker.
+// presence dots in the transfer picker. A thread given to the agent (by the router, or
+// transferred by someone else) is announced once the reload shows its client.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
 import { $, h, duration, initials, since, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
 import { PRESENCE_LABEL, STATE_LABELS, statusClass, statusLabel } from "./status.js";
 
@@ -24,6 +27,8 @@ const state = {
   transferring: null, // the thread being transferred
   lastStatusKey: null,
   lastPending: null,
+  news: [], // threads given to the agent, to announce: {threadId, how, seq}
+  eventSeq: 0, // counts thread events, so a reload knows which news it can tell
 };
 
 // Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
@@ -34,6 +39,7 @@ function start() {
   stream.start().reportInput(); // S8: the person is still here (idle_timeout)
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
+  $("#status-choice").addEventListener("change", renderChoiceHint);
   $("#continue").addEventListener("click", continueWorking);
   $("#choose-status").addEventListener("click", () => {
     const choice = $("#status-choice");
@@ -78,6 +84,9 @@ function onEvent(event) {
   } else if (name === "agent.prompt_cleared" && data.agent_id === user.id) {
     if (state.me) renderPrompt({ ...state.me, prompt_deadline: null });
   } else if (name.startsWith("thread.")) {
+    state.eventSeq += 1;
+    const news = newForMe(name, data);
+    if (news) state.news.push({ threadId: data.thread_id, how: news, seq: state.eventSeq });
     refresh.threads();
   } else if (name === "reason.saved") {
     refresh.reasons();
@@ -90,6 +99,17 @@ function onEvent(event) {
   } else if (name === "agent.registered" || name === "agent.changed") {
     refresh.people(); // a new colleague, or a new team: names and teams come from the API
   }
+}
+
+// W7: a thread the agent did not take by their own act: routed to them, or transferred
+// to them by someone else.
+function newForMe(name, data) {
+  if (name === "thread.assigned" && data.agent_id === user.id) return "assigned";
+  if (name === "thread.transferred" && data.to_agent_id === user.id) {
+    const self = data.actor && data.actor.kind === "agent" && data.actor.id === user.id;
+    return self ? null : "transferred";
+  }
+  return null;
 }
 
 // Coalesced reloads: one request at a time, once more if asked while it ran.
@@ -118,12 +138,14 @@ function coalesced(load) {
 
 const refresh = {
   threads: coalesced(async () => {
+    const seen = state.eventSeq; // this reload shows every thread event up to here
     // Only what is open: closed threads stay out of the way (and out of the request).
     const [waiting, going] = await Promise.all([
       api("GET", `/threads?agent_id=${user.id}&state=assigned&limit=500`),
       api("GET", `/threads?agent_id=${user.id}&state=in_progress&limit=500`),
     ]);
     renderThreads([...waiting.items, ...going.items].sort((a, b) => a.id - b.id));
+    announceNews(seen);
   }),
   people: coalesced(async () => {
     const entries = await api("GET", "/presence");
@@ -135,6 +157,24 @@ const refresh = {
     renderReasons();
   }),
 };
+
+// Told once the list shows the thread; one gone again already (requeued, closed) is not.
+function announceNews(seen) {
+  const told = state.news.filter((n) => n.seq <= seen);
+  state.news = state.news.filter((n) => n.seq > seen);
+  for (const { threadId, how } of told) {
+    const entry = state.threads.get(threadId);
+    if (!entry) continue;
+    const { thread } = entry;
+    const last = [...thread.messages].reverse().find((m) => m.author === "client");
+    const text = last ? last.text : "";
+    announce({
+      title: how === "transferred" ? `Transferred to you: ${thread.client_id}` : `New thread: ${thread.client_id}`,
+      body: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+      tag: `thread-${threadId}`,
+    });
+  }
+}
 
 // -- my status --------------------------------------------------------------------
 
@@ -149,23 +189,43 @@ function requestedLabel(request) {
   return STATE_LABELS[wanted] || wanted;
 }
 
+// Each option reads just its label, so a closed picker shows it whole on a narrow card:
+// the reasons that need approval (S4) are grouped under a heading that says so.
 function renderReasons() {
   const select = $("#status-choice");
   const kept = select.value;
-  select.replaceChildren(
-    ...OWN_STATES.map((s) => h("option", { value: s }, STATE_LABELS[s])),
+  const open = state.reasons.filter((r) => !r.retired);
+  const group = (label, reasons) =>
+    reasons.length &&
     h(
       "optgroup",
-      { label: "Inactive" },
-      state.reasons
-        .filter((r) => !r.retired)
-        .map((r) =>
-          h("option", { value: `inactive:${r.code}` }, r.requires_approval ? `${r.label} — needs approval` : r.label),
-        ),
-    ),
+      { label },
+      reasons.map((r) => h("option", { value: `inactive:${r.code}`, dataset: { approval: String(r.requires_approval) } }, r.label)),
+    );
+  select.replaceChildren(
+    ...OWN_STATES.map((s) => h("option", { value: s }, STATE_LABELS[s])),
+    ...[
+      group("Inactive", open.filter((r) => !r.requires_approval)),
+      group("Inactive — needs approval", open.filter((r) => r.requires_approval)),
+    ].filter(Boolean),
   );
   if (kept && [...select.options].some((o) => o.value === kept)) select.value = kept;
   else if (state.me) selectCurrent(state.me.status);
+  renderChoiceHint();
+}
+
+// Says under the picker whether the chosen status needs a supervisor first (S4).
+function renderChoiceHint() {
+  const select = $("#status-choice");
+  const chosen = select.selectedOptions[0];
+  const needs = Boolean(chosen && chosen.dataset.approval === "true");
+  const some = state.reasons.some((r) => r.requires_approval && !r.retired);
+  const hint = $("#status-hint");
+  hint.classList.toggle("needs-approval", needs); // on a phone only this one shows
+  hint.hidden = !needs && !some;
+  hint.textContent = needs
+    ? `${chosen.textContent} needs a supervisor's approval: you keep your status until they decide.`
+    : "Reasons under “needs approval” go to a supervisor first.";
 }
 
 function statusValue(status) {
@@ -177,6 +237,7 @@ function selectCurrent(status) {
   const select = $("#status-choice");
   const value = statusValue(status);
   if ([...select.options].some((o) => o.value === value)) select.value = value;
+  renderChoiceHint();
 }
 
 function renderMe(agent) {
@@ -222,7 +283,7 @@ function renderPrompt(agent) {
   const show = Boolean(agent.prompt_deadline);
   const wasHidden = prompt.hidden;
   prompt.hidden = !show;
-  document.title = show ? `Continue working? · ${TITLE}` : TITLE; // seen from another tab too
+  setTitle(show ? `Continue working? · ${TITLE}` : TITLE); // seen from another tab too
   prompt.dataset.deadline = agent.prompt_deadline || "";
   if (show && wasHidden) {
     $("#continue").disabled = false;
@@ -579,10 +640,23 @@ function renderColleagues() {
           h("span", { class: "avatar", "aria-hidden": "true" }, initials(p.name)),
           h("span", { class: "who" }, h("span", { class: "name" }, p.name), h("span", { class: "muted small" }, ` ${p.team}`)),
           h("span", { class: `presence ${p.presence}` }, PRESENCE_LABEL[p.presence]),
+          loadOf(p),
           h("span", { class: "muted small colleague-status" }, p.status.label),
         ),
       );
     }),
+  );
+}
+
+// How busy a colleague is, as of the picker's last load (a transfer ignores capacity, R3,
+// but the person choosing should see who is full).
+function loadOf(person) {
+  if (person.threads === undefined) return null;
+  const full = person.threads >= person.capacity;
+  return h(
+    "span",
+    { class: `small colleague-load${full ? " full" : ""}` },
+    `${person.threads} of ${person.capacity} thread${person.capacity === 1 ? "" : "s"}`,
   );
 }
 
@@ -612,5 +686,6 @@ async function transfer(event) {
 
 if (user) {
   chrome(user);
+  setUpNotifications(user);
   start();
 }

@@ -24,10 +24,32 @@ let toastTimer = null;
 export function toast(message) {
   const el = $("#toast");
   if (!el) return;
+  // An open modal dialog sits in the browser's top layer, its backdrop over the rest of
+  // the page, which is inert meanwhile (not read out): the message goes inside the dialog
+  // to be seen and heard, and back to the page when the dialog closes.
+  const modal = topModal();
+  const home = modal || document.body;
+  if (el.parentElement !== home) {
+    home.append(el);
+    if (modal) modal.addEventListener("close", () => document.body.append(el), { once: true });
+  }
   el.textContent = message;
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (el.hidden = true), 5000);
+}
+
+// The modal dialog on top: the one holding the focus (the others are inert), else the last.
+function topModal() {
+  let open;
+  try {
+    open = document.querySelectorAll("dialog:modal");
+  } catch {
+    return null; // a browser without :modal: the message shows as before
+  }
+  if (!open.length) return null;
+  const focused = document.activeElement && document.activeElement.closest("dialog:modal");
+  return focused || open[open.length - 1];
 }
 
 export function duration(seconds) {
