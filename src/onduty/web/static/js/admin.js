@@ -5,8 +5,9 @@
 // a field someone is editing keeps what they typed.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, duration, toast } from "./dom.js";
+import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { duration } from "./format.js";
 import { requireRole } from "./session.js";
 
 const user = requireRole("admin");
@@ -125,14 +126,6 @@ function sync(input, value) {
 
 function dirty(input) {
   return valueOf(input) !== input.dataset.saved;
-}
-
-// Put `elements` under `parent` in this order, moving only what is out of place:
-// moving a node would take the focus (and the caret) from a field inside it.
-function placeInOrder(parent, elements) {
-  elements.forEach((el, i) => {
-    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
-  });
 }
 
 // -- reasons (S1) -------------------------------------------------------------------------

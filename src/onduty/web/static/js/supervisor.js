@@ -10,12 +10,15 @@
 // replaced, never added twice; a change of status alone comes as
 // `agent.status_changed` with the row's new `status` and `presence`. Timers
 // ("in status for", the oldest wait) tick here every second, on the server's clock.
-import { api } from "./api.js";
+import { api, openThreads } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, toast, duration, initials } from "./dom.js";
+import { syncClock, ticking, tickAll } from "./clock.js";
+import { $, h, toast, initials, put, say } from "./dom.js";
 import { EventStream } from "./events.js";
+import { duration, plural, timeOfDay } from "./format.js";
 import { requireRole } from "./session.js";
 import { statusClass, ACTIVE_FREE_LABEL, SHOWS_QUEUE, SHOWS_SINCE, STATE_LABELS } from "./status.js";
+import { coalesced, debounce } from "./timing.js";
 
 // W2: the filter's states, in the order people think of them.
 const FILTER_STATES = [
@@ -56,7 +59,6 @@ function main(user) {
   const rows = new Map(); // id -> <tr>
   let reasons = [];
   let filter = fromParam(new URLSearchParams(location.search).get("status"));
-  let skew = 0; // server clock minus this browser's
   let loading = false;
   let held = []; // events that arrived while the state was loading
   let queue = null;
@@ -75,21 +77,12 @@ function main(user) {
     $("#team-name").textContent = `· ${user.team}`;
   }
 
-  const serverNow = () => Date.now() + skew;
-  const secondsSince = (iso) => (iso ? (serverNow() - Date.parse(iso)) / 1000 : 0);
-  // An element that counts up from its data-since ("for 3m 10s"); the clock below ticks it.
-  const ticking = (el) => {
-    const { since, prefix = "", suffix = "" } = el.dataset;
-    el.textContent = `${prefix}${duration(secondsSince(since))}${suffix}`;
-    return el;
-  };
-
   // -- the state, from the API, then from events ---------------------------------------
 
   // Started at the end of main(), once everything it calls is defined.
   const stream = new EventStream(onEvent, {
     onReady: ({ at }) => {
-      if (at) skew = Date.parse(at) - Date.now();
+      syncClock(at);
       load();
     },
     onState: (state) => {
@@ -99,23 +92,7 @@ function main(user) {
   });
 
   // One load at a time; a load asked for meanwhile runs right after it.
-  let loadRunning = false;
-  let loadAgain = false;
-  async function load() {
-    if (loadRunning) {
-      loadAgain = true;
-      return;
-    }
-    loadRunning = true;
-    try {
-      do {
-        loadAgain = false;
-        await loadOnce();
-      } while (loadAgain);
-    } finally {
-      loadRunning = false;
-    }
-  }
+  const load = coalesced(loadOnce);
 
   async function loadOnce() {
     loading = true;
@@ -384,7 +361,7 @@ function main(user) {
   // S8: every page of theirs is closed or cut off; the grace is running.
   function disconnected(agent) {
     if (!agent.disconnect_deadline) return null;
-    const at = new Date(agent.disconnect_deadline).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const at = timeOfDay(agent.disconnect_deadline, { seconds: true });
     return h("span", { class: "pill sv-disconnected", title: `No connection: their status changes at ${at} unless they come back` }, "connection lost");
   }
 
@@ -725,12 +702,9 @@ function main(user) {
     const id = card.id;
     const asked = ++threadsAsked;
     try {
-      const [assigned, working] = await Promise.all([
-        api("GET", `/threads?agent_id=${id}&state=assigned&limit=500`),
-        api("GET", `/threads?agent_id=${id}&state=in_progress&limit=500`),
-      ]);
+      const threads = await openThreads(id);
       if (asked !== threadsAsked || !card || card.id !== id) return;
-      card.threads = [...assigned.items, ...working.items].sort((a, b) => a.id - b.id);
+      card.threads = threads;
       renderCardThreads();
       if (confirmBox.open && agents.has(id)) renderConfirm(agents.get(id));
     } catch (failure) {
@@ -785,7 +759,7 @@ function main(user) {
   // -- every second: the timers ------------------------------------------------------------
 
   setInterval(() => {
-    for (const el of document.querySelectorAll("[data-since]")) ticking(el);
+    tickAll();
     if (queue) {
       renderOldest();
       for (const el of document.querySelectorAll("#queue-items [data-wait]")) {
@@ -795,26 +769,4 @@ function main(user) {
   }, 1000);
 
   stream.start();
-}
-
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-// replaceChildren, leaving out the parts that are not there (null, false).
-function put(el, ...children) {
-  el.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
-}
-
-// Live regions announce every change of their text: change it only when it says something new.
-function say(el, text) {
-  if (el.textContent !== text) el.textContent = text;
-}
-
-function debounce(fn, ms) {
-  let timer = null;
-  return () => {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
-  };
 }
