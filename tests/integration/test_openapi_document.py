@@ -42,7 +42,8 @@ async def test_enumerated_parameters_list_their_values(document: dict[str, Any])
         assert parameter(document, "get", path, "date")["pattern"] == "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"
     # W2: a state, active_free or a reason code, all written as reason codes are.
     assert parameter(document, "get", "/agents", "status")["pattern"] == REASON_CODE
-    assert parameter(document, "get", "/reports/status-log", "status")["pattern"] == REASON_CODE
+    # P1: the same, or inactive:<code> as the workload report's time_in_status keys.
+    assert parameter(document, "get", "/reports/status-log", "status")["pattern"] == "^(?:inactive:)?" + REASON_CODE[1:]
 
 
 async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> None:
@@ -55,6 +56,7 @@ async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> Non
     for path in ("/threads", "/reports/status-log"):
         assert bounds(parameter(document, "get", path, "agent_id")) == (1, MAX_ID)
         assert bounds(parameter(document, "get", path, "after")) == (0, MAX_BIG_ID)
+    assert bounds(parameter(document, "get", "/reports/status-log", "before")) == (1, MAX_BIG_ID)
     assert bounds(parameter(document, "get", "/agents/{agent_id}", "agent_id")) == (1, MAX_ID)
     assert bounds(parameter(document, "post", "/approvals/{request_id}/approve", "request_id")) == (1, MAX_ID)
     assert bounds(parameter(document, "get", "/threads/{thread_id}", "thread_id")) == (1, MAX_BIG_ID)

@@ -21,6 +21,7 @@ from onduty.domain import commands as c
 from onduty.domain import validate
 from onduty.domain.errors import DomainError, Forbidden, NotFound
 from onduty.domain.model import Agent, Thread
+from onduty.domain.statuses import state_and_reason
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.service.views import agent_view, presence_view, request_view, status_view
@@ -321,8 +322,13 @@ def status_log_filter(viewer: Viewer, status: str | None, agent_id: int | None) 
     """P1's filters: a status that exists, and (for a supervisor) an agent of their team."""
 
     def check(ws: Workspace) -> None:
-        if status is not None and status not in STATES and ws.reasons.get(status) is None:
-            raise DomainError(f"status must be a state or a reason code; {status!r} is neither", field="status")
+        if status is not None:
+            _, reason = state_and_reason(status)
+            if reason is not None and ws.reasons.get(reason) is None:
+                raise DomainError(
+                    f"status must be a state, a reason code or inactive:<reason code>; {status!r} is none of them",
+                    field="status",
+                )
         if agent_id is not None and viewer.role == "supervisor":
             agent = ws.agents.get(agent_id)
             if agent is None or agent.team != viewer.team:

@@ -8,7 +8,7 @@ import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
 import { DurationInput } from "./duration_input.js";
 import { chrome } from "./chrome.js";
-import { $, h, toast } from "./dom.js";
+import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
 import { count, plural } from "./format.js";
@@ -113,14 +113,6 @@ function sync(input, value) {
 
 function dirty(input) {
   return valueOf(input) !== input.dataset.saved;
-}
-
-// Put `elements` under `parent` in this order, moving only what is out of place:
-// moving a node would take the focus (and the caret) from a field inside it.
-function placeInOrder(parent, elements) {
-  elements.forEach((el, i) => {
-    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
-  });
 }
 
 // -- reasons (S1) -------------------------------------------------------------------------

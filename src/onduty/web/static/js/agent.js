@@ -8,13 +8,16 @@
 // thread events reload the open threads; colleagues' status changes refresh the
 // presence dots in the transfer picker. A thread given to the agent (by the router, or
 // transferred by someone else) is announced once the reload shows its client.
-import { api } from "./api.js";
+import { api, openThreads } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, duration, initials, since, toast } from "./dom.js";
+import { secondsSince, secondsUntil, syncClock } from "./clock.js";
+import { $, h, initials, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { duration, plural, timeOfDay } from "./format.js";
 import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
 import { PRESENCE_LABEL, STATE_LABELS, statusClass, statusLabel } from "./status.js";
+import { coalesced } from "./timing.js";
 
 const user = requireRole("agent");
 
@@ -23,7 +26,6 @@ const state = {
   reasons: [],
   people: new Map(), // agent id -> presence entry (name, presence, status)
   threads: new Map(), // thread id -> {thread, el, parts}
-  clockSkew: 0, // server time minus browser time (ms), from the stream's ready message
   transferring: null, // the thread being transferred
   lastStatusKey: null,
   lastPending: null,
@@ -53,7 +55,7 @@ function start() {
 // -- loading and live events ----------------------------------------------------
 
 async function onReady({ first, at }) {
-  if (at) state.clockSkew = Date.parse(at) - Date.now();
+  syncClock(at);
   try {
     const [me, reasons] = await Promise.all([api("GET", "/me"), api("GET", "/reasons")]);
     state.reasons = reasons;
@@ -112,47 +114,29 @@ function newForMe(name, data) {
   return null;
 }
 
-// Coalesced reloads: one request at a time, once more if asked while it ran.
-function coalesced(load) {
-  let running = false;
-  let again = false;
-  return async function run() {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
+// Reloads: one request at a time, once more if asked while it ran; a failure is told.
+function reloader(load) {
+  return coalesced(async () => {
     try {
       await load();
     } catch (failure) {
       toast(failure.message);
-    } finally {
-      running = false;
-      if (again) {
-        again = false;
-        run();
-      }
     }
-  };
+  });
 }
 
 const refresh = {
-  threads: coalesced(async () => {
+  threads: reloader(async () => {
     const seen = state.eventSeq; // this reload shows every thread event up to here
-    // Only what is open: closed threads stay out of the way (and out of the request).
-    const [waiting, going] = await Promise.all([
-      api("GET", `/threads?agent_id=${user.id}&state=assigned&limit=500`),
-      api("GET", `/threads?agent_id=${user.id}&state=in_progress&limit=500`),
-    ]);
-    renderThreads([...waiting.items, ...going.items].sort((a, b) => a.id - b.id));
+    renderThreads(await openThreads(user.id));
     announceNews(seen);
   }),
-  people: coalesced(async () => {
+  people: reloader(async () => {
     const entries = await api("GET", "/presence");
     state.people = new Map(entries.map((p) => [p.agent_id, p]));
     if (state.transferring) renderColleagues();
   }),
-  reasons: coalesced(async () => {
+  reasons: reloader(async () => {
     state.reasons = await api("GET", "/reasons");
     renderReasons();
   }),
@@ -268,7 +252,7 @@ function renderPending(request) {
   if (request) state.lastPending = request;
   box.hidden = !request;
   if (!request) return box.replaceChildren();
-  const at = request.created_at ? new Date(request.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  const at = timeOfDay(request.created_at);
   box.replaceChildren(
     h("strong", {}, "Waiting for approval: "),
     h("span", { class: "pending-what" }, requestedLabel(request)),
@@ -300,12 +284,12 @@ function tick() {
     const next = reasonOf(status.reason);
     parts.push(`Finishing your threads, then ${next ? next.label : "inactive"}.`);
   }
-  if (status.since) parts.push(`For ${duration(since(status.since, Date.now() + state.clockSkew))}.`);
+  if (status.since) parts.push(`For ${duration(secondsSince(status.since))}.`);
   more.textContent = parts.join(" ");
 
   const deadline = $("#prompt").dataset.deadline;
   if (deadline) {
-    const left = (Date.parse(deadline) - (Date.now() + state.clockSkew)) / 1000;
+    const left = secondsUntil(deadline);
     // Whole seconds, truncated: the skew estimate runs a little low (delivery takes time),
     // and a countdown must never show more time than the rule gives.
     $("#prompt-left").textContent = left > 0 ? `${Math.floor(left)} s` : "0 s";
@@ -354,19 +338,7 @@ async function presence(action) {
 
 // -- threads ----------------------------------------------------------------------
 
-// Put `elements` under `parent` in this order, moving only what is out of place:
-// moving a node would take the focus (and the caret) from a field inside it.
-function placeInOrder(parent, elements) {
-  elements.forEach((el, i) => {
-    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
-  });
-}
-
 const THREAD_STATE = { assigned: "Waiting for your answer", in_progress: "In progress" };
-
-function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
-}
 
 function renderThreads(threads) {
   const list = $("#threads");
@@ -435,7 +407,7 @@ function buildThread(thread) {
       h("h3", { id: `thread-${id}-title` }, thread.client_id),
       parts.state,
       parts.pins,
-      h("span", { class: "muted small" }, `#${id} · since ${clock(thread.created_at)}`),
+      h("span", { class: "muted small" }, `#${id} · since ${timeOfDay(thread.created_at)}`),
     ),
     parts.messages,
     form,
@@ -483,7 +455,7 @@ function buildMessage(threadId, message) {
       "div",
       { class: "meta" },
       h("span", { class: "author" }, authorOf(message)),
-      h("time", { datetime: message.at || "" }, clock(message.at)),
+      h("time", { datetime: message.at || "" }, timeOfDay(message.at)),
       h("span", { class: "pin-badge" }, "Pinned"),
       pin,
     ),
@@ -656,7 +628,7 @@ function loadOf(person) {
   return h(
     "span",
     { class: `small colleague-load${full ? " full" : ""}` },
-    `${person.threads} of ${person.capacity} thread${person.capacity === 1 ? "" : "s"}`,
+    `${person.threads} of ${plural(person.capacity, "thread")}`,
   );
 }
 

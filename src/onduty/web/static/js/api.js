@@ -33,3 +33,13 @@ export async function api(method, path, body) {
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
+
+// An agent's open threads (waiting for an answer, and in progress), oldest first:
+// closed ones stay out of the way, and out of the request.
+export async function openThreads(agentId) {
+  const [assigned, working] = await Promise.all([
+    api("GET", `/threads?agent_id=${agentId}&state=assigned&limit=500`),
+    api("GET", `/threads?agent_id=${agentId}&state=in_progress&limit=500`),
+  ]);
+  return [...assigned.items, ...working.items].sort((a, b) => a.id - b.id);
+}

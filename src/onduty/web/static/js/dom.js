@@ -1,4 +1,4 @@
-// Small DOM helpers: build elements, show messages, format durations.
+// Small DOM helpers: build elements, fill and order them, show messages.
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -52,20 +52,6 @@ function topModal() {
   return focused || open[open.length - 1];
 }
 
-export function duration(seconds) {
-  seconds = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
-  if (m) return `${m}m ${String(s).padStart(2, "0")}s`;
-  return `${s}s`;
-}
-
-export function since(iso, now = Date.now()) {
-  return iso ? (now - Date.parse(iso)) / 1000 : 0;
-}
-
 export function initials(name) {
   return (name || "?")
     .split(/\s+/)
@@ -73,4 +59,22 @@ export function initials(name) {
     .slice(0, 2)
     .map((part) => part[0].toUpperCase())
     .join("");
+}
+
+// replaceChildren, leaving out the parts that are not there (null, undefined, false).
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
+// Live regions announce every change of their text: change it only when it says something new.
+export function say(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// Put `elements` under `parent` in this order, moving only what is out of place:
+// moving a node would take the focus (and the caret) from a field inside it.
+export function placeInOrder(parent, elements) {
+  elements.forEach((el, i) => {
+    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
+  });
 }
