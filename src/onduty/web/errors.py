@@ -1,8 +1,8 @@
 """Every error leaves as `{"error": {"code", "message", "field"}}` with a 4xx (or 503) status.
 
-A 400 about the fields of a request's body (its decoding, the settings' rules) also lists every
-invalid field, `"errors": [{"field", "message"}]`, the first of them being `error` itself, so
-that a form can mark them all at once."""
+A 400 about a request's fields (a body's decoding, the settings' and a reason's rules, query
+parameters) also lists every invalid field, `"errors": [{"field", "message"}]`, the first of
+them being `error` itself, so that a form can mark them all at once."""
 
 from __future__ import annotations
 
