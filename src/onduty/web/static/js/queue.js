@@ -1,6 +1,8 @@
 // The general queue (R6): how many threads wait, the oldest wait, the first few, and
 // how routing stands (W5): flowing, halted (nobody is Active), or waiting for room
-// (every active agent is full), with a banner for the last two while threads wait.
+// (every active agent is full), with a banner for the last two while threads wait. Each
+// waiting thread can be assigned to a chosen agent (W6).
+import { mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
 import { $, h, say } from "./dom.js";
 import { duration } from "./format.js";
@@ -56,8 +58,21 @@ export function renderQueue(state) {
         h("span", { class: "client" }, item.client_id),
         item.priority ? h("span", { class: "pill" }, `priority ${item.priority}`) : null,
         waitCell(state, item),
+        mayAct(state) ? assignButton(state, item) : null,
       ),
     ),
+  );
+}
+
+// W6, R3: a queued thread goes to the agent the supervisor chooses, whatever their status
+// or load (while routing is halted, say: nobody is Active).
+function assignButton(state, item) {
+  const thread = { id: item.id, client_id: item.client_id, agent_id: null, state: "queued" };
+  return h(
+    "button",
+    { type: "button", class: "assign", onclick: (event) => transferThread(state, thread, event.currentTarget) },
+    "Assign to…",
+    h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
   );
 }
 
