@@ -462,6 +462,8 @@ def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hea
     # Close from Bob's card, after a confirm (Cancel first: nothing happens).
     card.get_by_role("button", name="Close the card").click()
     _row(page, bob).click()
+    card = page.get_by_role("dialog", name="Bob Brown")
+    items = card.locator("#card-threads li.thread")
     expect(items).to_have_count(1)
     items.first.get_by_role("button", name="Close…").click()
     confirm = page.get_by_role("alertdialog", name="Close this thread?")

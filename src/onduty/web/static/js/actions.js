@@ -8,7 +8,7 @@
 // After an action the stream's events update the card, the rows and the queue; while the
 // stream is away the page asks again itself.
 import { api } from "./api.js";
-import { $, h, put, toast } from "./dom.js";
+import { $, h, put, refocus, toast } from "./dom.js";
 import { transferPicker } from "./transfer.js";
 
 const closeBox = $("#close-confirm");
@@ -26,7 +26,7 @@ export function setUpActions(state, refresh) {
   closeBox.addEventListener("close", () => {
     const { opener } = state.closing || {};
     state.closing = null;
-    if (opener && opener.isConnected) opener.focus();
+    refocus(opener);
   });
   $("#close-confirm-no").addEventListener("click", () => closeBox.close());
   $("#close-confirm-yes").addEventListener("click", () => closeThread(state, refresh));

@@ -10,7 +10,7 @@ import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api, openThreads } from "./api.js";
 import { BELL, icon, paintAvatar, prompted, reasonLabel, statusChip } from "./badges.js";
 import { ticking } from "./clock.js";
-import { $, h, initials, put, toast } from "./dom.js";
+import { $, h, initials, put, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { STATE_LABELS } from "./status.js";
 import { openThreadView } from "./threadview.js";
@@ -297,7 +297,9 @@ function renderCardThreads(state) {
     list.replaceChildren(h("li", { class: "muted" }, "No open threads."));
     return;
   }
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
   list.replaceChildren(...threads.map((thread) => threadItem(state, thread)));
+  if (focused) refocus(focused); // a keyboard user stays on their button
 }
 
 function threadItem(state, thread) {
@@ -338,8 +340,14 @@ function threadItem(state, thread) {
 function threadActions(state, thread) {
   // Each button's name says which thread, for a screen reader going from button to button.
   const which = h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`);
+  // Ids that survive a redraw of the list: the focus finds its button again (refocus).
   const button = (cls, text, onClick) =>
-    h("button", { type: "button", class: cls, onclick: (e) => onClick(e.currentTarget) }, text, which.cloneNode(true));
+    h(
+      "button",
+      { type: "button", class: cls, id: `card-thread-${thread.id}-${cls}`, onclick: (e) => onClick(e.currentTarget) },
+      text,
+      which.cloneNode(true),
+    );
   return h(
     "div",
     { class: "row sv-thread-actions" },

@@ -4,7 +4,7 @@
 // waiting thread can be assigned to a chosen agent (W6).
 import { mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
-import { $, h, say } from "./dom.js";
+import { $, h, refocus, say } from "./dom.js";
 import { duration } from "./format.js";
 
 // W5: how routing stands, in the queue panel (a thread that arrives now would…).
@@ -50,7 +50,9 @@ export function renderQueue(state) {
   $("#queue-length").textContent = String(queue.length);
   renderOldest(state);
   renderRouting(queue.routing, queue.length);
-  $("#queue-items").replaceChildren(
+  const list = $("#queue-items");
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  list.replaceChildren(
     ...queue.items.map((item) =>
       h(
         "li",
@@ -62,6 +64,7 @@ export function renderQueue(state) {
       ),
     ),
   );
+  if (focused) refocus(focused); // a keyboard user stays on their button
 }
 
 // W6, R3: a queued thread goes to the agent the supervisor chooses, whatever their status
@@ -70,7 +73,12 @@ function assignButton(state, item) {
   const thread = { id: item.id, client_id: item.client_id, agent_id: null, state: "queued" };
   return h(
     "button",
-    { type: "button", class: "assign", onclick: (event) => transferThread(state, thread, event.currentTarget) },
+    {
+      type: "button",
+      class: "assign",
+      id: `queue-${item.id}-assign`, // found again after a redraw (refocus)
+      onclick: (event) => transferThread(state, thread, event.currentTarget),
+    },
     "Assign to…",
     h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
   );

@@ -4,7 +4,7 @@
 // thread that leaves the team (an agent handed it to another team's agent) or leaves the
 // queue closed is no longer the supervisor's to read: the view says so.
 import { api } from "./api.js";
-import { $, h, put } from "./dom.js";
+import { $, h, put, refocus } from "./dom.js";
 import { timeOfDay } from "./format.js";
 import { debounce } from "./timing.js";
 
@@ -21,7 +21,7 @@ export function setUpThreadView(state) {
   dialog.addEventListener("close", () => {
     const { opener } = state.viewing || {};
     state.viewing = null;
-    if (opener && opener.isConnected) opener.focus();
+    refocus(opener);
   });
   $("#thread-view-close").addEventListener("click", () => dialog.close());
   state.viewSoon = debounce(() => state.viewing && loadView(state), 200);

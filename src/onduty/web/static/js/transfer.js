@@ -16,7 +16,7 @@
 //   picker.rowChanged(agent)                an agent object (`agent.updated`): status and load
 //   picker.thread() / picker.close()        the thread being transferred (or null); close
 import { api } from "./api.js";
-import { $, h, initials, toast } from "./dom.js";
+import { $, h, initials, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { PRESENCE_LABEL, statusLabel } from "./status.js";
 import { coalesced } from "./timing.js";
@@ -125,7 +125,7 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
   dialog.addEventListener("close", () => {
     const opener = current && current.opener;
     current = null;
-    if (opener && opener.isConnected) opener.focus();
+    refocus(opener);
   });
   filterBox.addEventListener("input", () => current && render());
   $("#transfer-form").addEventListener("submit", submit);
