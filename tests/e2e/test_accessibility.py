@@ -97,7 +97,8 @@ _REVEAL = """(texts) => {
 
 def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene: Scene) -> None:
     """Sign-in (and its error), the supervisor's widget (W1) with its banners (W5), the
-    agent card with a request pending (W3, S4) and the W6 confirm, reports (P2), the
+    agent card with a request pending (W3, S4), the W6 confirm, the read-only thread view,
+    the supervisor's transfer picker and close confirm (W6), reports (P2), the
     agent's workspace with the S6 prompt and the transfer dialog (W4), administration
     with a retire confirm and a toast: no serious or critical axe finding, light or dark."""
     site = scene.site
@@ -142,6 +143,24 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     expect(confirm).to_be_visible()
     check_schemes(page, "approve-with-unanswered-threads confirm", failures)
     confirm.get_by_role("button", name="Cancel").click()
+    # W6: a thread read only, the transfer picker and the close confirm, from the card.
+    threads = card.locator("#card-threads li.thread")
+    threads.filter(has_text="alice").get_by_role("button", name="View").click()
+    view = page.locator("#thread-view")
+    expect(view.locator("#thread-view-messages li")).to_have_count(2)
+    check_schemes(page, "read-only thread view", failures)
+    page.keyboard.press("Escape")
+    expect(view).to_be_hidden()
+    threads.filter(has_text="bruno").get_by_role("button", name="Transfer…").click()
+    picker = page.get_by_role("dialog", name="Transfer thread")
+    expect(picker.locator(".colleague", has_text="Bob Brown")).to_be_visible()
+    check_schemes(page, "supervisor's transfer dialog", failures)
+    picker.get_by_role("button", name="Cancel", exact=True).click()
+    threads.filter(has_text="bruno").get_by_role("button", name="Close…").click()
+    close = page.get_by_role("alertdialog", name="Close this thread?")
+    expect(close).to_contain_text("held by Ann Agent")
+    check_schemes(page, "close-thread confirm", failures)
+    close.get_by_role("button", name="Cancel").click()
     card.get_by_role("button", name="Close the card").click()
     expect(card).to_be_hidden()
 

@@ -212,6 +212,27 @@ def may_act_on_thread(viewer: Viewer, thread_id: int) -> Query[None]:
     return check
 
 
+def no_agent(agent_id: int) -> DomainError:
+    """A transfer's target that is no agent, or none the caller may hand work to: one answer."""
+    return DomainError(f"no agent with id {agent_id}: threads go only to agents", field="agent_id")
+
+
+def may_transfer(viewer: Viewer, thread_id: int, agent_id: int) -> Query[None]:
+    """A transfer's check: the thread's (may_act_on_thread), then its target's. A supervisor
+    hands their team's threads and the queue's only to their own team (W6: they steer their
+    team; another team's agents, whom they do not see, are not theirs to load), and another
+    team's agent answers as no agent at all. An agent may hand what they hold to anyone (R3)."""
+    on_thread = may_act_on_thread(viewer, thread_id)
+
+    def check(ws: Workspace) -> None:
+        on_thread(ws)
+        target = ws.agents.get(agent_id)
+        if viewer.role == "supervisor" and target is not None and target.team != viewer.team:
+            raise no_agent(agent_id)
+
+    return check
+
+
 def queue(viewer: Viewer, limit: int, now: float) -> Query[dict[str, Any]]:
     """The general queue in routing order (R1, R6), then the threads waiting for their own
     agent (R4) that the viewer's team may see; routing's state (W5)."""

@@ -11,22 +11,22 @@
 import { api, openThreads } from "./api.js";
 import { chrome } from "./chrome.js";
 import { secondsSince, secondsUntil, syncClock } from "./clock.js";
-import { $, h, initials, placeInOrder, toast } from "./dom.js";
+import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
-import { duration, plural, timeOfDay } from "./format.js";
+import { duration, timeOfDay } from "./format.js";
 import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
-import { PRESENCE_LABEL, STATE_LABELS, statusClass, statusLabel } from "./status.js";
+import { STATE_LABELS, statusClass } from "./status.js";
 import { coalesced } from "./timing.js";
+import { transferPicker } from "./transfer.js";
 
 const user = requireRole("agent");
+let picker = null; // the transfer picker (transfer.js), set up in start()
 
 const state = {
   me: null, // the API's agent object
   reasons: [],
-  people: new Map(), // agent id -> presence entry (name, presence, status)
   threads: new Map(), // thread id -> {thread, el, parts}
-  transferring: null, // the thread being transferred
   lastStatusKey: null,
   lastPending: null,
   news: [], // threads given to the agent, to announce: {threadId, how, seq}
@@ -37,6 +37,14 @@ const state = {
 const OWN_STATES = ["active", "active_own_clients", "not_ready"];
 
 function start() {
+  picker = transferPicker({
+    ownTeam: user.team,
+    reasons: () => state.reasons,
+    onDone: (thread, to) => {
+      toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
+      refresh.threads();
+    },
+  });
   const stream = new EventStream(onEvent, { onReady });
   stream.start().reportInput(); // S8: the person is still here (idle_timeout)
   setInterval(tick, 500);
@@ -49,7 +57,6 @@ function start() {
     choice.focus();
   });
   $("#log-in").addEventListener("click", () => presence("login"));
-  setUpTransferDialog();
 }
 
 // -- loading and live events ----------------------------------------------------
@@ -68,7 +75,7 @@ async function onReady({ first, at }) {
     toast(`Could not load your status: ${failure.message}`);
   }
   refresh.threads();
-  refresh.people();
+  picker.reload();
 }
 
 function onEvent(event) {
@@ -97,9 +104,9 @@ function onEvent(event) {
     if (data.agent_id === user.id && data.status && state.me) {
       renderMe({ ...state.me, status: data.status, presence: data.presence });
     }
-    colleagueChanged(data);
+    picker.statusChanged(data);
   } else if (name === "agent.registered" || name === "agent.changed") {
-    refresh.people(); // a new colleague, or a new team: names and teams come from the API
+    picker.reload(); // a new colleague, or a new team: names and teams come from the API
   }
 }
 
@@ -130,11 +137,6 @@ const refresh = {
     const seen = state.eventSeq; // this reload shows every thread event up to here
     renderThreads(await openThreads(user.id));
     announceNews(seen);
-  }),
-  people: reloader(async () => {
-    const entries = await api("GET", "/presence");
-    state.people = new Map(entries.map((p) => [p.agent_id, p]));
-    if (state.transferring) renderColleagues();
   }),
   reasons: reloader(async () => {
     state.reasons = await api("GET", "/reasons");
@@ -360,7 +362,8 @@ function renderThreads(threads) {
   placeInOrder(list, threads.map((t) => state.threads.get(t.id).el));
   $("#thread-count").textContent = String(threads.length);
   $("#no-threads").hidden = threads.length > 0;
-  if (state.transferring && !keep.has(state.transferring.id)) $("#transfer-dialog").close();
+  const moving = picker.thread();
+  if (moving && !keep.has(moving.id)) picker.close();
 }
 
 function buildThread(thread) {
@@ -383,7 +386,7 @@ function buildThread(thread) {
       "div",
       { class: "row" },
       h("button", { type: "submit", class: "primary" }, "Send"),
-      h("button", { type: "button", class: "transfer", onclick: () => openTransfer(id) }, "Transfer…"),
+      h("button", { type: "button", class: "transfer", onclick: (event) => openTransfer(id, event.currentTarget) }, "Transfer…"),
       h("button", { type: "button", class: "close-thread", onclick: () => closeThread(id, parts) }, "Close thread"),
       h("span", { class: "hint hide-narrow" }, "Ctrl+Enter sends"),
     ),
@@ -441,7 +444,7 @@ function updateThread(entry, thread) {
 function authorOf(message) {
   if (message.author === "client") return "Client";
   if (message.agent_id === user.id) return "You";
-  const colleague = state.people.get(message.agent_id);
+  const colleague = picker.people.get(message.agent_id);
   return colleague ? colleague.name : `Agent ${message.agent_id}`;
 }
 
@@ -510,6 +513,11 @@ async function closeThread(id, parts) {
   }
 }
 
+function openTransfer(id, opener) {
+  const entry = state.threads.get(id);
+  if (entry) picker.open(entry.thread, { opener });
+}
+
 async function togglePin(threadId, messageId, button) {
   const entry = state.threads.get(threadId);
   const pinned = button.getAttribute("aria-pressed") === "true";
@@ -517,143 +525,6 @@ async function togglePin(threadId, messageId, button) {
     api(pinned ? "DELETE" : "POST", `/threads/${threadId}/messages/${messageId}/pin`),
   );
   if (thread) applyThread(thread);
-}
-
-// -- transfer (R3) with presence (W4) ---------------------------------------------------
-
-function setUpTransferDialog() {
-  const dialog = $("#transfer-dialog");
-  for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    const thread = state.transferring;
-    state.transferring = null;
-    const entry = thread && state.threads.get(thread.id);
-    if (entry) $(".transfer", entry.el).focus();
-  });
-  $("#colleague-filter").addEventListener("input", renderColleagues);
-  $("#transfer-form").addEventListener("submit", transfer);
-}
-
-async function openTransfer(id) {
-  const entry = state.threads.get(id);
-  if (!entry) return;
-  state.transferring = entry.thread;
-  $("#transfer-what").textContent = `Thread #${id} with ${entry.thread.client_id}. Pins go with it.`;
-  $("#transfer-error").hidden = true;
-  $("#colleague-filter").value = "";
-  renderColleagues();
-  $("#transfer-dialog").showModal();
-  $("#colleague-filter").focus();
-  refresh.people();
-}
-
-const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };
-// W4: online while working, away while logged in but not working, offline when logged out.
-const PRESENCE_OF = {
-  active: "online",
-  active_own_clients: "online",
-  finishing: "online",
-  not_ready: "away",
-  inactive: "away",
-  kicked_out: "away",
-  offline: "offline",
-};
-
-// A colleague's status change (public, W4) updates their dot in place: no request
-// per change, however many colleagues there are.
-function colleagueChanged(data) {
-  const person = state.people.get(data.agent_id);
-  if (!person) return refresh.people();
-  if (data.status) {
-    person.presence = data.presence;
-    person.status = data.status;
-  } else {
-    // Not the command's last change for them: the next event carries the status.
-    person.presence = PRESENCE_OF[data.to_state] || "offline";
-    const reason = data.to_reason ? reasonOf(data.to_reason) : null;
-    person.status = {
-      ...person.status,
-      state: data.to_state,
-      reason: data.to_reason,
-      // Threads held are not in the event: an active colleague reads "Active" until the next row.
-      label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
-    };
-  }
-  if (state.transferring) renderColleagues();
-}
-
-function renderColleagues() {
-  const list = $("#colleague-list");
-  const chosen = (list.querySelector("input:checked") || {}).value;
-  const filter = $("#colleague-filter").value.trim().toLowerCase();
-  const colleagues = [...state.people.values()]
-    .filter((p) => p.agent_id !== user.id)
-    .filter((p) => !filter || `${p.name} ${p.username} ${p.team}`.toLowerCase().includes(filter))
-    .sort(
-      (a, b) =>
-        (a.team === user.team ? 0 : 1) - (b.team === user.team ? 0 : 1) ||
-        PRESENCE_ORDER[a.presence] - PRESENCE_ORDER[b.presence] ||
-        a.name.localeCompare(b.name),
-    );
-  if (!colleagues.length) {
-    list.replaceChildren(h("p", { class: "muted" }, filter ? "Nobody matches." : "No colleagues yet."));
-    return;
-  }
-  list.replaceChildren(
-    ...colleagues.map((p) => {
-      const id = `colleague-${p.agent_id}`;
-      return h(
-        "div",
-        { class: "colleague", dataset: { agentId: String(p.agent_id), presence: p.presence } },
-        h("input", { type: "radio", name: "colleague", id, value: String(p.agent_id), checked: chosen === String(p.agent_id) }),
-        h(
-          "label",
-          { for: id },
-          h("span", { class: "avatar", "aria-hidden": "true" }, initials(p.name)),
-          h("span", { class: "who" }, h("span", { class: "name" }, p.name), h("span", { class: "muted small" }, ` ${p.team}`)),
-          h("span", { class: `presence ${p.presence}` }, PRESENCE_LABEL[p.presence]),
-          loadOf(p),
-          h("span", { class: "muted small colleague-status" }, p.status.label),
-        ),
-      );
-    }),
-  );
-}
-
-// How busy a colleague is, as of the picker's last load (a transfer ignores capacity, R3,
-// but the person choosing should see who is full).
-function loadOf(person) {
-  if (person.threads === undefined) return null;
-  const full = person.threads >= person.capacity;
-  return h(
-    "span",
-    { class: `small colleague-load${full ? " full" : ""}` },
-    `${person.threads} of ${plural(person.capacity, "thread")}`,
-  );
-}
-
-async function transfer(event) {
-  event.preventDefault();
-  const thread = state.transferring;
-  const chosen = $("#colleague-list input:checked");
-  const error = $("#transfer-error");
-  error.hidden = true;
-  if (!thread) return;
-  if (!chosen) {
-    error.textContent = "Choose a colleague.";
-    error.hidden = false;
-    return;
-  }
-  const to = state.people.get(Number(chosen.value));
-  try {
-    await api("POST", `/threads/${thread.id}/transfer`, { agent_id: Number(chosen.value) });
-    $("#transfer-dialog").close();
-    toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
-    refresh.threads();
-  } catch (failure) {
-    error.textContent = failure.message;
-    error.hidden = false;
-  }
 }
 
 if (user) {

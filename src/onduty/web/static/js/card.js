@@ -1,16 +1,19 @@
 // W3: the agent card, a dialog over the widget: who the agent is, their status and who
 // set it, the status picker (S2), their pending request with Approve and Reject (W6
-// asks first when unanswered threads would move), and their open threads (S4).
+// asks first when unanswered threads would move), and their open threads (S4), each
+// with View (read only, threadview.js), Transfer… and Close… (W6, actions.js).
 //
 // state.card is the open card ({id, threads, pickerTouched, busy, opener}) or null.
 // An action calls the API, then catches up on the agent (catchUp) while the stream
 // is away; while it is live, the stream's events bring the change.
+import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api, openThreads } from "./api.js";
 import { BELL, icon, paintAvatar, prompted, reasonLabel, statusChip } from "./badges.js";
 import { ticking } from "./clock.js";
-import { $, h, initials, put, toast } from "./dom.js";
+import { $, h, initials, put, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { STATE_LABELS } from "./status.js";
+import { openThreadView } from "./threadview.js";
 
 // S2: what a supervisor may set (never finishing or kicked_out; S3 decides finishing).
 const PICK_STATES = [
@@ -294,10 +297,12 @@ function renderCardThreads(state) {
     list.replaceChildren(h("li", { class: "muted" }, "No open threads."));
     return;
   }
-  list.replaceChildren(...threads.map(threadItem));
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  list.replaceChildren(...threads.map((thread) => threadItem(state, thread)));
+  if (focused) refocus(focused); // a keyboard user stays on their button
 }
 
-function threadItem(thread) {
+function threadItem(state, thread) {
   const last = thread.messages[thread.messages.length - 1];
   const pins = thread.messages.filter((m) => m.pinned).length;
   return h(
@@ -327,5 +332,27 @@ function threadItem(thread) {
           last.text,
         )
       : null,
+    threadActions(state, thread),
+  );
+}
+
+// W6: read the thread, hand it to another agent of the team, or close it (asked first).
+function threadActions(state, thread) {
+  // Each button's name says which thread, for a screen reader going from button to button.
+  const which = h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`);
+  // Ids that survive a redraw of the list: the focus finds its button again (refocus).
+  const button = (cls, text, onClick) =>
+    h(
+      "button",
+      { type: "button", class: cls, id: `card-thread-${thread.id}-${cls}`, onclick: (e) => onClick(e.currentTarget) },
+      text,
+      which.cloneNode(true),
+    );
+  return h(
+    "div",
+    { class: "row sv-thread-actions" },
+    button("view", "View", (b) => openThreadView(state, thread, b)),
+    mayAct(state) ? button("transfer", "Transfer…", (b) => transferThread(state, thread, b)) : null,
+    mayAct(state) ? button("close-thread", "Close…", (b) => askToClose(state, thread, b)) : null,
   );
 }

@@ -78,3 +78,11 @@ export function placeInOrder(parent, elements) {
     if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
   });
 }
+
+// Gives the focus back to `el`, or, when a re-render replaced it, to the element that
+// now has its id (a list drawn again while a dialog it opened was up).
+export function refocus(el) {
+  if (!el) return;
+  const target = el.isConnected ? el : el.id ? document.getElementById(el.id) : null;
+  if (target) target.focus();
+}

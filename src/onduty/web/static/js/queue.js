@@ -1,8 +1,10 @@
 // The general queue (R6): how many threads wait, the oldest wait, the first few, and
 // how routing stands (W5): flowing, halted (nobody is Active), or waiting for room
-// (every active agent is full), with a banner for the last two while threads wait.
+// (every active agent is full), with a banner for the last two while threads wait. Each
+// waiting thread can be assigned to a chosen agent (W6).
+import { mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
-import { $, h, say } from "./dom.js";
+import { $, h, refocus, say } from "./dom.js";
 import { duration } from "./format.js";
 
 // W5: how routing stands, in the queue panel (a thread that arrives now would…).
@@ -48,7 +50,9 @@ export function renderQueue(state) {
   $("#queue-length").textContent = String(queue.length);
   renderOldest(state);
   renderRouting(queue.routing, queue.length);
-  $("#queue-items").replaceChildren(
+  const list = $("#queue-items");
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  list.replaceChildren(
     ...queue.items.map((item) =>
       h(
         "li",
@@ -56,8 +60,27 @@ export function renderQueue(state) {
         h("span", { class: "client" }, item.client_id),
         item.priority ? h("span", { class: "pill" }, `priority ${item.priority}`) : null,
         waitCell(state, item),
+        mayAct(state) ? assignButton(state, item) : null,
       ),
     ),
+  );
+  if (focused) refocus(focused); // a keyboard user stays on their button
+}
+
+// W6, R3: a queued thread goes to the agent the supervisor chooses, whatever their status
+// or load (while routing is halted, say: nobody is Active).
+function assignButton(state, item) {
+  const thread = { id: item.id, client_id: item.client_id, agent_id: null, state: "queued" };
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "assign",
+      id: `queue-${item.id}-assign`, // found again after a redraw (refocus)
+      onclick: (event) => transferThread(state, thread, event.currentTarget),
+    },
+    "Assign to…",
+    h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
   );
 }
 

@@ -1,8 +1,10 @@
 // The supervisor's page: the team's status widget (W1) and its filter (W2) in
 // widget.js, the agent card with the status picker (S2), the agent's threads and
 // their pending request (W3, S4) in card.js, and the queue with why nothing is being
-// routed, if so (W5), in queue.js. This module holds the page's one state object,
-// loads it, and applies every event to it (apply): each module's functions take it.
+// routed, if so (W5), in queue.js; acting on threads (W6) in actions.js, and a thread
+// read (read only) in threadview.js. A new approval request is announced (W7, notify.js).
+// This module holds the page's one state object, loads it, and applies every event to
+// it (apply): each module's functions take it.
 //
 // Live from one event stream (events.js): it connects first; each time it is
 // ready (first connect, and after every reconnect) the page reads the state
@@ -11,14 +13,18 @@
 // replaced, never added twice; a change of status alone comes as
 // `agent.status_changed` with the row's new `status` and `presence`. Timers
 // ("in status for", the oldest wait) tick here every second, on the server's clock.
+import { setUpActions } from "./actions.js";
 import { api } from "./api.js";
+import { reasonLabel } from "./badges.js";
 import { closeCard, loadCardThreads, renderCard, setUpCard } from "./card.js";
 import { chrome } from "./chrome.js";
 import { syncClock, tickAll } from "./clock.js";
 import { toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { announce, setUpNotifications } from "./notify.js";
 import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
+import { setUpThreadView, threadEvent } from "./threadview.js";
 import { coalesced, debounce } from "./timing.js";
 import {
   dropRows,
@@ -52,14 +58,24 @@ const state = {
   // card.js
   card: null, // the open card: {id, threads, pickerTouched, busy, opener}
   threadsAsked: 0,
+  // actions.js, threadview.js
+  picker: null, // the transfer picker (transfer.js)
+  closing: null, // the thread a close is asked for: {thread, opener}
+  viewing: null, // the thread read in the view: {id, opener, asked}
   // Applies an event now, as the stream's are: for what a module reads from the API itself.
   apply: (event) => apply(event),
 };
 
 function start() {
   chrome(user);
+  setUpNotifications(user);
   setUpWidget(state);
   setUpCard(state);
+  setUpThreadView(state);
+  setUpActions(state, () => {
+    refreshQueue(state);
+    if (state.card) loadCardThreads(state);
+  });
   const stream = new EventStream(onEvent, {
     onReady: ({ at }) => {
       syncClock(at);
@@ -117,17 +133,39 @@ function onEvent(event) {
 // Every event, in order: what each one changes on the page.
 function apply(event) {
   const { name, data } = event;
-  if (name === "agent.updated") upsert(data.agent);
-  else if (name === "agent.status_changed" && data.status && state.agents.has(data.agent_id)) {
-    const { status, presence, disconnect_deadline } = data;
-    upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline });
-  } else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
+  if (name === "agent.updated") {
+    upsert(data.agent);
+    state.picker.rowChanged(data.agent);
+  } else if (name === "agent.status_changed") {
+    if (data.status && state.agents.has(data.agent_id)) {
+      const { status, presence, disconnect_deadline } = data;
+      upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline });
+    }
+    state.picker.statusChanged(data);
+  } else if (name === "approval.requested") announceRequest(data);
+  else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
   // Every move of the queue and every change of routing comes as `queue.changed`.
   if (name === "queue.changed") {
     queueChanged(state, data);
     queueSoon();
   }
-  if (state.card && name.startsWith("thread.")) cardThreadsSoon();
+  if (name.startsWith("thread.")) {
+    if (state.card) cardThreadsSoon();
+    threadEvent(state, data);
+  }
+}
+
+// W7: a new approval request for one of the page's agents. Only an agent asks for
+// their own break (S4), so it is never the supervisor's own act.
+function announceRequest(data) {
+  const agent = state.agents.get(data.agent_id);
+  if (!agent) return;
+  const what = data.state === "inactive" ? reasonLabel(state.reasons, data.reason) : data.state;
+  announce({
+    title: `${agent.name} asks for ${what}`,
+    body: "Approve or reject it on their card.",
+    tag: `approval-${data.request_id}`,
+  });
 }
 
 // One agent's new row: shown in the widget and on their open card, or gone from both
