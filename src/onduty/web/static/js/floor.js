@@ -95,7 +95,7 @@ export function renderTiles(box, { reasons, agents, selected = "all", onPick = n
     if (!el) {
       el = onPick
         ? h("button", { type: "button", class: "tile", dataset: { key } })
-        : h("div", { class: "tile", dataset: { key } });
+        : h("div", { class: "tile", role: "listitem", dataset: { key } });
       el.append(h("span", { class: "tile-count" }), h("span", { class: `tile-label ${mark}` }));
       // Pressing the chosen tile again clears the filter; the choice is read at the press.
       if (onPick) el.addEventListener("click", () => onPick(key === box.dataset.selected && key !== "all" ? "all" : key));
