@@ -68,7 +68,10 @@ def _wallboard_shows_the_floor(page: Page, site: Site, who: Person, query: str =
         counted = _floor_key(key)
         want = sum(counts[state] for state in _STATES) if counted is None else counts[counted]
         expect(_tile(page, key).locator(".tile-count")).to_have_text(str(want))
-    figure = lambda name: page.locator(f'[data-figure="{name}"]')  # noqa: E731
+
+    def figure(name: str) -> Locator:
+        return page.locator(f'[data-figure="{name}"]')
+
     expect(figure("queue-length")).to_have_text(str(floor["queue"]["length"]))
     expect(figure("received")).to_have_text(str(floor["today"]["received"]))
     expect(figure("answered")).to_have_text(str(floor["today"]["answered"]))
@@ -123,8 +126,8 @@ def test_W5_S10_S6_the_strip_the_widget_and_the_wallboard(browser: Browser, site
     site.api(bob, "PUT", "/me/status", {"state": "not_ready"})
     expect(_row(page, cat).locator(".status")).to_have_text("Email backlog")
     expect(_row(page, bob).locator(".status")).to_have_text("Not ready")
-    counts = _tiles_are_the_filters(page, site, supervisor)
-    assert (counts["reason:email_backlog"], counts["state:not_ready"], counts["active_free"]) == (1, 2, 0)  # Eve is not ready too
+    counts = _tiles_are_the_filters(page, site, supervisor)  # Eve is not ready too
+    assert (counts["reason:email_backlog"], counts["state:not_ready"], counts["active_free"]) == (1, 2, 0)
 
     # S6: Ann is asked to continue, and her row counts the time left down; over capacity.
     site.api(admin, "PATCH", "/settings", {"response_timeout": 1, "prompt_timeout": 3600})

@@ -70,7 +70,5 @@ async def wallboard() -> Template:
     return _page("wallboard")
 
 
-pages = Router(
-    "/", route_handlers=[home, login, supervisor, agent, admin, reports, wallboard], include_in_schema=False
-)
+pages = Router("/", route_handlers=[home, login, supervisor, agent, admin, reports, wallboard], include_in_schema=False)
 static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
