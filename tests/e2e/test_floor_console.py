@@ -6,7 +6,6 @@ wallboard shows what `GET /floor` answers. One site, walked in steps."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -33,16 +32,6 @@ def _tiles_are_the_filters(page: Page, site: Site, who: Person) -> dict[str, int
         expect(_tile(page, key).locator(".tile-count")).to_have_text(str(len(listed)))
         counts[key] = len(listed)
     return counts
-
-
-def _overdue_after_a_restart(site: Site, agent: Person, seconds: int) -> None:
-    """S10 without waiting a minute: overdue follows from the status's `since`, the limit
-    and the clock at every start (docs/rules.md), so the stored break is moved back by
-    `seconds` while the server is stopped, and the restarted engine finds it overdue."""
-    site.stop()
-    with sqlite3.connect(site.workdir / "onduty.db") as db:
-        db.execute("UPDATE agents SET since = since - ? WHERE id = ?", (seconds, agent.id))
-    site.start()
 
 
 def _floor_key(key: str) -> str | None:
@@ -110,7 +99,7 @@ def test_W5_S10_S6_the_strip_the_widget_and_the_wallboard(browser: Browser, site
     site.ready(olga)
     # S10: lunch is limited to a minute, and Dan has been at lunch for two (see the helper).
     site.api(admin, "PATCH", "/reasons/lunch", {"max_minutes": 1})
-    _overdue_after_a_restart(site, dan, 120)
+    site.backdate_status(dan, 120)
 
     page = sign_in(browser, site, supervisor)
     live(page)
