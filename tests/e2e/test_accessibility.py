@@ -65,6 +65,11 @@ def scene(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     site.api(made.hana, "PUT", "/me/status", {"state": "active_own_clients"})
     site.api(made.nia, "POST", "/me/login")
     site.api(admin, "PATCH", "/settings", {"response_timeout": 1, "prompt_timeout": 3600})
+    # S10: Dan's lunch has run past its limit (the overdue marks); Ann holds more than
+    # her capacity (the over-capacity mark).
+    site.api(admin, "PATCH", "/reasons/lunch", {"max_minutes": 1})
+    site.api(admin, "PATCH", f"/agents/{made.ann.id}", {"capacity": 1})
+    site.backdate_status(made.dan, 120)
     yield made
     site.stop()
 
@@ -96,9 +101,10 @@ _REVEAL = """(texts) => {
 
 
 def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene: Scene) -> None:
-    """Sign-in (and its error), the supervisor's widget (W1) with its banners (W5), the
-    agent card with a request pending (W3, S4), the W6 confirm, the read-only thread view,
-    the supervisor's transfer picker and close confirm (W6), reports (P2), the
+    """Sign-in (and its error), the supervisor's widget (W1) with its strip, controls and
+    marks (W5, S10, S6) and its banners (W5), the wallboard (W5), the agent card with a
+    request pending (W3, S4), the W6 confirm, the read-only thread view, the supervisor's
+    transfer picker and close confirm (W6), reports (P2), the
     agent's workspace with the S6 prompt and the transfer dialog (W4), administration
     with a retire confirm and a toast: no serious or critical axe finding, light or dark."""
     site = scene.site
@@ -119,7 +125,18 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     ann_row = page.locator(f'#agents tbody tr[data-agent-id="{scene.ann.id}"]')
     expect(ann_row.locator(".bell")).to_be_visible()
     expect(page.locator("#agents tbody tr")).to_have_count(6)
+    expect(page.locator(f'#agents tbody tr[data-agent-id="{scene.dan.id}"] .sv-overdue')).to_be_visible()
+    expect(ann_row.locator(".sv-countdown")).to_contain_text("left")
     check_schemes(page, "supervisor widget", failures)
+    # The strip with a tile pressed (the filter), the widget sorted, searched, pending first.
+    page.locator('#tiles [data-key="state:inactive"]').click()
+    page.locator('#agents th[data-sort="threads"] button').click()
+    page.get_by_label("Search").fill("a")
+    page.get_by_label("Pending requests first").check()
+    expect(page.locator('#tiles [aria-pressed="true"]')).to_have_attribute("data-key", "state:inactive")
+    check_schemes(page, "supervisor strip and widget, filtered, sorted, searched", failures)
+    page.get_by_label("Search").fill("")
+    page.locator('#tiles [data-key="all"]').click()
     page.emulate_media(color_scheme="dark")
     screenshot(page, "supervisor-dark")
     page.evaluate(
@@ -163,6 +180,13 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     close.get_by_role("button", name="Cancel").click()
     card.get_by_role("button", name="Close the card").click()
     expect(card).to_be_hidden()
+
+    # The wallboard: tiles, figures, who needs attention.
+    page.goto("/wallboard")
+    live(page)
+    expect(page.locator("#attention li")).to_have_count(2)  # Ann asks and is prompted; Dan overdue
+    expect(page.locator('[data-figure="received"]')).to_have_text("2")
+    check_schemes(page, "wallboard", failures)
 
     # Reports.
     page.goto("/reports")

@@ -1,6 +1,7 @@
 // How an agent shows on the supervisor's page, in their row and on their card:
 // avatar, status chip, the bell of a pending request, and the pills for a
 // "continue working?" prompt and a lost connection.
+import { countingDown, ticking } from "./clock.js";
 import { h, initials } from "./dom.js";
 import { timeOfDay } from "./format.js";
 import { statusClass } from "./status.js";
@@ -43,8 +44,30 @@ export function bell(agent, reasons) {
   );
 }
 
+// S6: asked "continue working?", with the seconds left to answer, counting down.
 export function prompted(agent) {
-  return agent.prompt_deadline ? h("span", { class: "pill sv-prompted" }, "asked to continue") : null;
+  if (!agent.prompt_deadline) return null;
+  return h(
+    "span",
+    { class: "pill sv-prompted", title: `Kicked out at ${timeOfDay(agent.prompt_deadline, { seconds: true })} unless they continue` },
+    "asked to continue · ",
+    countingDown(h("span", { class: "sv-countdown", dataset: { until: agent.prompt_deadline, suffix: " left" } })),
+  );
+}
+
+// S10: longer in the break than its reason allows; the time over counts up.
+export function overdue(agent) {
+  return h(
+    "span",
+    { class: "pill sv-overdue" },
+    "overdue",
+    agent.overdue_at ? ticking(h("span", { class: "sv-over-by", dataset: { since: agent.overdue_at, prefix: " by " } })) : null,
+  );
+}
+
+// Holding more threads than their capacity (a transfer may do it, R3).
+export function overCapacity(agent) {
+  return agent.threads > agent.capacity ? h("span", { class: "pill sv-over" }, "over capacity") : null;
 }
 
 // S8: every page of theirs is closed or cut off; the grace is running.

@@ -8,10 +8,12 @@ const LINKS = {
   agent: [["/agent", "My workspace"]],
   supervisor: [
     ["/supervisor", "Team status"],
+    ["/wallboard", "Wallboard"],
     ["/reports", "Reports"],
   ],
   admin: [
     ["/supervisor", "Team status"],
+    ["/wallboard", "Wallboard"],
     ["/reports", "Reports"],
     ["/admin", "Administration"],
   ],

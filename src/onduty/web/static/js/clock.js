@@ -33,6 +33,15 @@ export function ticking(el) {
   return el;
 }
 
+// An element that counts down to its data-until ("25s left", with data-prefix and
+// data-suffix around it), never below zero; tickAll() moves it on too.
+export function countingDown(el) {
+  const { until, prefix = "", suffix = "" } = el.dataset;
+  el.textContent = `${prefix}${duration(secondsUntil(until))}${suffix}`;
+  return el;
+}
+
 export function tickAll(root = document) {
   for (const el of root.querySelectorAll("[data-since]")) ticking(el);
+  for (const el of root.querySelectorAll("[data-until]")) countingDown(el);
 }

@@ -12,15 +12,18 @@
 // them after, in order. `agent.updated` carries the whole row, so a row is
 // replaced, never added twice; a change of status alone comes as
 // `agent.status_changed` with the row's new `status` and `presence`. Timers
-// ("in status for", the oldest wait) tick here every second, on the server's clock.
+// ("in status for", the oldest wait, a prompt's countdown, an overdue mark) tick here
+// every second, on the server's clock. The strip's queue and today's figures come from
+// GET /floor (floor.js): every 30 s, and once after a burst of thread and queue events.
 import { setUpActions } from "./actions.js";
 import { api } from "./api.js";
 import { reasonLabel } from "./badges.js";
 import { closeCard, loadCardThreads, renderCard, setUpCard } from "./card.js";
 import { chrome } from "./chrome.js";
 import { syncClock, tickAll } from "./clock.js";
-import { toast } from "./dom.js";
+import { $, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { figuresBox, floorFeed, renderFigures, tickFigures } from "./floor.js";
 import { announce, setUpNotifications } from "./notify.js";
 import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
@@ -28,13 +31,14 @@ import { setUpThreadView, threadEvent } from "./threadview.js";
 import { coalesced, debounce } from "./timing.js";
 import {
   dropRows,
-  filterFromLocation,
   renderFilter,
   renderRows,
   renderSummary,
   setUpWidget,
   showAgent,
   showBusy,
+  tickWidget,
+  viewFromLocation,
 } from "./widget.js";
 
 const user = requireRole("supervisor", "admin");
@@ -49,8 +53,14 @@ const state = {
   held: [], // events that arrived while the state was loading
   // widget.js
   rows: new Map(), // id -> <tr>
-  filter: filterFromLocation(), // "all", "active_free", "state:<state>" or "reason:<code>"
+  groupRows: new Map(), // team -> its heading <tr>, while grouped by team
+  rover: null, // the row in the tab order
+  // filter: "all", "active_free", "overdue", "state:<state>" or "reason:<code>"; search,
+  // sort, descending, pendingFirst, group
+  view: viewFromLocation(),
   filterKey: "", // the reasons the filter offers now, to rebuild it only when they change
+  // floor.js: GET /floor's queue and today, for the strip
+  floor: null,
   // queue.js
   queue: null, // the API's answer to GET /queue
   queueAt: 0, // when it came (browser clock): waits count on from then
@@ -66,9 +76,13 @@ const state = {
   apply: (event) => apply(event),
 };
 
+const figures = figuresBox();
+
 function start() {
   chrome(user);
   setUpNotifications(user);
+  $("#figures").replaceWith(figures);
+  state.floor = floorFeed({ onFloor: (feed) => renderFigures(figures, feed) }).start();
   setUpWidget(state);
   setUpCard(state);
   setUpThreadView(state);
@@ -80,6 +94,7 @@ function start() {
     onReady: ({ at }) => {
       syncClock(at);
       load();
+      state.floor.soon(); // what changed while the stream was away
     },
     onState: (connection) => {
       state.live = connection === "live";
@@ -138,8 +153,8 @@ function apply(event) {
     state.picker.rowChanged(data.agent);
   } else if (name === "agent.status_changed") {
     if (data.status && state.agents.has(data.agent_id)) {
-      const { status, presence, disconnect_deadline } = data;
-      upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline });
+      const { status, presence, disconnect_deadline, overdue, overdue_at } = data;
+      upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline, overdue, overdue_at });
     }
     state.picker.statusChanged(data);
   } else if (name === "approval.requested") announceRequest(data);
@@ -148,7 +163,10 @@ function apply(event) {
   if (name === "queue.changed") {
     queueChanged(state, data);
     queueSoon();
+    state.floor.queueChanged(data);
   }
+  // Today's figures move with the threads: one read of /floor after a burst.
+  if (name === "queue.changed" || name.startsWith("thread.")) state.floor.soon();
   if (name.startsWith("thread.")) {
     if (state.card) cardThreadsSoon();
     threadEvent(state, data);
@@ -196,6 +214,8 @@ function upsert(agent) {
 function tick() {
   tickAll();
   tickQueue(state);
+  tickWidget(state);
+  tickFigures(figures, state.floor);
 }
 
 if (user) start();
