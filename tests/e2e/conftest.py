@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,6 +67,15 @@ class Site(ServeProcess):
 
     def restart(self) -> None:
         self.stop()
+        self.start()
+
+    def backdate_status(self, agent: Person, seconds: float) -> None:
+        """Moves the start of the agent's status back by `seconds`, through a restart: a
+        break that has lasted longer than a test will wait (S10's overdue follows from the
+        status's `since`, the limit and the clock at every start, docs/rules.md)."""
+        self.stop()
+        with sqlite3.connect(self.workdir / "onduty.db") as db:
+            db.execute("UPDATE agents SET since = since - ? WHERE id = ?", (seconds, agent.id))
         self.start()
 
     def api(self, who: Person, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
@@ -128,9 +138,23 @@ def site(tmp_path: Path) -> Iterator[Site]:
     running.stop()
 
 
-def sign_in(browser: Browser, site: Site, person: Person, *, width: int = 1280, height: int = 860) -> Page:
-    """A fresh browser context, signed in through the sign-in page."""
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=site.base)
+def sign_in(
+    browser: Browser,
+    site: Site,
+    person: Person,
+    *,
+    width: int = 1280,
+    height: int = 860,
+    permissions: list[str] | None = None,
+    init_script: str | None = None,
+) -> Page:
+    """A fresh browser context, signed in through the sign-in page. `permissions` are granted
+    to the site as if the person had allowed them; `init_script` runs first in every page."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, base_url=site.base, permissions=permissions or []
+    )
+    if init_script is not None:
+        context.add_init_script(init_script)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto("/login")

@@ -25,13 +25,39 @@ def choose_status(page: Page, label: str) -> None:
     page.get_by_role("button", name="Set status").click()
 
 
+# The status picker's options whose label is wider than the closed picker shows.
+CUT_OFF_OPTIONS = """
+(() => {
+  const select = document.querySelector("#status-choice");
+  const style = getComputedStyle(select);
+  const pen = document.createElement("canvas").getContext("2d");
+  pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const arrow = 24;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - arrow;
+  return [...select.options].filter((o) => pen.measureText(o.text).width > room).map((o) => o.text);
+})()
+"""
+
+# What is on top at the centre of the toast: the toast itself, or what covers it.
+TOAST_ON_TOP = """
+(() => {
+  const toast = document.querySelector("#toast");
+  const box = toast.getBoundingClientRect();
+  const top = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+  return Boolean(top && toast.contains(top));
+})()
+"""
+
+
 def test_a_thread_arrives_live_is_answered_pinned_and_transferred_by_presence_R3_R8_W4(
     browser: Browser, site: Site
 ) -> None:
     ann = site.person("agent", "Ann Agent")
     bea = site.person("agent", "Bea Lunch")
-    cal = site.person("agent", "Cal Home")
+    cal = site.person("agent", "Cal Home", capacity=1)
     dan = site.person("agent", "Dan Desk")
+    sam = site.person("supervisor", "Sam Super")
+    site.api(site.admin, "PATCH", "/reasons/training", {"requires_approval": True})
     site.api(bea, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})  # logs in, then lunch
     site.api(cal, "POST", "/me/login")
     site.api(cal, "POST", "/me/logout")
@@ -81,6 +107,9 @@ def test_a_thread_arrives_live_is_answered_pinned_and_transferred_by_presence_R3
     expect(dialog.locator(".colleague", has_text="Cal Home").locator(".presence")).to_have_text("Offline")
     expect(dialog.locator(".colleague", has_text="Dan Desk").locator(".presence")).to_have_text("Online")
     expect(dialog.locator(".colleague", has_text="Ann Agent")).to_have_count(0)  # not oneself
+    # How busy each one is, beside their presence: threads held of their capacity.
+    expect(dialog.locator(".colleague", has_text="Bea Lunch").locator(".colleague-load")).to_have_text("0 of 3 threads")
+    expect(dialog.locator(".colleague", has_text="Cal Home").locator(".colleague-load")).to_have_text("0 of 1 thread")
     # Presence is live: Dan goes to a meeting while the picker is open.
     site.api(dan, "PUT", "/me/status", {"state": "inactive", "reason": "meeting"})
     expect(dialog.locator(".colleague", has_text="Dan Desk").locator(".presence")).to_have_text("Away")
@@ -89,10 +118,20 @@ def test_a_thread_arrives_live_is_answered_pinned_and_transferred_by_presence_R3
     dialog.get_by_label("Find a colleague").fill("")
     dialog.locator(".colleague", has_text="Bea Lunch").locator("label").click()
     screenshot(page, "agent-transfer")
+    # A message that comes while the dialog is open shows above it, not under its backdrop.
+    site.api(ann, "PUT", "/me/status", {"state": "inactive", "reason": "training"})
+    expect(page.locator("#pending")).to_contain_text("Training")
+    [request] = site.api(sam, "GET", "/approvals?state=pending")
+    site.api(sam, "POST", f"/approvals/{request['id']}/reject")
+    expect(page.locator("#toast")).to_have_text("Your request for Training was rejected.")
+    assert page.evaluate(TOAST_ON_TOP)
 
     # R3: a transfer goes to anyone, whatever their status; the pin goes with the thread.
     dialog.get_by_role("button", name="Transfer", exact=True).click()
     expect(dialog).to_be_hidden()
+    # The toast left with the dialog: on the page again, above everything there.
+    expect(page.locator("#toast")).to_contain_text("transferred to Bea Lunch")
+    assert page.evaluate(TOAST_ON_TOP)
     expect(alice).to_have_count(0)
     expect(page.locator("#thread-count")).to_have_text("1")
     expect(page.locator("#my-pins")).to_have_text("0")
@@ -100,6 +139,11 @@ def test_a_thread_arrives_live_is_answered_pinned_and_transferred_by_presence_R3
     assert [(t["client_id"], t["state"]) for t in moved] == [("alice", "assigned")]
     assert agent_row(site, bea)["pinned_messages"] == 1
     assert agent_row(site, ann)["pinned_messages"] == 0
+    # The picker's counts are the colleague's real load: Bea holds alice now.
+    bob.get_by_role("button", name="Transfer…").click()
+    expect(dialog.locator(".colleague", has_text="Bea Lunch").locator(".colleague-load")).to_have_text("1 of 3 threads")
+    dialog.get_by_role("button", name="Cancel transfer").click()
+    expect(dialog).to_be_hidden()
 
     # Closing bob's thread empties the list.
     bob.get_by_role("button", name="Close thread").click()
@@ -161,14 +205,24 @@ def test_continue_working_prompt_counts_down_and_ignoring_it_kicks_out_S6(browse
 def test_a_reason_that_needs_approval_shows_the_pending_request_until_approved_S4(browser: Browser, site: Site) -> None:
     ann = site.person("agent", "Ann Agent")
     sam = site.person("supervisor", "Sam Super")
-    site.api(site.admin, "PATCH", "/reasons/training", {"requires_approval": True})
+    for reason in ("training", "technical_break"):
+        site.api(site.admin, "PATCH", f"/reasons/{reason}", {"requires_approval": True})
     page = sign_in(browser, site, ann)
     expect(page.locator("#my-status")).to_have_text("Not ready")
 
+    # The reasons that need approval are grouped under a heading that says so, so each
+    # option reads just its label, and the closed picker shows every label whole.
     choice = page.get_by_label("Change my status")
-    expect(choice.locator("option", has_text="Training")).to_have_text("Training — needs approval")
-    expect(choice.locator("option", has_text="Lunch break")).to_have_text("Lunch break")
-    choose_status(page, "Training — needs approval")
+    expect(choice.locator('optgroup[label="Inactive — needs approval"] option')).to_have_text(
+        ["Training", "Technical break"]
+    )
+    expect(choice.locator('optgroup[label="Inactive"] option', has_text="Lunch break")).to_have_text("Lunch break")
+    assert page.evaluate(CUT_OFF_OPTIONS) == []
+    choice.select_option(label="Technical break")
+    expect(page.locator("#status-hint")).to_have_text(
+        "Technical break needs a supervisor's approval: you keep your status until they decide."
+    )
+    choose_status(page, "Training")
     pending = page.locator("#pending")
     expect(pending).to_be_visible()
     expect(pending).to_contain_text("Waiting for approval: Training")
@@ -215,3 +269,12 @@ def test_login_restores_the_last_status_and_the_page_survives_a_restart_S5(brows
     expect(page.locator("#connection")).to_be_hidden(timeout=8000)
     site.api(ann, "PUT", "/me/status", {"state": "active"})
     expect(page.locator("#my-status")).to_have_text("Active (free)")
+
+    # On the phone the status card stays short: a new thread shows on the first screen,
+    # its message and the answer box down to "Send", and the picker shows its labels whole.
+    site.client_writes("erin", "My code does not work at checkout.")
+    erin = page.locator(".thread", has_text="erin")
+    expect(erin.locator(".message")).to_be_in_viewport(ratio=1)
+    expect(erin.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
+    assert page.evaluate("window.scrollY") == 0
+    assert page.evaluate(CUT_OFF_OPTIONS) == []

@@ -5,6 +5,7 @@ stream connects over its WebSocket."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -119,6 +120,12 @@ def test_every_page_works_under_its_policy_with_no_violation(browser: Browser, s
         colour = swatch.evaluate("el => getComputedStyle(el).backgroundColor")
         assert colour not in ("rgba(0, 0, 0, 0)", "transparent"), colour
         expect(page.locator("#period button[type=submit]")).to_be_visible()
+
+        # The wallboard: live, its tiles drawn with their marks.
+        strict(page.goto("/wallboard"))
+        live(page)
+        expect(page.locator('#tiles [data-key="all"] .tile-count')).to_have_text(re.compile(r"^[1-9]\d*$"))
+        expect(page.locator('[data-figure="routing"]')).not_to_have_text("–")
 
     # Administration: live, and a change saved.
     page = signed_in(browser, site, site.admin)

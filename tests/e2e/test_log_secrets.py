@@ -27,7 +27,7 @@ from tests.e2e.conftest import Person, Site, live, sign_in
 
 TIMEOUT = 10.0
 SHAPED_LIKE_A_SECRET = re.compile(r"\b(?:odt|odst)_[A-Za-z0-9_-]{8,}")
-PAGES = {"agent": ["/agent"], "supervisor": ["/supervisor", "/reports"], "admin": ["/admin"]}
+PAGES = {"agent": ["/agent"], "supervisor": ["/supervisor", "/wallboard", "/reports"], "admin": ["/admin"]}
 
 
 @pytest.fixture

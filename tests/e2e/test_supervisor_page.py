@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import Person, Site, screenshot, sign_in
+from tests.e2e.test_notifications import INSTRUMENT, shown
 
 STATE_OWN_CLIENTS = "Active (doesn't receive threads)"
 
@@ -361,5 +362,136 @@ def test_w6_approving_a_break_with_unanswered_threads_asks_first_and_none_is_one
     expect(card.locator("#card-request")).to_be_hidden()
     expect(confirm).to_be_hidden()
     expect(_row(page, cat).locator(".status")).to_have_text("Coaching")
+    assert _same_page(page)
+    assert errors == []
+
+
+def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hears_requests(
+    browser: Browser, site: Site
+) -> None:
+    """W7: a new approval request raises the title's count and a desktop notification
+    while the supervisor looks elsewhere. W6: from the card, a thread read only (live,
+    no answer box), transferred to an agent of another status (R3) among the team's only,
+    closed after a confirm; from the queue, a thread assigned to a chosen agent while
+    routing is halted (R6); a refused action is said in words. All live, no reload."""
+    site.api(site.admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching", "requires_approval": True})
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent")
+    bob = site.person("agent", "Bob Brown")
+    eve = site.person("agent", "Eve Evans")
+    olga = site.person("agent", "Olga Other", team="other")
+    site.ready(ann)  # alone ready: both threads go to Ann
+    alice = site.client_writes("alice", "Hello, my parcel has not arrived yet.")
+    bruno = site.client_writes("bruno", "Can I change the delivery address?")
+    site.api(ann, "POST", f"/threads/{alice['id']}/messages", {"text": "Let me check that for you."})
+    for agent in (bob, eve, olga):
+        site.api(agent, "POST", "/me/login")  # not ready
+    page = sign_in(browser, site, supervisor, permissions=["notifications"], init_script=INSTRUMENT)
+    expect(_row(page, ann).locator("td").nth(2)).to_have_text("2 / 3")
+    errors = _mark_page(page)
+    title = page.title()
+
+    # W7: Eve asks for a break that needs approval while Sam looks elsewhere.
+    page.evaluate("window.__away(true)")
+    request = site.api(eve, "PUT", "/me/status", {"state": "inactive", "reason": "coaching"}, expect=202)
+    expect(page).to_have_title(f"(1) {title}")
+    assert shown(page) == [
+        {
+            "title": "Eve Evans asks for Coaching",
+            "body": "Approve or reject it on their card.",
+            "tag": f"approval-{request['id']}",
+        }
+    ]
+    page.evaluate("window.__away(false)")
+    expect(page).to_have_title(title)
+
+    # The card's thread, read only: messages, state, holder, no answer box; live.
+    _row(page, ann).click()
+    card = page.get_by_role("dialog", name="Ann Agent")
+    items = card.locator("#card-threads li.thread")
+    expect(items).to_have_count(2)
+    alice_item = items.filter(has_text="alice")
+    alice_item.get_by_role("button", name="View").click()
+    view = page.get_by_role("dialog", name=f"Thread #{alice['id']} with alice")
+    expect(view.locator("#thread-view-state")).to_contain_text("In progress")
+    expect(view.locator("#thread-view-state")).to_contain_text("Held by Ann Agent")
+    messages = view.locator("#thread-view-messages li")
+    expect(messages).to_have_count(2)
+    expect(messages.nth(1)).to_contain_text("Let me check that for you.")
+    expect(view.get_by_role("textbox")).to_have_count(0)
+    expect(view.get_by_role("button")).to_have_count(1)  # closing the view: nothing to act with
+    site.client_writes("alice", "Thank you! It is order 1234.")
+    expect(messages).to_have_count(3)
+    expect(messages.nth(2)).to_contain_text("order 1234")
+    page.keyboard.press("Escape")
+    expect(view).to_be_hidden()
+    expect(alice_item.get_by_role("button", name="View")).to_be_focused()
+
+    # Transfer bruno to Bob, not ready: the picker offers the team only, with presence,
+    # status and load; Ann (the holder) and Olga (another team) are not offered.
+    items.filter(has_text="bruno").get_by_role("button", name="Transfer…").click()
+    picker = page.get_by_role("dialog", name="Transfer thread")
+    expect(picker.locator("#transfer-what")).to_have_text(f"Thread #{bruno['id']} with bruno. Pins go with it.")
+    bob_line = picker.locator(".colleague", has_text="Bob Brown")
+    expect(bob_line).to_contain_text("Away")
+    expect(bob_line).to_contain_text("Not ready")
+    expect(bob_line).to_contain_text("0 of 3 threads")
+    expect(picker.locator(".colleague")).to_have_count(2)  # Bob and Eve
+    expect(picker.locator(".colleague", has_text="Olga Other")).to_have_count(0)
+    expect(picker.locator(".colleague", has_text="Ann Agent")).to_have_count(0)
+    picker.get_by_role("button", name="Transfer", exact=True).click()
+    expect(picker.locator("#transfer-error")).to_have_text("Choose who gets the thread.")
+    bob_line.locator("label").click()
+    picker.get_by_role("button", name="Transfer", exact=True).click()
+    expect(picker).to_be_hidden()
+    expect(items).to_have_count(1)  # the card follows, live
+    expect(_row(page, bob).locator("td").nth(2)).to_have_text("1 / 3")
+    moved = site.api(supervisor, "GET", f"/threads/{bruno['id']}")
+    assert (moved["agent_id"], moved["state"]) == (bob.id, "assigned")
+
+    # A thread closed meanwhile: the transfer is refused, and says why.
+    items.first.get_by_role("button", name="Transfer…").click()
+    expect(bob_line).to_be_visible()
+    site.api(ann, "POST", f"/threads/{alice['id']}/close")
+    bob_line.locator("label").click()
+    picker.get_by_role("button", name="Transfer", exact=True).click()
+    expect(picker.locator("#transfer-error")).to_have_text(f"no open thread with id {alice['id']}")
+    picker.get_by_role("button", name="Cancel", exact=True).click()
+    expect(card.locator("#card-threads")).to_have_text("No open threads.")
+
+    # Close from Bob's card, after a confirm (Cancel first: nothing happens).
+    card.get_by_role("button", name="Close the card").click()
+    _row(page, bob).click()
+    card = page.get_by_role("dialog", name="Bob Brown")
+    items = card.locator("#card-threads li.thread")
+    expect(items).to_have_count(1)
+    items.first.get_by_role("button", name="Close…").click()
+    confirm = page.get_by_role("alertdialog", name="Close this thread?")
+    expect(confirm).to_contain_text(f"Thread #{bruno['id']} with bruno, held by Bob Brown")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(items).to_have_count(1)
+    items.first.get_by_role("button", name="Close…").click()
+    confirm.get_by_role("button", name="Close thread").click()
+    expect(confirm).to_be_hidden()
+    expect(card.locator("#card-threads")).to_have_text("No open threads.")
+    assert site.api(supervisor, "GET", f"/threads/{bruno['id']}")["state"] == "closed"
+    card.get_by_role("button", name="Close the card").click()
+
+    # R6: nobody is active; a new thread waits. Assigned from the queue to Ann, not ready.
+    site.api(ann, "PUT", "/me/status", {"state": "not_ready"})
+    carol = site.client_writes("carol", "Is the shop open on Sunday?")
+    expect(page.locator("#r6-banner")).to_be_visible()
+    page.locator("#queue-items li", has_text="carol").get_by_role("button", name="Assign to…").click()
+    picker = page.get_by_role("dialog", name="Assign thread")
+    ann_line = picker.locator(".colleague", has_text="Ann Agent")
+    expect(ann_line).to_contain_text("Not ready")
+    ann_line.locator("label").click()
+    picker.get_by_role("button", name="Transfer", exact=True).click()
+    expect(picker).to_be_hidden()
+    expect(page.locator("#queue-length")).to_have_text("0")
+    expect(page.locator("#r6-banner")).to_be_hidden()
+    expect(_row(page, ann).locator("td").nth(2)).to_have_text("1 / 3")
+    assigned = site.api(supervisor, "GET", f"/threads/{carol['id']}")
+    assert (assigned["agent_id"], assigned["state"]) == (ann.id, "assigned")
     assert _same_page(page)
     assert errors == []

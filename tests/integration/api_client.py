@@ -188,10 +188,21 @@ class Api:
         await self.service.settle()
 
     def error(self, response: httpx.Response) -> dict[str, Any]:
-        """The error body, checked to have the contract's shape."""
+        """The error body, checked to have the contract's shape (and, about several fields,
+        the `errors` list, whose first is `error`), said in words, not in msgspec's terms."""
         body = response.json()
-        assert set(body) == {"error"}, body
+        assert set(body) in ({"error"}, {"error", "errors"}), body
         assert set(body["error"]) == {"code", "message", "field"}, body
         assert body["error"]["message"], body
         error: dict[str, Any] = body["error"]
+        listed = body.get("errors", [{"field": error["field"], "message": error["message"]}])
+        assert listed and all(set(e) == {"field", "message"} and e["message"] for e in listed), body
+        assert listed[0] == {"field": error["field"], "message": error["message"]}, body
+        assert not any("Expected `" in e["message"] for e in listed), body
         return error
+
+    def errors(self, response: httpx.Response) -> dict[str | None, str]:
+        """Every invalid field an error names, with its message."""
+        self.error(response)
+        listed = response.json().get("errors") or [response.json()["error"]]
+        return {e["field"]: e["message"] for e in listed}

@@ -31,9 +31,20 @@ from onduty.storage.migrate import upgrade_sync
 from onduty.storage.store import SqlStore
 from onduty.web.app import create_app
 from tests.integration.api_client import Api
+from tests.postgres_lock import postgres_in_use
 
 PG_ADMIN = os.environ.get("ONDUTY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_shared(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test here but the one that restarts PostgreSQL holds it shared (tests/postgres_lock.py)."""
+    if request.node.get_closest_marker("restarts_postgres") is not None:
+        yield
+        return
+    with postgres_in_use():
+        yield
 
 
 async def _pg_execute(url: str, *statements: str) -> None:

@@ -136,7 +136,7 @@ class ApiSite:
     # -- what the database holds, through the API ----------------------------------
 
     async def status_log(self) -> list[dict[str, Any]]:
-        """Every row of the status log (S7, P1) since the site opened, in the log's order."""
+        """Every row of the status log (S7, P1) since the site opened, newest first as it lists them."""
         rows: list[dict[str, Any]] = []
         after = 0
         window = {"from": iso(self.began - 60), "to": iso(time.time() + 3600)}

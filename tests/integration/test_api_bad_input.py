@@ -222,7 +222,11 @@ async def test_bad_approvals_and_reasons_change_nothing(api: Api) -> None:
     )
     await refused(api, api.admin, "POST", "/reasons", {"code": "gym", "label": "Gym", "colour": "red"}, field="colour")
     await refused(api, api.admin, "POST", "/reasons", {"code": "lunch", "label": "Lunch"}, status=409, field="code")
-    for taken in ("active", "offline", "kicked_out", "active_free"):  # W2 could not filter by them
+    for limit in (0, -1, 10081, 2.5, "30", True):  # S10: whole minutes, 1 to a week
+        body = {"code": "gym", "label": "Gym", "max_minutes": limit}
+        await refused(api, api.admin, "POST", "/reasons", body, field="max_minutes")
+        await refused(api, api.admin, "PATCH", "/reasons/lunch", {"max_minutes": limit}, field="max_minutes")
+    for taken in ("active", "offline", "kicked_out", "active_free", "overdue"):  # W2 could not filter by them
         await refused(api, api.admin, "POST", "/reasons", {"code": taken, "label": "Taken"}, field="code")
     await refused(api, api.admin, "POST", "/reasons", {"code": "doctor", "label": "Doc"}, status=409, field="code")
     await refused(api, api.admin, "PATCH", "/reasons/nap", {"label": "Nap"}, status=404, field="code")
@@ -258,6 +262,9 @@ async def test_settings_out_of_range_change_nothing(api: Api) -> None:
         ({"default_capacity": 2.5}, "default_capacity"),
         ({"default_capacity": "3"}, "default_capacity"),
         ({"queue_limit": 3}, "queue_limit"),
+        ({"service_level_target": 0}, "service_level_target"),  # W5: 1 s to an hour
+        ({"service_level_target": 3601}, "service_level_target"),
+        ({"service_level_target": "20"}, "service_level_target"),
         # One bad setting among good ones: none of them is applied.
         ({"strategy": "round_robin", "prompt_timeout": 10, "default_capacity": 0}, "default_capacity"),
         ({}, None),
@@ -349,4 +356,88 @@ async def test_no_token_or_a_bad_token_is_401(api: Api) -> None:
     signin = await api.call(None, "POST", "/auth/token", {"username": s.agent.username, "password": "wrong-password"})
     assert signin.status_code in (400, 401)
     api.error(signin)
+    assert await snapshot(api) == before
+
+
+async def test_refusals_say_every_invalid_field_of_a_body_in_words(api: Api) -> None:
+    """A body's decoding and the settings' rules answer every invalid field at once (`errors`,
+    the first being `error`), in words rather than the validator's terms; nothing changes."""
+    await scene(api)
+    before = await snapshot(api)
+
+    async def errors(method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        response = await api.call(api.admin, method, path, body, params=params)
+        assert response.status_code == 400, response.text
+        return api.errors(response)
+
+    assert await errors("POST", "/reasons", {"code": "gym", "label": ""}) == {"label": "label must not be empty"}
+    assert await errors("POST", "/reasons", {"code": "gym", "label": "G" * 81}) == {
+        "label": "label must be at most 80 characters long"
+    }
+    assert await errors("POST", "/reasons", {"label": 3, "requires_approval": "yes", "colour": "red"}) == {
+        "code": "code is required",
+        "label": "label must be text, not 3",
+        "requires_approval": 'requires_approval must be true or false, not "yes"',
+        "colour": "colour is not a field of this request; it takes code, label, requires_approval, max_minutes",
+    }
+    # The catalogue's own rules (S1, S10's time limit), with the types', all at once.
+    said = await errors("POST", "/reasons", {"code": "Bad Code", "label": "", "max_minutes": 0})
+    assert said == {
+        "code": "reason code must be 1-40 characters: a lowercase letter, then lowercase letters, digits or _",
+        "label": "label must not be empty",
+        "max_minutes": "max_minutes must be a whole number of minutes from 1 to 10,080 (7 days), or null for no limit",
+    }
+    assert await errors("PATCH", "/reasons/lunch", {"label": "  ", "max_minutes": 1.5}) == {
+        "label": "label must not be empty",
+        "max_minutes": "max_minutes must be a whole number, not 1.5",
+    }
+    assert await errors("POST", "/reasons", {"code": "overdue", "label": "Late"}) == {
+        "code": "reason code 'overdue' is the name of a status filter; choose another"
+    }
+
+    # Settings: wrong types and broken rules in one answer, in the order of the settings.
+    said = await errors(
+        "PATCH",
+        "/settings",
+        {"prompt_timeout": "30", "default_capacity": 2.5, "strategy": "random", "response_timeout": 0},
+    )
+    assert list(said) == ["response_timeout", "prompt_timeout", "strategy", "default_capacity"]
+    assert said == {
+        "response_timeout": "response_timeout must be from 1 to 2,592,000 seconds (30 days)",
+        "prompt_timeout": 'prompt_timeout must be a number, not "30"',
+        "strategy": 'strategy must be one of: least_busy, longest_idle, round_robin, not "random"',
+        "default_capacity": "default_capacity must be a whole number, not 2.5",
+    }
+    assert await errors("PATCH", "/settings", {"on_disconnect": {"state": "nap"}}) == {
+        "on_disconnect": 'on_disconnect.state must be one of: inactive, offline, not "nap"'
+    }
+    assert await errors(
+        "PATCH",
+        "/settings",
+        {
+            "response_timeout": 0,
+            "return_window": 2_592_001,
+            "default_capacity": 0,
+            "idle_timeout": 30,
+            "time_zone": "Mars/Base",
+            "service_level_target": 3601,
+        },
+    ) == {
+        "response_timeout": "response_timeout must be from 1 to 2,592,000 seconds (30 days)",
+        "default_capacity": "default_capacity must be a whole number from 1 to 1,000",
+        "return_window": "return_window must be from 0 (off) to 2,592,000 seconds (30 days)",
+        "idle_timeout": "idle_timeout must be 0 (off) or at least 120 seconds: pages report input once a minute",
+        "time_zone": "time_zone 'Mars/Base' is not a known IANA time zone",
+        "service_level_target": "service_level_target must be from 1 to 3,600 seconds (60 minutes)",
+    }
+    assert await errors("POST", "/users", {"username": "x", "role": "boss", "password": "short", "capacity": 0}) == {
+        "role": 'role must be one of: admin, agent, integration, supervisor, not "boss"',
+        "password": "password must be at least 8 characters long",
+        "capacity": "capacity must be a whole number from 1 to 1,000",
+    }
+    assert await errors("POST", f"/threads/{HUGE_ID}/transfer", {"agent_id": 1.5}) == {
+        "agent_id": "agent_id must be a whole number from 1 to 2,147,483,647, not 1.5"
+    }
+    assert await errors("GET", "/queue", params={"limit": "many"}) == {"limit": "limit must be a whole number"}
+    assert await errors("PATCH", "/settings", []) == {None: "the body must be a JSON object, not a list"}
     assert await snapshot(api) == before

@@ -60,6 +60,7 @@ async def test_s1_custom_reason_is_added_relabelled_and_retired(api: Api) -> Non
         "requires_approval": False,
         "retired": False,
         "built_in": False,
+        "max_minutes": None,  # S10: no limit
     }
     now = await set_status(api, agent, "inactive", "coaching")
     assert (now["state"], now["reason"], now["label"]) == ("inactive", "coaching", "Coaching")
@@ -682,3 +683,7 @@ async def test_w4_presence_online_away_offline(api: Api) -> None:
     }
     everyone = await api.json(colleague, "GET", "/presence", expect=200)
     assert {p["agent_id"] for p in everyone} == {r["id"] for r in rows}
+    # Each with their load, as the widget counts it, for a colleague choosing whom to transfer to.
+    loads = {p["agent_id"]: (p["threads"], p["capacity"]) for p in answered}
+    assert loads == {r["id"]: (r["threads"], r["capacity"]) for r in rows if r["id"] in loads}
+    assert loads[finishing.id] == (1, 3)

@@ -72,9 +72,13 @@ async def test_report_ids_past_what_an_id_can_be_are_refused(api: Api) -> None:
             for after in (2**64, -(2**64), MAX_BIG_ID + 1, -1):
                 params = {"after": str(after), "format": fmt}
                 await refused(api, who, "GET", REPORTS[0], params=params, field="after")
+            for older_than in (2**64, -(2**64), MAX_BIG_ID + 1, 0):
+                params = {"before": str(older_than), "format": fmt}
+                await refused(api, who, "GET", REPORTS[0], params=params, field="before")
     # At the edge: a possible id that nothing has.
     assert (await api.json(api.admin, "GET", REPORTS[0], params={"agent_id": MAX_ID}, expect=200))["items"] == []
     assert (await api.json(api.admin, "GET", REPORTS[0], params={"after": MAX_BIG_ID}, expect=200))["items"] == []
+    assert (await api.json(api.admin, "GET", REPORTS[0], params={"before": 1}, expect=200))["items"] == []
     assert await snapshot(api) == before
 
 

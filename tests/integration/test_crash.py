@@ -42,10 +42,15 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from onduty.storage.database import Database
 from tests.integration import crash_audit as audit
 from tests.integration.crash_load import arm_sentinel, kicked_out, open_floor, stop
 from tests.integration.crash_site import CrashSite, OutsideWriter
+
+# The fault tests load the machine: one worker runs them one after another (pyproject: -n 2).
+pytestmark = pytest.mark.xdist_group("faults")
 
 ROUNDS = int(os.environ.get("ONDUTY_CRASH_ROUNDS", "2"))
 LOAD_SECONDS = float(os.environ.get("ONDUTY_CRASH_SECONDS", "3"))

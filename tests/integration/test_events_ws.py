@@ -379,7 +379,8 @@ async def test_a_supervisor_gets_the_queue_and_threads_coming_to_their_team(api:
         assert queued["state"] == "queued"
         tid = queued["id"]
         await api.call(sup_a, "POST", f"/threads/{tid}/transfer", {"agent_id": a1.id}, expect=200)
-        await api.call(sup_a, "POST", f"/threads/{tid}/transfer", {"agent_id": b1.id}, expect=200)  # R3: anyone
+        # R3: an agent hands what they hold to anyone (a supervisor only within their team, W6).
+        await api.call(a1, "POST", f"/threads/{tid}/transfer", {"agent_id": b1.id}, expect=200)
         await api.call(b1, "POST", f"/threads/{tid}/messages", {"text": "hello"}, expect=201)
         code = await sentinel(api)
         seen_a = await watch_a.until("reason.saved", is_reason(code))

@@ -162,6 +162,7 @@ async def test_a_follower_applies_the_log_to_the_owners_state(store: SqlStore) -
     try:
         agents = await add_agents(service, store, 6)
         await service.execute(c.ChangeSettings({"idle_timeout": 150, "disconnect_grace": 30}))
+        await service.execute(c.ChangeReason("lunch", max_minutes=1))  # S10: overdue marks replayed and restored
         floor = Floor(service, clock, agents, seed=20261206)
         for step in range(1, 1201):
             await floor.step()
@@ -184,6 +185,8 @@ async def test_a_follower_applies_the_log_to_the_owners_state(store: SqlStore) -
         assert {f.applied_log_id for f in late} == {early.applied_log_id}
         assert early.applied_log_id > 1000
         assert len(service.workspace.threads) > 0 and len(service.workspace.agents) == 6
+        told = await store.fetch(select(t.events.c.id).where(t.events.c.name == "agent.overdue"))
+        assert told, "S10: some agent was overdue on the way"
     finally:
         await service.stop()
 

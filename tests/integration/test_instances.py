@@ -62,7 +62,11 @@ from tests.integration.crash_load import Floor, arm_sentinel, kicked_out, open_f
 from tests.integration.crash_site import TEAM, poll
 from tests.integration.dashboards import Dashboard, caught_up, stream_problems, user_of
 from tests.integration.instance_site import Instance, InstancesSite, Write, first_to, instance_stream_url
+from tests.postgres_lock import postgres_alone
 from tests.redis_server import PrivateRedis
+
+# The fault tests load the machine: one worker runs them one after another (pyproject: -n 2).
+pytestmark = pytest.mark.xdist_group("faults")
 
 KILLS = int(os.environ.get("ONDUTY_INSTANCES_KILLS", "5"))
 LOAD_SECONDS = float(os.environ.get("ONDUTY_INSTANCES_SECONDS", "2.5"))
@@ -615,6 +619,12 @@ def _pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _restart_postgres() -> subprocess.CompletedProcess[str]:
+    """Restarts the cluster once no other test is using it (the suite's other workers)."""
+    with postgres_alone():
+        return _pg_ctl("restart")
+
+
 def _ensure_postgres() -> None:
     """PostgreSQL is left running, whatever happened."""
     if _pg_reachable() is None or isinstance(_cluster(), str):
@@ -625,6 +635,7 @@ def _ensure_postgres() -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.restarts_postgres
 async def test_every_instance_recovers_by_itself_from_redis_and_postgresql_restarts_losing_nothing(
     own_database: Database, redis_server: PrivateRedis, tmp_path: Path
 ) -> None:
@@ -668,7 +679,7 @@ async def test_every_instance_recovers_by_itself_from_redis_and_postgresql_resta
 
             await asyncio.sleep(rng.uniform(0.5, LOAD_SECONDS))
             restarting = time.time()
-            restarted = await asyncio.to_thread(_pg_ctl, "restart")
+            restarted = await asyncio.to_thread(_restart_postgres)
             assert restarted.returncode == 0, f"pg_ctlcluster restart: {restarted.stdout} {restarted.stderr}"
             postgres_back = time.time() - restarting
             owner, epoch = await site.owner(RECOVERY_BOUND)

@@ -42,7 +42,8 @@ async def test_enumerated_parameters_list_their_values(document: dict[str, Any])
         assert parameter(document, "get", path, "date")["pattern"] == "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"
     # W2: a state, active_free or a reason code, all written as reason codes are.
     assert parameter(document, "get", "/agents", "status")["pattern"] == REASON_CODE
-    assert parameter(document, "get", "/reports/status-log", "status")["pattern"] == REASON_CODE
+    # P1: the same, or inactive:<code> as the workload report's time_in_status keys.
+    assert parameter(document, "get", "/reports/status-log", "status")["pattern"] == "^(?:inactive:)?" + REASON_CODE[1:]
 
 
 async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> None:
@@ -55,6 +56,7 @@ async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> Non
     for path in ("/threads", "/reports/status-log"):
         assert bounds(parameter(document, "get", path, "agent_id")) == (1, MAX_ID)
         assert bounds(parameter(document, "get", path, "after")) == (0, MAX_BIG_ID)
+    assert bounds(parameter(document, "get", "/reports/status-log", "before")) == (1, MAX_BIG_ID)
     assert bounds(parameter(document, "get", "/agents/{agent_id}", "agent_id")) == (1, MAX_ID)
     assert bounds(parameter(document, "post", "/approvals/{request_id}/approve", "request_id")) == (1, MAX_ID)
     assert bounds(parameter(document, "get", "/threads/{thread_id}", "thread_id")) == (1, MAX_BIG_ID)
@@ -63,6 +65,22 @@ async def test_limits_and_ids_have_their_ranges(document: dict[str, Any]) -> Non
     settings = component(document, "SettingsPatch")["properties"]
     assert bounds(settings["response_timeout"]) == (1, 30 * 24 * 3600)
     assert bounds(settings["default_capacity"]) == (1, 1000)
+    assert bounds(settings["service_level_target"]) == (1, 3600)  # W5
+    for body in ("ReasonRequest", "ReasonPatch"):  # S10
+        assert bounds(component(document, body)["properties"]["max_minutes"]) == (1, 7 * 24 * 60)
+
+
+async def test_w5_s10_the_floor_and_the_overdue_mark_are_published(document: dict[str, Any]) -> None:
+    floor = document["paths"]["/api/v1/floor"]["get"]
+    assert {p["name"] for p in floor["parameters"]} == {"team"}
+    assert floor["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Floor"}
+    assert set(component(document, "Floor")["properties"]) == {"counts", "queue", "today"}
+    assert component(document, "FloorQueue")["properties"]["routing"]["enum"] == ["flowing", "halted", "at_capacity"]
+    today = set(component(document, "FloorToday")["properties"])
+    assert today == {"received", "answered", "mean_first_answer_seconds", "service_level", "service_level_target"}
+    assert {"overdue", "overdue_at"} <= set(component(document, "Agent")["properties"])
+    assert "max_minutes" in component(document, "Reason")["properties"]
+    assert "service_level_target" in component(document, "Settings")["properties"]
 
 
 async def test_reason_codes_and_text_have_their_patterns(document: dict[str, Any]) -> None:

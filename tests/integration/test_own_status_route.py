@@ -156,8 +156,9 @@ def saved(site: Site) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def is_error_document(answer: Answer) -> bool:
+    """The error shape; a refused body also lists every invalid field (`errors`)."""
     document = answer.json()
-    return set(document) == {"error"} and set(document["error"]) == {"code", "message", "field"}
+    return set(document) in ({"error"}, {"error", "errors"}) and set(document["error"]) == {"code", "message", "field"}
 
 
 # Requests the route carries out (S2, S3, S4) or the engine refuses, with the status each gets

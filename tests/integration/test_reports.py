@@ -186,10 +186,12 @@ async def test_p1_p2_a_custom_reason_retired_mid_period_keeps_its_label(api: Api
     assert only(report, agent)["time_in_status"] == {"active": 30 * M, "inactive:coaching": 30 * M}
     assert report["labels"]["inactive:coaching"] == "Coaching"
     log = await api.json(supervisor, "GET", "/reports/status-log", params=params)
-    assert [(e["to"]["label"], e["caused_by"]) for e in log["items"] if e["agent_id"] == agent.id][-2:] == [
+    assert [(e["to"]["label"], e["caused_by"]) for e in log["items"] if e["agent_id"] == agent.id][:2] == [
+        ("Active", "the agent"),  # newest first
         ("Coaching", "the agent"),
-        ("Active", "the agent"),
     ]
+    retired = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "status": "inactive:coaching"})
+    assert [e["to"]["label"] for e in retired["items"]] == ["Coaching"]
 
 
 async def test_p2_a_day_across_the_dst_change_lasts_23_hours(api: Api) -> None:
@@ -224,8 +226,70 @@ async def test_p1_the_status_log_names_who_caused_each_change_and_filters(api: A
     paged = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "limit": "2"})
     assert len(paged["items"]) == 2
     assert paged["next"] is not None
-    rest = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "after": str(paged["next"])})
+    rest = await api.json(supervisor, "GET", "/reports/status-log", params={**params, "before": str(paged["next"])})
     assert [e["id"] for e in paged["items"] + rest["items"]] == [e["id"] for e in log["items"]]
+
+
+async def test_p1_the_status_log_lists_newest_first_and_filters_by_status_in_json_and_csv(api: Api) -> None:
+    """P1: newest first in both formats, pages going back in time with `before` (oldest first
+    from `after`, for a program following the log); `status` takes a state
+    (`inactive`: a break for any reason), `inactive:<code>` as the workload's keys write
+    it, or a bare reason code as GET /agents?status= does."""
+    supervisor, agent, _ = await an_agents_day(api)
+    await at(api, 24 * H + 8 * H + 10 * M)
+    await status(api, agent, "inactive", "meeting")
+    day = {"from": "2027-02-01T00:00:00Z", "to": "2027-02-03T00:00:00Z", "agent_id": str(agent.id)}
+    log = (await api.json(supervisor, "GET", "/reports/status-log", params=day))["items"]
+    assert [e["id"] for e in log] == sorted((e["id"] for e in log), reverse=True)
+    assert [e["at"] for e in log] == sorted((e["at"] for e in log), reverse=True)
+    assert (log[0]["to"]["reason"], log[-1]["to"]["state"]) == ("meeting", "not_ready")
+    first = await api.json(supervisor, "GET", "/reports/status-log", params={**day, "limit": "3"})
+    older = await api.json(supervisor, "GET", "/reports/status-log", params={**day, "before": str(first["next"])})
+    assert [e["id"] for e in first["items"]] == [e["id"] for e in log[:3]]
+    assert [e["id"] for e in older["items"]] == [e["id"] for e in log[3:]]
+    forward = await api.json(supervisor, "GET", "/reports/status-log", params={**day, "after": "0", "limit": "3"})
+    assert [e["id"] for e in forward["items"]] == [e["id"] for e in log[::-1][:3]]  # a program following the log
+    rest = await api.json(supervisor, "GET", "/reports/status-log", params={**day, "after": str(forward["next"])})
+    assert [e["id"] for e in rest["items"]] == [e["id"] for e in log[::-1][3:]]
+    forward_csv = await api.call(
+        supervisor, "GET", "/reports/status-log", params={**day, "after": "0", "format": "csv"}
+    )
+    assert [int(r["id"]) for r in csv.DictReader(io.StringIO(forward_csv.text))] == [e["id"] for e in log[::-1]]
+    both = await api.call(supervisor, "GET", "/reports/status-log", params={**day, "after": "0", "before": "9"})
+    assert (both.status_code, api.error(both)["field"]) == (400, "before")
+
+    async def changes(status_filter: str) -> list[tuple[str, str | None, str]]:
+        params = {**day, "status": status_filter}
+        found = (await api.json(supervisor, "GET", "/reports/status-log", params=params))["items"]
+        response = await api.call(supervisor, "GET", "/reports/status-log", params={**params, "format": "csv"})
+        assert response.status_code == 200, response.text
+        from_csv = [
+            (r["to_state"], r["to_reason"] or None, r["at"]) for r in csv.DictReader(io.StringIO(response.text))
+        ]
+        from_json = [(e["to"]["state"], e["to"]["reason"], e["at"]) for e in found]
+        assert from_csv == from_json, status_filter  # the same rows, in the same order
+        return from_json
+
+    lunches = await changes("inactive:lunch")
+    assert [(state, reason) for state, reason, _ in lunches] == [
+        ("inactive", "lunch")
+    ] * 3  # 12:00, 15:20, 08:00 next day
+    assert lunches == sorted(lunches, key=lambda change: change[2], reverse=True)
+    assert await changes("lunch") == lunches
+    assert {reason for _, reason, _ in await changes("inactive")} == {"lunch", "meeting"}
+    assert [state for state, _, _ in await changes("kicked_out")] == ["kicked_out"]
+    assert [(state, reason) for state, reason, _ in await changes("finishing")] == [("finishing", "lunch")]
+    assert len(await changes("active")) == 3
+    assert await changes("short_break") == []  # a reason nobody took: nothing, not an error
+    for bad in ("nap", "inactive:nap", "inactive:active", "Lunch", "inactive:", "active_free"):
+        for fmt in ("json", "csv"):
+            refused = await api.call(
+                supervisor, "GET", "/reports/status-log", params={**day, "status": bad, "format": fmt}
+            )
+            assert refused.status_code == 400, (bad, fmt, refused.text)
+            assert api.error(refused)["field"] == "status", bad
+            if bad != "Lunch":  # a malformed value is refused by its pattern, before it is looked up
+                assert repr(bad) in api.error(refused)["message"], bad
 
 
 async def test_p1_p2_csv_downloads(api: Api) -> None:
@@ -279,7 +343,7 @@ async def test_p1_p2_without_a_period_both_reports_cover_today_in_utc(api: Api) 
     assert only(report, agent)["time_in_status"] == {"active": 20 * M}
     log = await api.json(supervisor, "GET", "/reports/status-log", expect=200)
     assert (log["from"], log["to"]) == ("2027-02-01T00:00:00.000Z", "2027-02-02T00:00:00.000Z")
-    assert [e["to"]["state"] for e in log["items"] if e["agent_id"] == agent.id] == ["not_ready", "active"]
+    assert [e["to"]["state"] for e in log["items"] if e["agent_id"] == agent.id] == ["active", "not_ready"]
 
 
 async def test_p1_p2_without_a_period_today_is_the_workspace_time_zones_day(api: Api) -> None:

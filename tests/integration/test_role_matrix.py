@@ -329,6 +329,8 @@ MATRIX: tuple[Row, ...] = (
     Row("DELETE /threads/{own}/messages/{mid}/pin", AGENT, 200, pin("DELETE", own=True)),
     Row("POST /threads/{teammate's}/messages/{mid}/pin", NOBODY, 200, pin("POST", own=False)),
     Row("GET /queue", SUPERVISION, 200, plain("GET", "/queue")),
+    Row("GET /floor", SUPERVISION, 200, plain("GET", "/floor"), "W5: a supervisor's own team, an admin the floor"),
+    Row("GET /floor?team=a", SUPERVISION, 200, plain("GET", "/floor", params={"team": TEAM})),
     Row("GET /reports/status-log", SUPERVISION, 200, plain("GET", "/reports/status-log", params=TODAY)),
     Row(
         "GET /reports/status-log?format=csv",
@@ -481,6 +483,8 @@ async def ask_approval(api: Api, agent: Person) -> int:
 
 
 async def test_a_supervisor_neither_sees_nor_acts_on_another_teams_agents(api: Api) -> None:
+    """W6: a supervisor sees, closes and transfers their team's threads and the queue's, to
+    their own team only; another team's agents, requests and threads are as if none were."""
     sup_a = await api.person("supervisor", team=TEAM)
     sup_b = await api.person("supervisor", team=OTHER_TEAM)
     a1 = await logged_in_agent(api, TEAM)
@@ -522,6 +526,8 @@ async def test_a_supervisor_neither_sees_nor_acts_on_another_teams_agents(api: A
         assert path.endswith("workload") or a1.username in cells  # the status log: a1's login
     for path in ("/reports/status-log", "/reports/workload"):
         await refused(api, sup_a, "GET", path, params={**TODAY, "team": OTHER_TEAM})
+    await refused(api, sup_a, "GET", "/floor", params={"team": OTHER_TEAM})  # W5
+    assert (await api.json(sup_a, "GET", "/floor", expect=200))["counts"]["not_ready"] == 1  # a1, not b1
     await refused(api, sup_a, "GET", "/reports/status-log", params={**TODAY, "agent_id": b1.id})
 
     # Acts: not on team B's agents, requests or threads.
@@ -539,6 +545,17 @@ async def test_a_supervisor_neither_sees_nor_acts_on_another_teams_agents(api: A
     await refused_like_nothing(
         api, sup_a, "POST", f"/threads/{tb['id']}/transfer", f"/threads/{GHOST}/transfer", {"agent_id": a1.id}
     )
+    # W6: nor hands work to team B: their team's thread or the queue's, to b1, answers as if
+    # b1 were no agent at all.
+    for tid in (ta["id"], queued["id"]):
+        seen = await api.call(sup_a, "POST", f"/threads/{tid}/transfer", {"agent_id": b1.id}, expect=400)
+        ghost = await api.call(sup_a, "POST", f"/threads/{tid}/transfer", {"agent_id": GHOST}, expect=400)
+        hidden, missing = api.error(seen), api.error(ghost)
+        assert hidden["field"] == "agent_id"
+        assert {**hidden, "message": _no_digits(hidden["message"])} == {
+            **missing,
+            "message": _no_digits(missing["message"]),
+        }
 
     # ... and nothing changed for team B.
     row = await api.json(sup_b, "GET", f"/agents/{b1.id}", expect=200)
@@ -547,6 +564,11 @@ async def test_a_supervisor_neither_sees_nor_acts_on_another_teams_agents(api: A
     assert row["threads"] == 1
     thread = await api.json(sup_b, "GET", f"/threads/{tb['id']}", expect=200)
     assert (thread["state"], thread["agent_id"]) == ("assigned", b1.id)
+    # Team A's thread and the queue's stayed where they were.
+    thread = await api.json(sup_a, "GET", f"/threads/{ta['id']}", expect=200)
+    assert (thread["state"], thread["agent_id"]) == ("assigned", a1.id)
+    thread = await api.json(sup_a, "GET", f"/threads/{queued['id']}", expect=200)
+    assert (thread["state"], thread["agent_id"]) == ("queued", None)
     approvals = await api.json(sup_b, "GET", "/approvals", params={"state": "pending"}, expect=200)
     assert [r["id"] for r in approvals] == [rb]
 

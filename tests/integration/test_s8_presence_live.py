@@ -170,12 +170,13 @@ class Site(ServeProcess):
         return self.call(viewer.token, "GET", f"/agents/{agent.id}")
 
     def status_log(self, viewer: Person, agent: Person) -> list[Any]:
-        """The agent's rows of the status log since the test began (S7, P1)."""
+        """The agent's rows of the status log since the test began (S7, P1), oldest first."""
         page = self.call(
             viewer.token,
             "GET",
             "/reports/status-log",
             agent_id=agent.id,
+            after=0,  # oldest first
             **{"from": iso(self.began - 60), "to": iso(time.time() + 3600)},
         )
         assert page["next"] is None

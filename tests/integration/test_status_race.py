@@ -45,9 +45,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from onduty.storage.database import Database
 from tests.integration import crash_audit as audit
 from tests.integration.crash_site import Ack, CrashSite, OutsideWriter, Person
+
+# The fault tests load the machine: one worker runs them one after another (pyproject: -n 2).
+pytestmark = pytest.mark.xdist_group("faults")
 
 REQUESTS = int(os.environ.get("ONDUTY_RACE_REQUESTS", "150"))
 KILLS = int(os.environ.get("ONDUTY_RACE_KILLS", "3"))

@@ -171,13 +171,13 @@ async def test_the_engine_comes_back_as_it_was_committed(backend: Backend) -> No
     """Every kind of row, each checked when it was written: agents in every condition,
     threads queued, held, answered, pinned, transferred, closed and waiting for their
     owner (R4), approvals pending and decided, reasons, settings, the round-robin's place,
-    prompts (S6) and a disconnection's grace (S8)."""
+    prompts (S6), a disconnection's grace (S8) and an agent overdue in a break (S10)."""
     rec = Recorder(backend.store)
     first, second, third, fourth = backend.agent_ids[:4]
     await rec.do(
         *(c.RegisterAgent(a, "team-a" if a in (first, second) else "team-b", 1 if a == third else None)
           for a in (first, second, third, fourth)),
-        c.AddReason("coaching", "Coaching"),
+        c.AddReason("coaching", "Coaching", max_minutes=1),  # S10
         c.AddReason("needs_ok", "Training (approved)", requires_approval=True),
         c.ChangeSettings({"response_timeout": 60.0, "prompt_timeout": 30.0, "affinity_wait": 20.0}),
     )  # fmt: skip
@@ -221,8 +221,9 @@ async def test_the_engine_comes_back_as_it_was_committed(backend: Backend) -> No
     await rec.comes_back()
 
     await rec.do(c.Disconnect(second))  # S8: the grace runs
-    await rec.later(61)  # S6: prompts for unanswered threads
+    await rec.later(61)  # S6: prompts for unanswered threads; S10: overdue in coaching
     assert any(a.prompt_deadline is not None for a in ws.agents.values())
+    assert ws.agents[owner].overdue and [e.name for e in rec.stored].count("agent.overdue") == 1
     await rec.comes_back()
     await rec.later(31)  # kicked out: threads back in the queue, round-robin's turn taken
     await rec.do(c.ReceiveClientMessage("late", "anyone?"))
@@ -233,13 +234,14 @@ async def test_the_engine_comes_back_as_it_was_committed(backend: Backend) -> No
 
 async def test_random_commands_come_back_as_committed(backend: Backend) -> None:
     """Many commands of every kind in random batches (refused ones included: they write
-    nothing), the engine rebuilt from the store now and then."""
+    nothing), the engine rebuilt from the store now and then (S10's overdue marks included)."""
     rng = random.Random(20)
     rec = Recorder(backend.store)
     agents = backend.agent_ids
     await rec.do(*(c.RegisterAgent(a, f"team{a % 2}", rng.choice((None, 1, 2))) for a in agents))
     await rec.do(
         c.AddReason("needs_ok", "Approved break", requires_approval=True),
+        c.ChangeReason("lunch", max_minutes=1),  # S10: overdue marks come back as they were
         c.ChangeSettings({"response_timeout": 60.0, "prompt_timeout": 30.0, "affinity_wait": 20.0}),
     )
     for batch in range(60):

@@ -19,6 +19,7 @@ from onduty.domain.errors import DomainError
 from onduty.domain.events import (
     AgentConnected,
     AgentDisconnected,
+    AgentOverdue,
     Event,
     MessageAdded,
     StatusChanged,
@@ -105,6 +106,8 @@ def snapshot(engine: Engine, with_input: bool = True) -> Any:
             a.away_at,
             a.grace_deadline,
             (a.last_input, a.idle_deadline) if with_input else None,
+            a.overdue_at,
+            a.overdue,
         )
         for a in sorted(ws.agents.values(), key=lambda a: a.id)
     )
@@ -114,7 +117,7 @@ def snapshot(engine: Engine, with_input: bool = True) -> Any:
     )
     queue = tuple(t.id for t in ws.queue.in_order())
     requests = tuple((r.id, r.agent_id, r.reason) for r in ws.requests.values())
-    reasons = tuple((r.code, r.label, r.requires_approval, r.retired) for r in ws.reasons.all())
+    reasons = tuple((r.code, r.label, r.requires_approval, r.retired, r.max_minutes) for r in ws.reasons.all())
     return agents, threads, queue, requests, reasons, ws.settings, ws.next_thread_id, ws.next_message_id
 
 
@@ -136,7 +139,9 @@ class EngineMachine(RuleBasedStateMachine):
         for i, agent_id in enumerate(AGENTS):
             self.apply(c.RegisterAgent(agent_id, "team-a" if i < 3 else "team-b", capacity=None if i % 2 else 2))
             self.shadow[agent_id] = (State.OFFLINE, None)
-        self.apply(c.AddReason("custom", "Coaching"))
+        self.apply(c.AddReason("custom", "Coaching", max_minutes=1))  # S10: overdue after 60 s
+        # S10: the break each agent was last told overdue in (agent -> since), to tell it once.
+        self.told_overdue: dict[int, Instant] = {}
         self.apply(c.AddReason("needs_ok", "Training (approved)", requires_approval=True))
         for agent_id in AGENTS:  # start from a working team; rules take it anywhere from here
             self.apply(c.Login(agent_id))
@@ -193,6 +198,14 @@ class EngineMachine(RuleBasedStateMachine):
                     assert state is State.ACTIVE, f"R2: router gave a thread to a {state} agent"
                 agent = ws.agents[event.agent_id]
                 assert event.trace.load < ws.capacity_of(agent), "R2: router exceeded capacity"
+            elif isinstance(event, AgentOverdue):
+                agent = ws.agents[event.agent_id]
+                assert self.shadow[event.agent_id] == (State.INACTIVE, event.reason), "S10: overdue off a break"
+                assert event.at >= event.since + event.max_minutes * 60, "S10: overdue too early"
+                assert agent.overdue and agent.since == event.since
+                told = self.told_overdue.get(event.agent_id)
+                self.told_overdue[event.agent_id] = event.since
+                assert told != event.since, "S10: overdue told twice in one break (its limit unchanged)"
             elif isinstance(event, ThreadCreated):
                 self.open_threads.add(event.thread_id)
             elif isinstance(event, MessageAdded):
@@ -408,7 +421,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        action=st.sampled_from(("retire", "relabel", "capacity", "settings")),
+        action=st.sampled_from(("retire", "relabel", "limit", "capacity", "settings")),
         code=st.sampled_from(REASONS),
         agent=st.sampled_from(AGENTS),
     )
@@ -418,6 +431,10 @@ class EngineMachine(RuleBasedStateMachine):
             self.apply(c.RetireReason(code))
         elif action == "relabel":
             self.apply(c.ChangeReason(code, label=f"{code} label", requires_approval=data.draw(st.booleans())))
+        elif action == "limit":  # S10; 0 is refused
+            minutes = data.draw(st.sampled_from((None, 1, 3, 0)))
+            self.told_overdue.clear()  # a new limit starts the breaks afresh: told again when reached
+            self.apply(c.ChangeReason(code, max_minutes=minutes, clear_max_minutes=minutes is None))
         elif action == "capacity":
             capacity = data.draw(st.sampled_from((None, 1, 2, 4, 0)))
             self.apply(c.ChangeAgent(agent, capacity=capacity, reset_capacity=capacity is None))
@@ -536,6 +553,8 @@ class EngineMachine(RuleBasedStateMachine):
         live = [t.reserve_deadline for t in ws.threads.values() if t.reserve_deadline is not None]
         for a in ws.agents.values():
             live += [d for d in (a.response_deadline, a.prompt_deadline, a.grace_deadline, a.idle_deadline) if d]
+            if a.overdue_at is not None and not a.overdue:
+                live.append(a.overdue_at)
         assert deadline == min(live, default=None), "the engine's next deadline is not the earliest of the rules'"
 
     @invariant()
@@ -579,6 +598,17 @@ class EngineMachine(RuleBasedStateMachine):
                 assert agent.set_by.kind == "system" and agent.set_by.why in KEEPS_THE_RETURN, (
                     "S8: a return pending after somebody else changed the status"
                 )
+
+    @invariant()
+    def s10_overdue_is_where_the_rules_put_it(self) -> None:
+        """S10: an agent in a limited break is overdue exactly from since + max_minutes."""
+        ws = self.engine.workspace
+        for agent in ws.agents.values():
+            reason = ws.reasons.get(agent.reason or "")
+            limited = agent.state is State.INACTIVE and reason is not None and reason.max_minutes is not None
+            expected = agent.since + reason.max_minutes * 60 if limited and reason and reason.max_minutes else None
+            assert agent.overdue_at == expected
+            assert agent.overdue == (expected is not None and expected <= ws.clock)
 
     @invariant()
     def routing_state_is_counted_right(self) -> None:

@@ -1,4 +1,4 @@
-"""Statuses and their consequences: S2, S3, S5, S6 and R5. Also the timers' tick."""
+"""Statuses and their consequences: S2, S3, S5, S6, S10 and R5. Also the timers' tick."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from heapq import heappop
 from onduty.domain._routing import RoutingMixin
 from onduty.domain._state import Out
 from onduty.domain._timers import TimerKind
-from onduty.domain.events import AgentPrompted, ApprovalCancelled, PromptCleared, StatusChanged
+from onduty.domain.events import AgentOverdue, AgentPrompted, ApprovalCancelled, PromptCleared, StatusChanged
 from onduty.domain.model import Agent
 from onduty.domain.statuses import TAKES_OWN_CLIENTS, WORKING
 from onduty.domain.types import (
@@ -136,7 +136,8 @@ class PresenceMixin(RoutingMixin):
             agent.working_since = now
 
     def set_deadlines(self, agent: Agent) -> None:
-        """Put the agent's S6 response deadline where the rules say it is now."""
+        """Put the agent's S6 response deadline and S10 overdue mark where the rules say they are now."""
+        self._set_overdue_at(agent)
         deadline: Instant | None = None
         unanswered = agent.unanswered
         if unanswered and agent.prompt_deadline is None and (start := agent.working_since) is not None:
@@ -152,6 +153,42 @@ class PresenceMixin(RoutingMixin):
         agent.prompt_deadline = now + self.settings.prompt_timeout
         self.timers.push(agent.prompt_deadline, TimerKind.PROMPT, agent.id)
         out.append(AgentPrompted(now, agent.id, agent.prompt_deadline))
+
+    # -- S10 -------------------------------------------------------------------------
+
+    def overdue_at_of(self, agent: Agent) -> Instant | None:
+        """When the agent is overdue in their break: `since` plus the reason's max_minutes,
+        while `inactive` in a reason with a limit (finishing towards it does not count)."""
+        if agent.state is not State.INACTIVE or agent.reason is None:
+            return None
+        reason = self.reasons.get(agent.reason)
+        if reason is None or reason.max_minutes is None:
+            return None
+        return agent.since + reason.max_minutes * 60.0
+
+    def _set_overdue_at(self, agent: Agent) -> None:
+        """A new break, or a new limit for it, starts afresh: not overdue until its moment, which
+        may be now already (a limit lowered below the time taken: the timer fires in this step)."""
+        at = self.overdue_at_of(agent)
+        if at != agent.overdue_at:
+            agent.overdue_at = at
+            agent.overdue = False
+            if at is not None:
+                self.timers.push(at, TimerKind.OVERDUE, agent.id)
+
+    def _mark_overdue(self, agent: Agent, now: Instant, out: Out) -> None:
+        # A timer before this one in the same step may have moved the agent (S8's logout),
+        # before the end of the step re-armed them: it counts only if the rules still put it here.
+        if self.overdue_at_of(agent) != agent.overdue_at:
+            self._set_overdue_at(agent)
+            return
+        code = agent.reason
+        reason = self.reasons.get(code or "")
+        assert code is not None, "a live overdue timer is a limited break's"
+        assert reason is not None, "a live overdue timer is a limited break's"
+        assert reason.max_minutes is not None, "a live overdue timer is a limited break's"
+        agent.overdue = True
+        out.append(AgentOverdue(now, agent.id, code, agent.since, reason.max_minutes))
 
     # -- the timers ------------------------------------------------------------------
 
@@ -178,6 +215,8 @@ class PresenceMixin(RoutingMixin):
                 self.kick_out(self.agents[key], now, out)
             elif kind is TimerKind.AFFINITY:
                 self.end_reservation(self.threads[key], now, out)
+            elif kind is TimerKind.OVERDUE:
+                self._mark_overdue(self.agents[key], now, out)
             else:
                 self.absent(self.agents[key], WHY_DISCONNECTED if kind is TimerKind.GRACE else WHY_IDLE, now, out)
 
@@ -192,6 +231,8 @@ class PresenceMixin(RoutingMixin):
             return agent.response_deadline == deadline
         if kind is TimerKind.PROMPT:
             return agent.prompt_deadline == deadline
+        if kind is TimerKind.OVERDUE:
+            return agent.overdue_at == deadline and not agent.overdue
         if kind is TimerKind.GRACE:
             return agent.grace_deadline == deadline
         return agent.idle_deadline == deadline

@@ -11,13 +11,14 @@ from onduty.domain.types import Instant
 class TimerKind(enum.IntEnum):
     """Deadlines at the same instant fire in this order: an agent's absence first (S8: an
     agent who is gone is not asked whether they are still working), then S6's kick-out
-    and prompt, then R4's waits."""
+    and prompt, then R4's waits, then S10's overdue marks."""
 
     GRACE = 1  # S8: an agent without an event stream for disconnect_grace
     IDLE = 2  # S8: an agent whose pages reported no input for idle_timeout
     PROMPT = 3  # S6: "continue working?" not confirmed in time
     RESPONSE = 4  # S6: an unanswered thread's response_timeout
     AFFINITY = 5  # R4: an own client's thread stops waiting for its agent
+    OVERDUE = 6  # S10: an agent longer in a break than its reason's max_minutes (changes nothing else)
 
 
 # Ordered by deadline, then kind, then key: deadlines that fall at the same instant fire in

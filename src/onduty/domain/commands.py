@@ -147,13 +147,18 @@ class AddReason:
     code: str
     label: str
     requires_approval: bool = False
+    max_minutes: int | None = None  # S10: None: no limit
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeReason:
+    """None leaves a field as it is; `clear_max_minutes` removes the reason's time limit (S10)."""
+
     code: str
     label: str | None = None
     requires_approval: bool | None = None
+    max_minutes: int | None = None
+    clear_max_minutes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

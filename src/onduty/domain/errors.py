@@ -28,3 +28,13 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class InvalidFields(DomainError):
+    """Several fields of one command refused at once (a settings change): each problem names
+    its field; the first is this error's own message and field."""
+
+    def __init__(self, problems: list[DomainError]) -> None:
+        first = problems[0]
+        super().__init__(first.message, field=first.field, code=first.code)
+        self.problems = problems

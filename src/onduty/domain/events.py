@@ -73,6 +73,18 @@ class PromptCleared(Event):
 
 
 @dataclass(slots=True)
+class AgentOverdue(Event):
+    """S10: the agent has been longer than `max_minutes` in `inactive` with `reason`, which
+    they entered at `since`. Said once; it changes nothing else."""
+
+    name: ClassVar[str] = "agent.overdue"
+    agent_id: AgentId
+    reason: str
+    since: Instant
+    max_minutes: int
+
+
+@dataclass(slots=True)
 class AgentConnected(Event):
     """S8: the agent's first event stream opened."""
 
@@ -207,6 +219,7 @@ class ReasonSaved(Event):
     label: str
     requires_approval: bool
     retired: bool
+    max_minutes: int | None = None  # S10
 
 
 @dataclass(slots=True)

@@ -67,6 +67,11 @@ class Agent:
     away_at: Instant | None = None
     grace_deadline: Instant | None = None
     idle_deadline: Instant | None = None
+    # S10: when the agent is (or will be) overdue in their break: `since` plus the reason's
+    # max_minutes, while inactive in a reason with a limit; None otherwise. `overdue`: that
+    # moment has come (the timer fired, or had fired before a restart).
+    overdue_at: Instant | None = None
+    overdue: bool = False
 
     @property
     def load(self) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from onduty.domain.errors import Conflict, DomainError, NotFound
+from onduty.domain.errors import Conflict, DomainError, InvalidFields, NotFound
 
 BUILT_IN: tuple[tuple[str, str], ...] = (
     ("lunch", "Lunch break"),
@@ -18,6 +20,8 @@ BUILT_IN: tuple[tuple[str, str], ...] = (
 CODE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 _CODE = re.compile(CODE_PATTERN)
 MAX_LABEL = 80
+# S10: a week at most; a longer limit is a typo (hours or seconds meant), not a break.
+MAX_MINUTES = 7 * 24 * 60
 
 
 @dataclass(slots=True)
@@ -27,18 +31,29 @@ class Reason:
     requires_approval: bool = False
     retired: bool = False
     built_in: bool = False
+    max_minutes: int | None = None  # S10: longer than this in it is overdue; None: no limit
 
 
 # Status filters (W2) take a state, `active_free` or a reason code: a reason may not take
 # one of the other two's names.
 RESERVED_CODES = frozenset(
-    ("offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free")
+    (
+        "offline",
+        "not_ready",
+        "active",
+        "active_own_clients",
+        "finishing",
+        "inactive",
+        "kicked_out",
+        "active_free",
+        "overdue",  # S10: the filter for overdue agents
+    )
 )
 
 
 def validate_code(code: str) -> None:
     if code in RESERVED_CODES:
-        raise DomainError(f"{code!r} names a status; choose another reason code", field="code")
+        raise DomainError(f"reason code {code!r} is the name of a status filter; choose another", field="code")
     if not _CODE.match(code):
         raise DomainError(
             "reason code must be 1-40 characters: a lowercase letter, then lowercase letters, digits or _",
@@ -53,6 +68,39 @@ def validate_label(label: str) -> str:
     if len(label) > MAX_LABEL:
         raise DomainError(f"label must be at most {MAX_LABEL} characters", field="label")
     return label
+
+
+def validate_max_minutes(value: object) -> int | None:
+    """S10: a whole number of minutes from 1 to MAX_MINUTES, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
+        raise DomainError(
+            f"max_minutes must be a whole number of minutes from 1 to {MAX_MINUTES:,} ({MAX_MINUTES // 1440} days),"
+            " or null for no limit",
+            field="max_minutes",
+        )
+    return value
+
+
+_FIELD_CHECKS: dict[str, Callable[[Any], object]] = {
+    "code": validate_code,
+    "label": validate_label,
+    "max_minutes": validate_max_minutes,
+}
+
+
+def reason_problems(fields: dict[str, Any]) -> list[DomainError]:
+    """What is wrong with a reason's `fields` (code, label, max_minutes; null ones mean
+    "unchanged" or "no limit"), every one of them."""
+    problems: list[DomainError] = []
+    for name, check in _FIELD_CHECKS.items():
+        if fields.get(name) is not None:
+            try:
+                check(fields[name])
+            except DomainError as problem:
+                problems.append(problem)
+    return problems
 
 
 class ReasonCatalogue:
@@ -84,11 +132,14 @@ class ReasonCatalogue:
             raise DomainError(f"reason {code!r} is retired", field=field, code="reason_retired")
         return reason
 
-    def check_add(self, code: str, label: str) -> str:
-        validate_code(code)
+    def check_add(self, code: str, label: str, max_minutes: object) -> tuple[str, int | None]:
+        """The label and limit to keep; whatever is wrong with the three is refused together."""
+        problems = reason_problems({"code": code, "label": label, "max_minutes": max_minutes})
+        if problems:
+            raise InvalidFields(problems)
         if code in self._by_code:
             raise Conflict(f"reason {code!r} already exists", field="code")
-        return validate_label(label)
+        return validate_label(label), validate_max_minutes(max_minutes)
 
     def existing(self, code: str) -> Reason:
         reason = self._by_code.get(code)

@@ -2,8 +2,8 @@
 
 Storage keeps records of the lasting facts (agents, open threads, pending
 requests, client owners, settings, reasons). Everything else is derived here:
-who holds what, the queue, the pickers' indexes and every timer, S6 and R4
-included, so deadlines survive a restart without being stored twice.
+who holds what, the queue, the pickers' indexes and every timer, S6, R4 and
+S10 included, so deadlines survive a restart without being stored twice.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def _restore(snapshot: Snapshot) -> Engine:
     for agent in snapshot.agents:
         agent.threads, agent.unanswered, agent.reserved = {}, {}, {}
         agent.pinned, agent.pending_request, agent.response_deadline = 0, None, None
-        agent.grace_deadline = agent.idle_deadline = None
+        agent.grace_deadline = agent.idle_deadline = agent.overdue_at = None
+        agent.overdue = False
         # The pages' last input, as kept; a connected agent without one (kept by an older
         # version) counts from the last thing written.
         if not agent.connected:
@@ -132,9 +133,16 @@ def _derive_from_agents(ws: Workspace) -> None:
     agents = ws.agents
     ws.active_count = sum(1 for agent in agents.values() if agent.state is State.ACTIVE)
     ws.count_connections()
+    clock = ws.clock
     for agent in agents.values():
         ws.reindex(agent)
         ws.set_deadlines(agent)
+        # S10: a moment at or before the clock has passed, and the engine fires every deadline
+        # up to its clock in the step that reaches it: that agent.overdue is in the journal
+        # already (its time is at most the last event's, the clock). One after it has not been
+        # said yet (the service was down): its timer fires at the next tick, once.
+        if agent.overdue_at is not None and agent.overdue_at <= clock:
+            agent.overdue = True
     ws._dirty.clear()
 
 

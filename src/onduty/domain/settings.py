@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from onduty.domain.errors import DomainError
+from onduty.domain.errors import DomainError, InvalidFields
 from onduty.domain.types import OnLogout, Seconds, State, Strategy
 
 # Upper bounds keep a typo (seconds vs. milliseconds) from freezing a team.
@@ -16,6 +16,8 @@ MIN_TIMEOUT: Seconds = 1.0  # response_timeout and prompt_timeout; the other dur
 MAX_CAPACITY = 1000
 # Pages report input at most once a minute (S8): a shorter idle_timeout would move people who are there.
 MIN_IDLE_TIMEOUT: Seconds = 120.0
+# W5: the service level counts threads that reached an agent within this many seconds.
+SERVICE_LEVEL_TARGET_RANGE: tuple[Seconds, Seconds] = (1.0, 3600.0)
 ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
 _ZONE = re.compile(ZONE_PATTERN)
 
@@ -55,15 +57,20 @@ class Settings:
     return_window: Seconds = 8 * 3600.0
     idle_timeout: Seconds = 0.0
     on_disconnect: OnDisconnect = OnDisconnect()
+    service_level_target: Seconds = 20.0  # W5
 
     def changed(self, changes: dict[str, Any]) -> Settings:
-        """A copy with `changes` applied, after checking every one of them."""
+        """A copy with `changes` applied, after checking every one of them (InvalidFields
+        names all the ones refused)."""
         clean: dict[str, Any] = {}
-        names = {f.name for f in dataclasses.fields(self)}
+        problems: list[DomainError] = []
         for name, value in changes.items():
-            if name not in names:
-                raise DomainError(f"unknown setting {name!r}", field=name)
-            clean[name] = _check(name, value)
+            try:
+                clean[name] = _check(name, value)
+            except DomainError as problem:
+                problems.append(problem)
+        if problems:
+            raise InvalidFields(problems)
         return dataclasses.replace(self, **clean)
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,7 +83,22 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, Strategy | OnLogout) else value
 
 
+def setting_problems(changes: dict[str, Any]) -> list[DomainError]:
+    """What is wrong with `changes`, setting by setting, in the order given."""
+    try:
+        Settings().changed(changes)
+    except InvalidFields as refused:
+        return refused.problems
+    return []
+
+
+_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
+_DAYS = TIMEOUT_MAX / (24 * 3600)
+
+
 def _check(name: str, value: Any) -> Any:
+    if name not in _NAMES:
+        raise DomainError(f"{name} is not a setting", field=name)
     if name == "strategy":
         return _enum(Strategy, name, value)
     if name == "on_logout":
@@ -93,16 +115,26 @@ def _check(name: str, value: Any) -> Any:
         raise DomainError(f"{name} must be a number", field=name)
     if name == "default_capacity":
         if not isinstance(value, int) or not 1 <= value <= MAX_CAPACITY:
-            raise DomainError(f"default_capacity must be a whole number from 1 to {MAX_CAPACITY}", field=name)
+            raise DomainError(f"default_capacity must be a whole number from 1 to {MAX_CAPACITY:,}", field=name)
         return value
     if name == "idle_timeout" and 0 < value < MIN_IDLE_TIMEOUT:
         raise DomainError(
             f"idle_timeout must be 0 (off) or at least {MIN_IDLE_TIMEOUT:g} seconds: pages report input once a minute",
             field=name,
         )
+    if name == "service_level_target":
+        low, high = SERVICE_LEVEL_TARGET_RANGE
+        if not low <= value <= high:
+            raise DomainError(
+                f"service_level_target must be from {low:g} to {high:,.0f} seconds ({high / 60:g} minutes)", field=name
+            )
+        return float(value)
     low = MIN_TIMEOUT if name in ("response_timeout", "prompt_timeout") else 0.0
     if not low <= value <= TIMEOUT_MAX:
-        raise DomainError(f"{name} must be between {low:g} and {TIMEOUT_MAX:g} seconds", field=name)
+        off = " (off)" if name in _OFF_BY_ZERO else ""
+        raise DomainError(
+            f"{name} must be from {low:g}{off} to {TIMEOUT_MAX:,.0f} seconds ({_DAYS:g} days)", field=name
+        )
     return float(value)
 
 

@@ -1,7 +1,9 @@
 """The agent status log (P1): every status change in a period, who caused it, why.
 
-Read page by page on the log's id, so a month of a large team streams as CSV
-without ever being held in memory at once.
+Newest first, as people read a log, paging back in time with `before`; or, for a
+program that follows the log, oldest first from `after` (the id it saw last). JSON and
+CSV alike. Read page by page on the log's id, so a month of a large team streams as
+CSV without ever being held in memory at once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import aliased
 
 from onduty.domain.reasons import BUILT_IN
-from onduty.domain.statuses import status_label
+from onduty.domain.statuses import state_and_reason, status_label
 from onduty.domain.types import State
 from onduty.reports.csv_cells import csv_line
 from onduty.storage import schema as t
@@ -49,7 +51,7 @@ class LogFilter:
     end: float
     agent_id: int | None = None
     teams: list[str] | None = None  # None: every team
-    status: str | None = None  # a state, or a reason code (the status changed to)
+    status: str | None = None  # the status changed to: a state, a reason code or inactive:<code>
 
 
 def label(state: str, reason: str | None, reasons: dict[str, str]) -> str:
@@ -58,7 +60,21 @@ def label(state: str, reason: str | None, reasons: dict[str, str]) -> str:
     return status_label(State(state), reason_label, threads_held=1)
 
 
-def _query(f: LogFilter, after: int, limit: int) -> Select[Any]:
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page starts. Without `after`: newest first, from the newest change or the
+    one just older than `before`. With `after`: oldest first, the changes after it."""
+
+    before: int | None = None
+    after: int | None = None
+
+    def following(self, last_id: int) -> Cursor:
+        """The next page's, after a page that ended with `last_id`."""
+        return Cursor(after=last_id) if self.after is not None else Cursor(before=last_id)
+
+
+def _query(f: LogFilter, cursor: Cursor, limit: int) -> Select[Any]:
+    log = t.status_log.c
     agent = aliased(t.users)
     actor = aliased(t.users)
     query = (
@@ -68,22 +84,26 @@ def _query(f: LogFilter, after: int, limit: int) -> Select[Any]:
             agent.c.name.label("agent_name"),
             actor.c.name.label("actor_name"),
         )
-        .join(agent, agent.c.id == t.status_log.c.agent_id, isouter=True)
-        .join(actor, actor.c.id == t.status_log.c.actor_id, isouter=True)
-        .where(and_(t.status_log.c.at >= f.start, t.status_log.c.at < f.end, t.status_log.c.id > after))
-        .order_by(t.status_log.c.id)
+        .join(agent, agent.c.id == log.agent_id, isouter=True)
+        .join(actor, actor.c.id == log.actor_id, isouter=True)
+        .where(and_(log.at >= f.start, log.at < f.end))
         .limit(limit)
     )
+    if cursor.after is not None:
+        query = query.where(log.id > cursor.after).order_by(log.id)
+    else:
+        query = query.order_by(log.id.desc())
+        if cursor.before is not None:
+            query = query.where(log.id < cursor.before)
     if f.agent_id is not None:
-        query = query.where(t.status_log.c.agent_id == f.agent_id)
+        query = query.where(log.agent_id == f.agent_id)
     if f.teams is not None:
-        query = query.where(t.status_log.c.team.in_(f.teams))
+        query = query.where(log.team.in_(f.teams))
     if f.status is not None:
-        states = {s.value for s in State}
-        if f.status in states:
-            query = query.where(t.status_log.c.to_state == f.status)
-        else:
-            query = query.where(and_(t.status_log.c.to_state == "inactive", t.status_log.c.to_reason == f.status))
+        state, reason = state_and_reason(f.status)
+        query = query.where(log.to_state == state.value)
+        if reason is not None:
+            query = query.where(log.to_reason == reason)
     return query
 
 
@@ -119,19 +139,20 @@ async def reason_labels(store: SqlStore) -> dict[str, str]:
     return dict(BUILT_IN) | saved  # built-ins have a row only once an admin changed them
 
 
-async def page(store: SqlStore, f: LogFilter, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+async def page(store: SqlStore, f: LogFilter, cursor: Cursor, *, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    """A page, and the id to go on from (as `before`, or `after` when that was given); None at the end."""
     reasons = await reason_labels(store)
-    rows = await store.fetch(_query(f, after, limit))
+    rows = await store.fetch(_query(f, cursor, limit))
     items = [row_view(r, reasons) for r in rows]
     return items, (rows[-1].id if len(rows) == limit else None)
 
 
-async def csv_lines(store: SqlStore, f: LogFilter) -> AsyncIterator[str]:
+async def csv_lines(store: SqlStore, f: LogFilter, cursor: Cursor) -> AsyncIterator[str]:
+    """The whole selection from `cursor` on, in its order."""
     reasons = await reason_labels(store)
     yield csv_line(CSV_COLUMNS)
-    after = 0
     while True:
-        rows = await store.fetch(_query(f, after, PAGE))
+        rows = await store.fetch(_query(f, cursor, PAGE))
         for row in rows:
             v = row_view(row, reasons)
             yield csv_line(
@@ -145,4 +166,4 @@ async def csv_lines(store: SqlStore, f: LogFilter) -> AsyncIterator[str]:
             )  # fmt: skip
         if len(rows) < PAGE:
             return
-        after = rows[-1].id
+        cursor = cursor.following(rows[-1].id)

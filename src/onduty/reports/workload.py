@@ -30,6 +30,7 @@ from onduty.storage.activity import ANSWERED, DAY, RECEIVED, day_of
 from onduty.storage.store import SqlStore
 
 WORKING = ("active", "active_own_clients", "finishing")
+RECEIVED_WITHIN = "received_within"  # threads received within the service level's target (W5)
 
 # Spans that end in [lo, hi), clipped to the period's start, and what happened, in one pass.
 _ENDED = text(
@@ -73,6 +74,18 @@ _CROSSING = text(
         LIMIT 1
     )
     WHERE a.at >= :whole AND a.at < :until AND a.prev_at < :start
+    """
+)
+
+# W5's service level: each agent's threads received in [start, end) that reached them within
+# :target seconds of the thread's arrival (its `created_at`, which a requeue keeps).
+_WITHIN = text(
+    """
+    SELECT a.agent_id, COUNT(*) AS n
+    FROM agent_activity a
+    JOIN threads t ON t.id = a.thread_id
+    WHERE a.kind = 'received' AND a.at >= :start AND a.at < :end AND a.at - t.created_at <= :target
+    GROUP BY a.agent_id
     """
 )
 
@@ -134,9 +147,13 @@ def status_key(state: str, reason: str | None) -> str:
     return f"inactive:{reason}" if state == "inactive" and reason else state
 
 
-async def workload(store: SqlStore, *, start: float, end: float, daily_sums: bool = True) -> dict[int, Totals]:
+async def workload(
+    store: SqlStore, *, start: float, end: float, daily_sums: bool = True, within: float | None = None
+) -> dict[int, Totals]:
     """Totals per agent id over [start, end). `daily_sums=False` reads every row of the
-    period instead: the same totals, the way the bench measures what the sums save."""
+    period instead: the same totals, the way the bench measures what the sums save.
+    `within`: also count the threads received within that many seconds of their arrival
+    (W5's service level, `counts[RECEIVED_WITHIN]`)."""
     per_agent: dict[int, Totals] = defaultdict(Totals)
     first, last = whole_days(start, end) if daily_sums else (0, 0)
     async with store.snapshot_reads() as conn:  # the queries below must see the same rows
@@ -154,6 +171,9 @@ async def workload(store: SqlStore, *, start: float, end: float, daily_sums: boo
         for lo, hi in edges:
             if lo < hi:
                 await _fold(conn, _ENDED, {"start": start, "lo": lo, "hi": hi}, per_agent)
+        if within is not None:
+            for row in (await conn.execute(_WITHIN, {"start": start, "end": end, "target": within})).all():
+                per_agent[row.agent_id].counts[RECEIVED_WITHIN] += int(row.n)
         for row in (await conn.execute(_OPEN, {"end": end})).all():
             seconds = end - max(row.at, start)
             per_agent[row.agent_id].span(row.state, row.reason, seconds, seconds if row.held > 0 else 0.0)

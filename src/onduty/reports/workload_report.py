@@ -50,6 +50,21 @@ async def workload_rows(store: SqlStore, *, start: float, end: float, teams: lis
     return WorkloadRows(await status_labels(store), agents, team_rows)
 
 
+async def scope_totals(
+    store: SqlStore, *, start: float, end: float, teams: list[str] | None, within: float | None = None
+) -> Totals:
+    """The totals over [start, end) of these teams (None: every team) together: the sum of
+    their rows in `workload_rows` (W5's day so far), with the threads received `within`."""
+    per_agent = await workload(store, start=start, end=end, within=within)
+    team_of = {r.id: r.team for r in await store.fetch(_PEOPLE)}
+    total = Totals()
+    for agent_id, totals in per_agent.items():
+        team = team_of.get(agent_id)
+        if team is not None and (teams is None or team in teams):
+            total.add(totals)
+    return total
+
+
 async def status_labels(store: SqlStore) -> dict[str, str]:
     """What each time_in_status key reads as, retired reasons included (S1)."""
     reasons = await reason_labels(store)

@@ -23,8 +23,9 @@ from onduty.service.views import agent_view, status_view
 from onduty.timefmt import iso
 
 # Events every signed-in user may see: presence is public (W4), and so is the catalogue.
-_PUBLIC = (ev.StatusChanged, ev.AgentRegistered, ev.AgentChanged, ev.ReasonSaved, ev.SettingsChanged)
-_INSTANT_FIELDS = frozenset({"at", "deadline"})
+# S10's overdue mark goes where a status change goes.
+_PUBLIC = (ev.StatusChanged, ev.AgentOverdue, ev.AgentRegistered, ev.AgentChanged, ev.ReasonSaved, ev.SettingsChanged)
+_INSTANT_FIELDS = frozenset({"at", "deadline", "since"})
 
 
 class Journal:
@@ -49,6 +50,8 @@ class Journal:
             out.append(entry)
             if type(event) is ev.StatusChanged:
                 status_entries[event.agent_id] = entry
+            elif type(event) is ev.ReasonSaved:
+                _in_the_break(event.code, ws, touched)
             elif not moves_queue:
                 moves_queue = _moves_queue(event)
         self._queue_changed(ws, moves_queue, out)
@@ -63,6 +66,8 @@ class Journal:
                 entry.data["status"] = status_view(ws, agent)
                 entry.data["presence"] = presence_of(agent.state).value
                 entry.data["disconnect_deadline"] = iso(agent.grace_deadline)  # S8: may end with it
+                entry.data["overdue"] = agent.overdue  # S10: a new break starts on time
+                entry.data["overdue_at"] = iso(agent.overdue_at)
         for agent_id, other in touched.items():
             agent = ws.agents.get(agent_id)
             if agent is not None and other:
@@ -122,6 +127,14 @@ def _entry(event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalE
         scope["thread"] = thread_id
         scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
     return JournalEntry(event.name, event.at, data, scope)
+
+
+def _in_the_break(code: str, ws: Workspace, touched: dict[int, bool]) -> None:
+    """A reason saved changes the rows of the agents on that break: its label, and its time
+    limit (S10: when they are overdue, or whether they are now)."""
+    for agent in ws.agents.values():
+        if agent.state is State.INACTIVE and agent.reason == code:
+            touched[agent.id] = True
 
 
 def _moves_queue(event: ev.Event) -> bool:

@@ -21,6 +21,7 @@ from onduty.domain import commands as c
 from onduty.domain import validate
 from onduty.domain.errors import DomainError, Forbidden, NotFound
 from onduty.domain.model import Agent, Thread
+from onduty.domain.statuses import state_and_reason
 from onduty.domain.types import State
 from onduty.domain.workspace import Workspace
 from onduty.service.views import agent_view, presence_view, request_view, status_view
@@ -30,6 +31,7 @@ T = TypeVar("T")
 Query = Callable[[Workspace], T]
 
 ACTIVE_FREE = "active_free"
+OVERDUE = "overdue"  # S10: agents longer in their break than its reason allows
 STATES = frozenset(state.value for state in State)
 
 
@@ -121,9 +123,10 @@ def agents(team: str | None, status: str | None) -> Query[list[dict[str, Any]]]:
     """The widget's rows (W1, W2), by name; `team` already narrowed to what the viewer may see."""
 
     def query(ws: Workspace) -> list[dict[str, Any]]:
-        if status is not None and status not in STATES and status != ACTIVE_FREE and ws.reasons.get(status) is None:
+        if status is not None and status not in STATES and status not in _FILTERS and ws.reasons.get(status) is None:
             raise DomainError(
-                f"status must be a state, {ACTIVE_FREE}, or a reason code; {status!r} is none of them", field="status"
+                f"status must be a state, {ACTIVE_FREE}, {OVERDUE}, or a reason code; {status!r} is none of them",
+                field="status",
             )
         chosen = [
             a
@@ -135,9 +138,14 @@ def agents(team: str | None, status: str | None) -> Query[list[dict[str, Any]]]:
     return query
 
 
+_FILTERS = frozenset({ACTIVE_FREE, OVERDUE})
+
+
 def _matches(agent: Agent, status: str) -> bool:
     if status == ACTIVE_FREE:
         return agent.state is State.ACTIVE and not agent.threads
+    if status == OVERDUE:
+        return agent.overdue
     if status in STATES:
         return agent.state.value == status
     return agent.state is State.INACTIVE and agent.reason == status
@@ -204,6 +212,27 @@ def may_act_on_thread(viewer: Viewer, thread_id: int) -> Query[None]:
     return check
 
 
+def no_agent(agent_id: int) -> DomainError:
+    """A transfer's target that is no agent, or none the caller may hand work to: one answer."""
+    return DomainError(f"no agent with id {agent_id}: threads go only to agents", field="agent_id")
+
+
+def may_transfer(viewer: Viewer, thread_id: int, agent_id: int) -> Query[None]:
+    """A transfer's check: the thread's (may_act_on_thread), then its target's. A supervisor
+    hands their team's threads and the queue's only to their own team (W6: they steer their
+    team; another team's agents, whom they do not see, are not theirs to load), and another
+    team's agent answers as no agent at all. An agent may hand what they hold to anyone (R3)."""
+    on_thread = may_act_on_thread(viewer, thread_id)
+
+    def check(ws: Workspace) -> None:
+        on_thread(ws)
+        target = ws.agents.get(agent_id)
+        if viewer.role == "supervisor" and target is not None and target.team != viewer.team:
+            raise no_agent(agent_id)
+
+    return check
+
+
 def queue(viewer: Viewer, limit: int, now: float) -> Query[dict[str, Any]]:
     """The general queue in routing order (R1, R6), then the threads waiting for their own
     agent (R4) that the viewer's team may see; routing's state (W5)."""
@@ -226,17 +255,57 @@ def queue(viewer: Viewer, limit: int, now: float) -> Query[dict[str, Any]]:
             (ws.threads[t] for a in owners for t in ws.agents[a].reserved), key=lambda t: (t.created_at, t.id)
         )
         items += [entry(thread) for thread in reserved[: max(0, limit - len(items))]]
-        oldest = ws.queue.oldest_arrival()
-        return {
-            "length": len(ws.queue),
+        return _queue_figures(ws, now) | {
             "waiting_for_owner": len(reserved),
-            "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
             "routing_halted": bool(len(ws.queue)) and not len(ws.picker),
-            "routing": ws.routing(),
             "items": items,
         }
 
     return query
+
+
+def _queue_figures(ws: Workspace, now: float) -> dict[str, Any]:
+    """The general queue at a glance (W5), as `/queue` answers it."""
+    oldest = ws.queue.oldest_arrival()
+    return {
+        "length": len(ws.queue),
+        "oldest_wait_seconds": None if oldest is None else max(0.0, now - oldest),
+        "routing": ws.routing(),
+    }
+
+
+# -- the floor at a glance (W5) ---------------------------------------------------------------
+
+
+def floor(team: str | None, now: float) -> Query[dict[str, Any]]:
+    """W5's live part: how many agents of `team` (None: everyone) are in each status, each
+    count what `agents(team, key)` lists (`inactive:<code>` is the filter `<code>`), with a
+    count for every reason that can be chosen, zero or not; and the general queue."""
+
+    def query(ws: Workspace) -> dict[str, Any]:
+        counts = dict.fromkeys(_STATE_KEYS, 0)
+        for reason in ws.reasons.all():
+            if not reason.retired:
+                counts[f"inactive:{reason.code}"] = 0
+        free = overdue = 0
+        for agent in ws.agents.values():  # one pass, the same tests as _matches
+            if team is not None and agent.team != team:
+                continue
+            state = agent.state
+            counts[state._value_] += 1
+            if state is State.ACTIVE:
+                free += not agent.threads
+            elif state is State.INACTIVE:
+                key = f"inactive:{agent.reason}"
+                counts[key] = counts.get(key, 0) + 1  # a retired reason someone is still in
+            overdue += agent.overdue
+        counts[ACTIVE_FREE], counts[OVERDUE] = free, overdue
+        return {"counts": counts, "queue": _queue_figures(ws, now)}
+
+    return query
+
+
+_STATE_KEYS = tuple(state.value for state in State)
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -251,6 +320,7 @@ def reason(code: str) -> Query[dict[str, Any]]:
             "requires_approval": r.requires_approval,
             "retired": r.retired,
             "built_in": r.built_in,
+            "max_minutes": r.max_minutes,
         }
 
     return query
@@ -273,8 +343,13 @@ def status_log_filter(viewer: Viewer, status: str | None, agent_id: int | None) 
     """P1's filters: a status that exists, and (for a supervisor) an agent of their team."""
 
     def check(ws: Workspace) -> None:
-        if status is not None and status not in STATES and ws.reasons.get(status) is None:
-            raise DomainError(f"status must be a state or a reason code; {status!r} is neither", field="status")
+        if status is not None:
+            _, reason = state_and_reason(status)
+            if reason is not None and ws.reasons.get(reason) is None:
+                raise DomainError(
+                    f"status must be a state, a reason code or inactive:<reason code>; {status!r} is none of them",
+                    field="status",
+                )
         if agent_id is not None and viewer.role == "supervisor":
             agent = ws.agents.get(agent_id)
             if agent is None or agent.team != viewer.team:

@@ -18,12 +18,13 @@ from onduty.domain import commands as c
 from onduty.domain import validate
 from onduty.journal import StoredEvent
 from onduty.reports import status_log
-from onduty.reports.status_log import LogFilter
-from onduty.reports.workload_report import WorkloadRows, workload_rows
+from onduty.reports.status_log import Cursor, LogFilter
+from onduty.reports.workload_report import WorkloadRows, scope_totals, workload_rows
+from onduty.service.floor_today import TodayCache, today_view
 from onduty.service.row_views import approval_view, thread_view
 from onduty.storage.store import SqlStore
 
-__all__ = ["LogFilter", "Page", "Reads", "WorkloadRows"]
+__all__ = ["Cursor", "LogFilter", "Page", "Reads", "WorkloadRows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Page:
 class Reads:
     def __init__(self, store: SqlStore) -> None:
         self._store = store
+        self.today_cache = TodayCache()
 
     # -- threads and approvals --------------------------------------------------------
 
@@ -80,18 +82,30 @@ class Reads:
 
     # -- reports ----------------------------------------------------------------------
 
-    async def status_log(self, selection: LogFilter, *, after: int, limit: int) -> Page:
-        """The status log (P1), a page at a time."""
-        items, following = await status_log.page(self._store, selection, after=after, limit=limit)
+    async def status_log(self, selection: LogFilter, cursor: Cursor, *, limit: int) -> Page:
+        """The status log (P1), a page at a time: newest first, or oldest first from `after`."""
+        items, following = await status_log.page(self._store, selection, cursor, limit=limit)
         return Page(items, following)
 
-    def status_log_csv(self, selection: LogFilter) -> AsyncIterator[str]:
+    def status_log_csv(self, selection: LogFilter, cursor: Cursor) -> AsyncIterator[str]:
         """The status log (P1) as CSV lines, the header first; read page by page as it is sent."""
-        return status_log.csv_lines(self._store, selection)
+        return status_log.csv_lines(self._store, selection, cursor)
 
     async def workload(self, *, start: float, end: float, teams: list[str] | None) -> WorkloadRows:
         """The workload report's rows (P2) over [start, end), for these teams (None: all)."""
         return await workload_rows(self._store, start=start, end=end, teams=teams)
+
+    async def floor_today(self, *, start: float, end: float, teams: list[str] | None, target: float) -> dict[str, Any]:
+        """W5's day so far over [start, end) for these teams (None: all): the workload report's
+        totals and the service level against `target` seconds. One read per scope serves every
+        dashboard for a few seconds (floor_today.py); `end` is the first asker's."""
+
+        async def read() -> dict[str, Any]:
+            totals = await scope_totals(self._store, start=start, end=end, teams=teams, within=target)
+            return today_view(totals, target)
+
+        key = (None if teams is None else tuple(sorted(teams)), start, target)
+        return await self.today_cache.get(key, read)
 
     # -- the journal and the database ---------------------------------------------------
 

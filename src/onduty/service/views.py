@@ -62,11 +62,15 @@ def agent_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "prompt_deadline": iso(agent.prompt_deadline),
         # S8: no stream of theirs is open, and this is when the system sets on_disconnect.
         "disconnect_deadline": iso(agent.grace_deadline),
+        # S10: longer in their break than its reason's max_minutes; and when they are (or will be).
+        "overdue": agent.overdue,
+        "overdue_at": iso(agent.overdue_at),
     }
 
 
 def presence_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
-    """W4. Beyond API.md's three fields, the name: a colleague picker shows people, not ids."""
+    """W4. Beyond API.md's three fields, the name (a colleague picker shows people, not ids)
+    and the load (threads held of capacity: whom a transfer, R3, would burden)."""
     return {
         "agent_id": agent.id,
         "presence": presence_of(agent.state).value,
@@ -74,4 +78,6 @@ def presence_view(ws: Workspace, agent: Agent) -> dict[str, Any]:
         "name": agent.name or agent.username,
         "username": agent.username,
         "team": agent.team,
+        "threads": len(agent.threads),
+        "capacity": ws.capacity_of(agent),
     }

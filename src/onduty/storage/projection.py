@@ -119,6 +119,11 @@ Writer = Callable[[Rows, Any, Workspace], None]
 _AgentEvent = ev.AgentChanged | ev.AgentPrompted | ev.PromptCleared | ev.AgentConnected | ev.AgentDisconnected
 
 
+def _nothing(rows: Rows, event: ev.Event, ws: Workspace) -> None:
+    """An event that changes no row: S10's overdue mark is derived from the agent's status
+    and the reason's limit (domain/restore.py), so a restart neither loses nor repeats it."""
+
+
 def _agent(rows: Rows, event: _AgentEvent, ws: Workspace) -> None:
     """An event that changes no row but the agent's (their connections and prompts included)."""
     rows.agent_ids.add(event.agent_id)
@@ -273,6 +278,7 @@ WRITERS: dict[type[ev.Event], Writer] = {
     ev.AgentChanged: _agent,
     ev.StatusChanged: _status_changed,
     ev.AgentPrompted: _agent,
+    ev.AgentOverdue: _nothing,
     ev.PromptCleared: _agent,
     ev.AgentConnected: _agent,
     ev.AgentDisconnected: _agent,
@@ -367,4 +373,5 @@ def reason_row(ws: Workspace, code: str) -> dict[str, Any]:
         "requires_approval": reason.requires_approval,
         "retired": reason.retired,
         "built_in": reason.built_in,
+        "max_minutes": reason.max_minutes,
     }

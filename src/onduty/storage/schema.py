@@ -110,6 +110,7 @@ reasons = Table(
     Column("requires_approval", Boolean, nullable=False),
     Column("retired", Boolean, nullable=False),
     Column("built_in", Boolean, nullable=False),
+    Column("max_minutes", Integer, nullable=True),  # S10: None: no limit
 )
 
 settings = Table(

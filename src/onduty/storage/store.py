@@ -111,7 +111,7 @@ class SqlStore(base.Store):
         settings_rows = (await conn.execute(select(t.settings))).all()
         settings = Settings().changed({r.name: r.value for r in settings_rows})
         reasons = [
-            Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in)
+            Reason(r.code, r.label, r.requires_approval, r.retired, r.built_in, r.max_minutes)
             for r in (await conn.execute(select(t.reasons))).all()
         ]
         agents = [_agent(r) for r in await _driver_rows(conn, _AGENTS)]

@@ -24,6 +24,7 @@ PAGES = {
     "agent": "My workspace",
     "admin": "Administration",
     "reports": "Reports",
+    "wallboard": "Wallboard",
 }
 
 
@@ -62,5 +63,12 @@ async def reports() -> Template:
     return _page("reports")
 
 
-pages = Router("/", route_handlers=[home, login, supervisor, agent, admin, reports], include_in_schema=False)
+@get("/wallboard", include_in_schema=False)
+async def wallboard() -> Template:
+    # W5 on a screen on the wall: supervisors see their team, admins the floor or `?team=`
+    # (the API scopes what the page reads, as on every page).
+    return _page("wallboard")
+
+
+pages = Router("/", route_handlers=[home, login, supervisor, agent, admin, reports, wallboard], include_in_schema=False)
 static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)

@@ -10,9 +10,11 @@ import msgspec
 from litestar import Request, delete, get, patch, post, put
 from litestar.params import PathParameter, QueryParameter
 
+from onduty.web._body_rules import RULES
+from onduty.web._input_words import Problem, body_problems
 from onduty.web._openapi import BEARER_TOKEN, KeyedWrite
 from onduty.web.context import context_of, provide_caller
-from onduty.web.errors import ERROR_RESPONSES, invalid
+from onduty.web.errors import ERROR_RESPONSES, invalid, invalid_fields
 from onduty.web.schemas import MAX_BIG_ID, MAX_ID
 
 T = TypeVar("T")
@@ -78,10 +80,6 @@ def parse_ids(raw: str | None, field: str) -> list[int] | None:
     return ids
 
 
-_AT_FIELD = re.compile(r"`\$\.(\w+)")
-_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(\w+)`")
-
-
 async def strict_body(request: Request[Any, Any, Any]) -> None:
     """Check a JSON body against the route's input struct as JSON types, strictly.
 
@@ -97,19 +95,16 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         return
     if "caller" in parameters:
         await provide_caller(request, context_of(request))
+    raw = await request.body()
     try:
-        decoded = decode_strictly(await request.body(), kind)
+        decoded = decode_strictly(raw, kind)
     except msgspec.ValidationError as error:
-        message = str(error)
-        named = _AT_FIELD.search(message) or _NAMED_FIELD.search(message)
-        field = named.group(1) if named else None
-        text = message.split(" - at ", 1)[0]
-        raise invalid(f"{field}: {text}" if field else text, field) from None
+        raise invalid_fields(body_problems(kind, _plain_json(raw), error, RULES.get(kind))) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise invalid(f"the body is not valid JSON: {error}", None) from None
-    name = nul_field(decoded)
-    if name is not None:
-        raise invalid(f"{name} must not contain the NUL character (\\u0000)", name)
+    problems = [Problem(name, f"{name} must not contain the NUL character (\\u0000)") for name in nul_fields(decoded)]
+    if problems:
+        raise invalid_fields(problems)
 
 
 def decode_strictly(body: bytes, kind: type[T]) -> T:
@@ -124,6 +119,15 @@ def decode_strictly(body: bytes, kind: type[T]) -> T:
             raise error from None
 
 
+def _plain_json(body: bytes) -> Any:
+    """The body as plain values, integers written 3.0 included (as `decode_strictly` reads
+    them), to find every invalid field; a number no float holds (1e999) gives nothing."""
+    try:
+        return _integral_floats_as_ints(msgspec.json.decode(body))
+    except msgspec.ValidationError:
+        return None
+
+
 def _integral_floats_as_ints(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -134,9 +138,7 @@ def _integral_floats_as_ints(value: Any) -> Any:
     return value
 
 
-def nul_field(decoded: msgspec.Struct) -> str | None:
-    """The first text field holding a NUL character, which PostgreSQL cannot store in text."""
-    for name, value in msgspec.structs.asdict(decoded).items():
-        if isinstance(value, str) and "\x00" in value:
-            return name
-    return None
+def nul_fields(decoded: msgspec.Struct) -> list[str]:
+    """The text fields holding a NUL character, which PostgreSQL cannot store in text."""
+    fields = msgspec.structs.asdict(decoded).items()
+    return [name for name, value in fields if isinstance(value, str) and "\x00" in value]

@@ -28,6 +28,7 @@ from onduty.web import (
     routes_admin,
     routes_agents,
     routes_events,
+    routes_floor,
     routes_internal,
     routes_me,
     routes_ops,
@@ -96,6 +97,7 @@ def create_app(
         route_handlers=[
             *routes_me.ROUTES,
             *routes_agents.ROUTES,
+            *routes_floor.ROUTES,
             *routes_threads.ROUTES,
             *routes_admin.ROUTES,
             *routes_reports.ROUTES,

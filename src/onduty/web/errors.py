@@ -1,4 +1,8 @@
-"""Every error leaves as `{"error": {"code", "message", "field"}}` with a 4xx (or 503) status."""
+"""Every error leaves as `{"error": {"code", "message", "field"}}` with a 4xx (or 503) status.
+
+A 400 about a request's fields (a body's decoding, the settings' and a reason's rules, query
+parameters) also lists every invalid field, `"errors": [{"field", "message"}]`, the first of
+them being `error` itself, so that a form can mark them all at once."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from onduty.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from onduty.domain.errors import Conflict, DomainError, Forbidden, InvalidFields, NotFound
 from onduty.service.service import ServiceUnavailable
 from onduty.storage.reach import out_of_reach
+from onduty.web._input_words import Problem, in_words
 from onduty.web.schemas import ErrorResponse
 
 log = structlog.get_logger("onduty.web")
@@ -44,11 +49,18 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        problems: list[Problem] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers  # sent with the answer: Retry-After, say
+        self.problems = problems  # every invalid field, when the error is about several
 
 
 def unauthorized(message: str = "sign in first: send Authorization: Bearer <token>") -> ApiError:
@@ -67,8 +79,17 @@ def invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(400, "invalid", message, field)
 
 
-def error_document(code: str, message: str, field: str | None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
+def invalid_fields(problems: list[Problem]) -> ApiError:
+    """A 400 naming every invalid field of a request (at least one); the first is the error."""
+    first = problems[0]
+    return ApiError(400, "invalid", first.message, first.field, problems=problems)
+
+
+def error_document(code: str, message: str, field: str | None, problems: list[Problem] | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {"error": {"code": code, "message": message, "field": field}}
+    if problems:
+        document["errors"] = [{"field": p.field, "message": p.message} for p in problems]
+    return document
 
 
 def body(status: int, code: str, message: str, field: str | None) -> Response[Any]:
@@ -88,7 +109,10 @@ UNEXPECTED = "the server hit an unexpected error; nothing was changed"
 def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
     """The status and document for our own errors; any other exception is a bug: logged, 500."""
     if isinstance(error, ApiError):
-        return error.status, error_document(error.code, error.message, error.field)
+        return error.status, error_document(error.code, error.message, error.field, error.problems)
+    if isinstance(error, InvalidFields):
+        problems = [Problem(p.field, p.message) for p in error.problems]
+        return domain_status(error), error_document(error.code, error.message, error.field, problems)
     if isinstance(error, DomainError):
         return domain_status(error), error_document(error.code, error.message, error.field)
     if isinstance(error, ServiceUnavailable):
@@ -109,13 +133,16 @@ def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
 
 
 def handle_validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    """Litestar's refusals of query and path parameters (bodies are decoded by `strict_body`)."""
     extra = error.extra if isinstance(error.extra, list) else []
-    first = extra[0] if extra and isinstance(extra[0], dict) else {}
-    field = first.get("key") or None
-    message = first.get("message") or error.detail
-    if field and isinstance(message, str) and field not in message:
-        message = f"{field}: {message}"
-    return body(400, "invalid", str(message), field)
+    problems = [
+        in_words(str(item["message"]), path=[str(item["key"])] if item.get("key") else None)
+        for item in extra
+        if isinstance(item, dict) and item.get("message")
+    ]
+    if not problems:
+        return body(400, "invalid", str(error.detail), None)
+    return handle_error(_, invalid_fields(problems))
 
 
 def handle_http(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

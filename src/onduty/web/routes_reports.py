@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from litestar import Response
 from litestar.response import Stream
 
-from onduty.domain.reasons import CODE_PATTERN
+from onduty.domain.statuses import STATUS_FILTER_PATTERN
 from onduty.reports.csv_cells import csv_line
 from onduty.reports.periods import DAY_PATTERN, Period, PeriodError, resolve_period
 from onduty.service import queries as q
 from onduty.service.accounts import User
-from onduty.service.reads import LogFilter
+from onduty.service.reads import Cursor, LogFilter
 from onduty.timefmt import iso
 from onduty.web import schemas as s
 from onduty.web._openapi import AlsoCsv
@@ -94,7 +94,7 @@ def _csv_download(lines: AsyncIterator[str], name: str) -> Stream:
 
 @api_get(
     "/reports/status-log",
-    summary="Agent status log (P1), today unless asked otherwise",
+    summary="Agent status log (P1), newest first, today unless asked otherwise",
     tags=["reports"],
     operation_class=AlsoCsv,
 )
@@ -107,21 +107,46 @@ async def status_log_report(
     date: Day = None,
     agent_id: Annotated[int | None, query(minimum=1, maximum=MAX_ID)] = None,
     team: Team = None,
-    status: Annotated[str | None, query(description="A state or a reason code", pattern=CODE_PATTERN)] = None,
+    status: Annotated[
+        str | None,
+        query(
+            description="The status changed to: a state, a reason code, or inactive:<reason code>"
+            " (as the workload's time_in_status keys)",
+            pattern=STATUS_FILTER_PATTERN,
+        ),
+    ] = None,
     fmt: Format = "json",
-    after: Annotated[int, query(description="The last id of the page before", minimum=0, maximum=MAX_BIG_ID)] = 0,
+    before: Annotated[
+        int | None,
+        query(
+            description="The page before's `next`: the changes older than it, newest first",
+            minimum=1,
+            maximum=MAX_BIG_ID,
+        ),
+    ] = None,
+    after: Annotated[
+        int | None,
+        query(
+            description="Oldest first instead: the changes after this id (0: from the first), then after `next`",
+            minimum=0,
+            maximum=MAX_BIG_ID,
+        ),
+    ] = None,
     limit: Annotated[int, query(minimum=1, maximum=LOG_LIMIT)] = 500,
 ) -> s.StatusLogPage:
     teams, fmt, window = await _selection(caller, ctx, team, fmt, start, end, period, date)
     if not 1 <= limit <= LOG_LIMIT:
         raise invalid(f"limit must be from 1 to {LOG_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
+    check_id(before, "before", high=MAX_BIG_ID)
     check_id(after, "after", low=0, high=MAX_BIG_ID)
+    if before is not None and after is not None:
+        raise invalid("give before (newest first) or after (oldest first), not both", "before")
     await ctx.node.read(q.status_log_filter(caller, status, agent_id))
-    selection = LogFilter(window.start, window.end, agent_id, teams, status)
+    selection, cursor = LogFilter(window.start, window.end, agent_id, teams, status), Cursor(before, after)
     if fmt == "csv":
-        return _csv_download(ctx.reads.status_log_csv(selection), "status-log")  # type: ignore[return-value]
-    page = await ctx.reads.status_log(selection, after=after, limit=limit)
+        return _csv_download(ctx.reads.status_log_csv(selection, cursor), "status-log")  # type: ignore[return-value]
+    page = await ctx.reads.status_log(selection, cursor, limit=limit)
     return as_struct(
         {"from": iso(window.start), "to": iso(window.end), "items": page.items, "next": page.next}, s.StatusLogPage
     )

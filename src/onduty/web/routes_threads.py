@@ -109,7 +109,7 @@ async def close(caller: Caller, ctx: Ctx, thread_id: BigId) -> s.Thread:
 @api_post("/threads/{thread_id:int}/transfer", status_code=200, summary="Transfer to any agent (R3)", tags=["threads"])
 async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.TransferRequest]) -> s.Thread:
     require(caller, "agent", "supervisor")  # API.md: agent, supervisor
-    check = _acts_on(caller, thread_id)
+    check = q.may_transfer(caller, thread_id, data.agent_id)
     if not await ctx.node.read(q.is_agent(data.agent_id)):
         # The thread's refusal first, as for every thread command: then the target's. Only
         # here: a request sent again under its key must reach the command, which knows the
@@ -117,7 +117,7 @@ async def transfer(caller: Caller, ctx: Ctx, thread_id: BigId, data: JSONBody[s.
         await ctx.node.read(check)
         user = await ctx.accounts.by_id(data.agent_id)
         if user is None or user.role != "agent":  # the same answer either way: no hint of who exists
-            raise invalid(f"no agent with id {data.agent_id}: threads go only to agents", "agent_id")
+            raise q.no_agent(data.agent_id)
         await ctx.node.ensure_agent(user.id, username=user.username, name=user.name, team=user.team)
     await ctx.node.execute(c.Transfer(thread_id, data.agent_id, actor_of(caller)), check=check)
     return await _read_after_acting(ctx, thread_id)

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from onduty.domain.reasons import CODE_PATTERN
-from onduty.domain.settings import MAX_CAPACITY, MIN_TIMEOUT, TIMEOUT_MAX, ZONE_PATTERN
+from onduty.domain.reasons import CODE_PATTERN, MAX_MINUTES
+from onduty.domain.settings import MAX_CAPACITY, MIN_TIMEOUT, SERVICE_LEVEL_TARGET_RANGE, TIMEOUT_MAX, ZONE_PATTERN
 from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEAM, MAX_TEXT
 
 # The widest ids there are: people's (users and agents) and approval requests' are INTEGER
@@ -62,6 +62,14 @@ Seconds = Annotated[float, documented(minimum=0, maximum=TIMEOUT_MAX)]
 Timeout = Annotated[float, documented(minimum=MIN_TIMEOUT, maximum=TIMEOUT_MAX)]
 SettingCapacity = Annotated[int, documented(minimum=1, maximum=MAX_CAPACITY)]
 Role = Literal["agent", "supervisor", "admin", "integration"]
+MaxMinutes = Annotated[
+    int,
+    documented(
+        description="S10: an agent longer than this in the reason is overdue; null: no limit",
+        minimum=1,
+        maximum=MAX_MINUTES,
+    ),
+]
 
 
 class _In(Struct, forbid_unknown_fields=True):
@@ -99,11 +107,14 @@ class ReasonRequest(_In):
     code: Code
     label: Label
     requires_approval: bool = False
+    max_minutes: MaxMinutes | None = None
 
 
 class ReasonPatch(_In):
     label: Label | None = None
     requires_approval: bool | None = None
+    # S10: null removes the limit, so it tells null from absent.
+    max_minutes: MaxMinutes | UnsetType | None = UNSET
 
 
 class OnDisconnect(_In, omit_defaults=True):
@@ -127,6 +138,17 @@ class SettingsPatch(_In):
     return_window: Seconds | UnsetType | None = UNSET
     idle_timeout: Seconds | UnsetType | None = UNSET
     on_disconnect: OnDisconnect | None = None
+    service_level_target: (
+        Annotated[
+            float,
+            documented(
+                description="W5: seconds from a thread's arrival to an agent that count as within the service level",
+                minimum=SERVICE_LEVEL_TARGET_RANGE[0],
+                maximum=SERVICE_LEVEL_TARGET_RANGE[1],
+            ),
+        ]
+        | None
+    ) = None
 
     def changes(self) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -165,8 +187,15 @@ class ErrorBody(Struct):
     field: str | None = None
 
 
+class FieldError(Struct):
+    field: str | None
+    message: str
+
+
 class ErrorResponse(Struct):
     error: ErrorBody
+    # A 400 about a request's fields: every invalid one, the first being `error`.
+    errors: list[FieldError] | UnsetType = UNSET
 
 
 class Actor(Struct):
@@ -214,6 +243,8 @@ class Agent(Struct):
     pending_request: ApprovalRequest | None
     prompt_deadline: str | None
     disconnect_deadline: str | None
+    overdue: bool  # S10: longer in their break than its reason's max_minutes
+    overdue_at: str | None  # S10: when they are (or will be) overdue; null outside a limited break
 
 
 class User(Struct):
@@ -291,12 +322,37 @@ class Queue(Struct):
     items: list[QueueEntry]
 
 
+class FloorQueue(Struct):
+    length: int  # threads in the general queue
+    oldest_wait_seconds: float | None
+    routing: Literal["flowing", "halted", "at_capacity"]  # as /queue answers it
+
+
+class FloorToday(Struct):
+    """Today so far, in the workspace's time zone: the workload report's totals (P2)."""
+
+    received: int
+    answered: int
+    mean_first_answer_seconds: float | None
+    service_level: float | None  # share of received threads that reached an agent within the target; null: none
+    service_level_target: float
+
+
+class Floor(Struct):
+    # A state, active_free, inactive:<reason> (every reason that can be chosen, zeros too) or
+    # overdue -> how many agents `GET /agents?status=` lists for it (inactive:<code>: `status=<code>`).
+    counts: dict[str, int]
+    queue: FloorQueue
+    today: FloorToday
+
+
 class Reason(Struct):
     code: str
     label: str
     requires_approval: bool
     retired: bool
     built_in: bool
+    max_minutes: int | None  # S10: null: no limit
 
 
 class Settings(Struct):
@@ -312,6 +368,7 @@ class Settings(Struct):
     return_window: float
     idle_timeout: float
     on_disconnect: OnDisconnectStatus
+    service_level_target: float  # W5, seconds
 
 
 class OnDisconnectStatus(Struct, omit_defaults=True):
@@ -326,6 +383,8 @@ class Presence(Struct):
     name: str
     username: str
     team: str
+    threads: int
+    capacity: int
 
 
 class Pong(Struct):

@@ -1,12 +1,17 @@
 // Administration: the reason catalogue (S1), workspace settings, users and teams.
 //
-// Every form shows the API's error next to the field it names (error.field).
+// Every form is checked whole before anything is sent, and every invalid field shows its
+// message beside it in words; what the API still refuses shows the same way (its `errors`).
 // The page follows the live stream too, so two admins see each other's changes;
 // a field someone is editing keeps what they typed.
+import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
+import { DurationInput } from "./duration_input.js";
 import { chrome } from "./chrome.js";
-import { $, h, duration, toast } from "./dom.js";
+import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
+import { count, plural } from "./format.js";
 import { requireRole } from "./session.js";
 
 const user = requireRole("admin");
@@ -14,98 +19,81 @@ const user = requireRole("admin");
 const ROLE_LABELS = { agent: "Agent", supervisor: "Supervisor", admin: "Admin", integration: "Integration" };
 const TEAM_ROLES = new Set(["agent", "supervisor"]);
 
-// How each setting reads; a setting the page does not know yet still shows, as plain text.
-const SETTINGS = {
-  response_timeout: {
-    label: "Response timeout",
-    unit: "seconds",
-    hint: "An assigned thread unanswered this long asks the agent “continue working?” (S6).",
-  },
-  prompt_timeout: {
-    label: "Prompt timeout",
-    unit: "seconds",
-    hint: "Time to confirm “continue working?” before being kicked out.",
-  },
-  client_affinity_timeout: {
-    label: "Own-client period",
-    unit: "seconds",
-    hint: "A client stays with the agent who answered their last thread this long (R4).",
-  },
-  affinity_wait: {
-    label: "Wait for the client's agent",
-    unit: "seconds",
-    hint: "How long a returning client waits for their own agent; 0 sends them to the queue at once.",
-  },
-  strategy: {
-    label: "Routing strategy",
-    options: { least_busy: "Least busy", longest_idle: "Longest idle", round_robin: "Round robin" },
-    hint: "Who gets the next thread among the agents who can take it (R2).",
-  },
-  on_logout: {
-    label: "Threads at logout",
-    options: { requeue: "Back to the queue", keep: "The agent keeps them" },
-    hint: "What happens to an agent's threads when they log out (S5).",
-  },
-  default_capacity: { label: "Default capacity", unit: "threads", integer: true, hint: "Threads an agent holds at once, unless set per agent." },
-  time_zone: { label: "Time zone", hint: "For reports' days, an IANA name such as Europe/Berlin." },
-  disconnect_grace: {
-    label: "Connection grace",
-    unit: "seconds",
-    hint: "An agent whose pages are all closed or cut off this long gets the status below (S8); a reload or a short drop changes nothing. 0 turns it off.",
-  },
-  on_disconnect: {
-    label: "When an agent's connection is lost",
-    // Filled from the reason catalogue; the API's object reads as "inactive:<code>" or "offline".
-    options: {},
-    encode: (value) => (value.state === "offline" ? "offline" : `inactive:${value.reason}`),
-    decode: (text) => (text === "offline" ? { state: "offline" } : { state: "inactive", reason: text.slice("inactive:".length) }),
-    hint: "Offline logs them out (their threads go as at a logout).",
-  },
-  return_window: {
-    label: "Welcome back within",
-    unit: "seconds",
-    hint: "An agent who connects again this soon, with nobody having changed their status, gets back the status they had. 0 turns it off.",
-  },
-  idle_timeout: {
-    label: "Idle after",
-    unit: "seconds",
-    hint: "No key or pointer input on an agent's page this long counts as a lost connection. 0 turns it off.",
-  },
-};
+// -- the rules the API checks, said before sending ---------------------------------------------
 
-// on_disconnect's choices: offline, or inactive with any usable reason (S8).
-function fillOnDisconnect(select, reasons, current) {
-  const choices = [["offline", "Offline (logged out)"]];
-  for (const reason of reasons) {
-    if (!reason.retired || `inactive:${reason.code}` === current) choices.push([`inactive:${reason.code}`, `Inactive: ${reason.label}`]);
-  }
-  const before = select.value;
-  select.replaceChildren(...choices.map(([value, text]) => h("option", { value }, text)));
-  select.value = before || current;
+// As the service has them (domain/reasons.py, domain/validate.py, web/schemas.py).
+const CODE = /^[a-z][a-z0-9_]{0,39}$/;
+// A reason's code may not be a status filter's name (W2, S10's overdue).
+const STATUS_NAMES = new Set(["offline", "not_ready", "active", "active_own_clients", "finishing", "inactive", "kicked_out", "active_free", "overdue"]);
+const MAX_LABEL = 80;
+const MAX_NAME = 80; // usernames and teams
+const MAX_FULL_NAME = 120;
+const PASSWORD = { min: 8, max: 200 };
+const MAX_CAPACITY = 1000;
+const LIMIT_UNITS = ["day", "hour", "minute"];
+const LONGEST_LIMIT = 7 * 24 * 60; // minutes (S10: a week at most)
+const REASON_LABELS = { code: "Code", label: "Label", max_minutes: "Time limit" };
+const USER_LABELS = { username: "Username", name: "Full name", role: "Role", password: "Password", team: "Team", capacity: "Capacity" };
+
+function tooLong(label, text, most) {
+  return text.length > most ? `${label} must be at most ${plural(most, "character")} long (it has ${count(text.length)})` : null;
 }
 
-// -- errors next to their fields -----------------------------------------------------
-
-function clearErrors(root) {
-  for (const p of root.querySelectorAll("[data-error-for]")) {
-    p.hidden = true;
-    p.textContent = "";
-  }
-  for (const input of root.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+function checkLabel(text) {
+  return text ? tooLong("Label", text, MAX_LABEL) : "Label is required";
 }
 
-function showError(root, failure) {
-  const field = failure.field || "";
-  const slot = root.querySelector(`[data-error-for="${CSS.escape(field)}"]`) || root.querySelector('[data-error-for=""]');
-  const input = field ? root.querySelector(`[name="${CSS.escape(field)}"]`) : null;
-  if (input) input.setAttribute("aria-invalid", "true");
-  if (slot) {
-    slot.textContent = failure.message;
-    slot.hidden = false;
-  } else {
-    toast(failure.message);
+function checkCode(code) {
+  if (!code) return "Code is required";
+  if (STATUS_NAMES.has(code)) return `Code “${code}” is the name of a status; choose another`;
+  if (!CODE.test(code)) {
+    return "Code must start with a lowercase letter and hold only lowercase letters, digits and _ (40 at most), like coaching";
   }
-  if (input) input.focus();
+  const taken = reasonRows.get(code);
+  if (taken) return `Code “${code}” is taken by ${taken.retired ? "the retired reason" : "the reason"} “${taken.label.dataset.saved}”`;
+  return null;
+}
+
+// S10: a reason's time limit, in whole minutes; empty is no limit.
+function checkLimit(seconds) {
+  if (seconds === null) return null;
+  if (Number.isNaN(seconds)) return "Time limit must be a number, or empty for no limit";
+  if (seconds % 60 !== 0) return "Time limit must be a whole number of minutes";
+  if (seconds < 60 || seconds > LONGEST_LIMIT * 60) return "Time limit must be between 1 min and 7 days, or empty for no limit";
+  return null;
+}
+
+// A time limit's field: a number and a unit, empty for none.
+function limitInput(options) {
+  const input = new DurationInput({ name: "max_minutes", label: "Time limit", unit: "minute", units: LIMIT_UNITS, ...options });
+  input.number.placeholder = "No limit";
+  return input;
+}
+
+function limitMinutes(input) {
+  const seconds = input.seconds();
+  return { minutes: seconds === null || Number.isNaN(seconds) ? seconds : seconds / 60, problem: checkLimit(seconds) };
+}
+
+function checkCapacity(text, required) {
+  if (text === "") return required ? "Capacity is required" : null;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && n <= MAX_CAPACITY ? null : `Capacity must be a whole number between 1 and ${count(MAX_CAPACITY)}`;
+}
+
+function checkTeam(text, required) {
+  if (!text) return required ? "Team is required" : null;
+  return tooLong("Team", text, MAX_NAME);
+}
+
+// The problems among `checks` ([field, message or null]), for showErrors.
+function problems(checks) {
+  return checks.filter(([, message]) => message).map(([field, message]) => ({ field, message }));
+}
+
+// A number field's text; "x" when the browser holds something that is no number.
+function numberText(input) {
+  return input.validity.badInput ? "x" : input.value.trim();
 }
 
 // A field keeps what someone typed when the server's value changes under it.
@@ -127,17 +115,9 @@ function dirty(input) {
   return valueOf(input) !== input.dataset.saved;
 }
 
-// Put `elements` under `parent` in this order, moving only what is out of place:
-// moving a node would take the focus (and the caret) from a field inside it.
-function placeInOrder(parent, elements) {
-  elements.forEach((el, i) => {
-    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
-  });
-}
-
 // -- reasons (S1) -------------------------------------------------------------------------
 
-const reasonRows = new Map(); // code -> {row, label, approval, errors}
+const reasonRows = new Map(); // code -> {row, label, approval, retired}
 
 async function loadReasons() {
   const reasons = await api("GET", "/reasons");
@@ -154,14 +134,28 @@ async function loadReasons() {
     }
     sync(entry.label, reason.label);
     sync(entry.approval, reason.requires_approval);
+    syncLimit(entry, reason.max_minutes ?? null);
   }
   placeInOrder(body, reasons.map((r) => reasonRows.get(r.code).row));
+}
+
+// The limit keeps what someone typed, as the other fields do.
+function syncLimit(entry, minutes) {
+  const { limit } = entry;
+  if (entry.savedLimit === undefined || !limitDirty(entry)) limit.set(minutes === null ? null : minutes * 60);
+  entry.savedLimit = minutes;
+}
+
+function limitDirty(entry) {
+  const { minutes, problem } = limitMinutes(entry.limit);
+  return problem !== null || minutes !== entry.savedLimit;
 }
 
 function reasonRow(reason) {
   const { code } = reason;
   const label = h("input", { name: "label", "aria-label": `Label of ${code}`, autocomplete: "off" });
   const approval = h("input", { type: "checkbox", name: "requires_approval", "aria-label": `${code} needs approval` });
+  const limit = limitInput({ ariaLabel: `Time limit of ${code}`, label: `Time limit of ${code}` });
   const kind = reason.retired ? "Retired" : reason.built_in ? "Built-in" : "Custom";
   const row = h(
     "tr",
@@ -169,31 +163,54 @@ function reasonRow(reason) {
     h("td", { class: "first" }, label, h("p", { class: "field-error", "data-error-for": "label", hidden: true })),
     h("td", { "data-label": "Code" }, h("code", {}, code)),
     h("td", { "data-label": "Needs approval" }, approval),
+    h(
+      "td",
+      { "data-label": "Time limit", class: "limit" },
+      limit.element,
+      limit.reading,
+      h("p", { class: "field-error", "data-error-for": "max_minutes", hidden: true }),
+    ),
     h("td", { "data-label": "Kind" }, h("span", { class: "pill" }, kind)),
     h("td", { class: "actions" }),
   );
   const actions = row.lastElementChild;
+  const entry = { row, label, approval, limit, retired: reason.retired };
   if (reason.retired) {
     label.disabled = true;
     approval.disabled = true;
+    limit.number.disabled = true;
+    limit.unit.disabled = true;
   } else {
     const save = h("button", { type: "button", "aria-label": `Save ${code}` }, "Save");
     const retire = h("button", { type: "button", "aria-label": `Retire ${code}` }, "Retire");
     actions.append(h("div", { class: "row" }, save, retire), h("p", { class: "field-error", "data-error-for": "", hidden: true }));
-    save.addEventListener("click", () => saveReason(code, row, label, approval));
-    label.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") saveReason(code, row, label, approval);
-    });
+    save.addEventListener("click", () => saveReason(code, entry));
+    for (const input of [label, limit.number]) {
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") saveReason(code, entry);
+      });
+    }
     retire.addEventListener("click", () => askRetire(code, row, actions));
   }
-  return { row, label, approval, retired: reason.retired };
+  return entry;
 }
 
-async function saveReason(code, row, label, approval) {
+async function saveReason(code, entry) {
+  const { row, label, approval, limit } = entry;
   clearErrors(row);
+  const { minutes, problem } = limitMinutes(limit);
+  const found = problems([
+    ["label", checkLabel(label.value.trim())],
+    ["max_minutes", problem],
+  ]);
+  if (found.length) {
+    showErrors(row, found, REASON_LABELS);
+    return;
+  }
   const changes = {};
   if (dirty(label)) changes.label = label.value.trim();
   if (dirty(approval)) changes.requires_approval = approval.checked;
+  if (limitDirty(entry)) changes.max_minutes = minutes;
   if (!Object.keys(changes).length) {
     toast(`Nothing to save for ${code}.`);
     return;
@@ -204,9 +221,11 @@ async function saveReason(code, row, label, approval) {
     label.value = saved.label;
     approval.dataset.saved = String(saved.requires_approval);
     approval.checked = saved.requires_approval;
+    entry.savedLimit = saved.max_minutes;
+    limit.set(saved.max_minutes === null ? null : saved.max_minutes * 60);
     toast(`Saved “${saved.label}”.`);
   } catch (failure) {
-    showError(row, failure);
+    showErrors(row, problemsOf(failure), REASON_LABELS);
   }
 }
 
@@ -227,7 +246,7 @@ function askRetire(code, row, actions) {
       await loadReasons();
     } catch (failure) {
       restore();
-      showError(row, failure);
+      showErrors(row, problemsOf(failure), REASON_LABELS);
     }
   });
   actions.replaceChildren(h("span", { class: "small" }, `Retire ${code}?`), h("div", { class: "row" }, yes, no));
@@ -238,109 +257,31 @@ async function addReason(event) {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
+  const { minutes, problem } = limitMinutes(newLimit);
   const body = {
     code: form.elements.code.value.trim(),
     label: form.elements.label.value.trim(),
     requires_approval: form.elements.requires_approval.checked,
+    max_minutes: minutes,
   };
+  const found = problems([
+    ["code", checkCode(body.code)],
+    ["label", checkLabel(body.label)],
+    ["max_minutes", problem],
+  ]);
+  if (found.length) {
+    showErrors(form, found, REASON_LABELS);
+    return;
+  }
   try {
     const reason = await api("POST", "/reasons", body);
     form.reset();
+    newLimit.set(null);
     toast(`Added “${reason.label}”.`);
     await loadReasons();
     form.elements.code.focus();
   } catch (failure) {
-    showError(form, failure);
-  }
-}
-
-// -- settings -----------------------------------------------------------------------------
-
-const settingInputs = new Map(); // name -> input
-
-function settingField(name, value) {
-  const meta = SETTINGS[name] || { label: name.replace(/_/g, " ") };
-  const id = `setting-${name}`;
-  let input;
-  if (meta.options) {
-    input = h("select", { id, name }, Object.entries(meta.options).map(([v, text]) => h("option", { value: v }, text)));
-  } else if (typeof value === "number") {
-    input = h("input", { id, name, type: "number", min: meta.integer ? 1 : 0, step: meta.integer ? 1 : "any", inputmode: "decimal" });
-  } else {
-    input = h("input", { id, name, autocomplete: "off" });
-  }
-  const described = [`${id}-hint`, `${id}-error`].join(" ");
-  input.setAttribute("aria-describedby", described);
-  const unit = meta.unit ? h("span", { class: "hint" }, ` (${meta.unit})`) : null;
-  const human = meta.unit === "seconds" ? h("span", { class: "hint human", id: `${id}-human` }) : null;
-  settingInputs.set(name, input);
-  if (human) input.addEventListener("input", () => humanize(input, human));
-  return h(
-    "div",
-    { class: "setting" },
-    h("label", { for: id }, meta.label, unit),
-    input,
-    h("p", { class: "hint", id: `${id}-hint` }, meta.hint || "", human ? " " : "", human),
-    h("p", { class: "field-error", id: `${id}-error`, "data-error-for": name, hidden: true }),
-  );
-}
-
-function humanize(input, human) {
-  const seconds = Number(input.value);
-  human.textContent = input.value !== "" && Number.isFinite(seconds) && seconds >= 3600 ? `= ${duration(seconds)}` : "";
-}
-
-async function loadSettings() {
-  const [settings, reasons] = await Promise.all([api("GET", "/settings"), api("GET", "/reasons")]);
-  const fields = $("#settings-fields");
-  for (const [name, raw] of Object.entries(settings)) {
-    const meta = SETTINGS[name] || {};
-    const value = meta.encode ? meta.encode(raw) : raw;
-    if (!settingInputs.has(name)) fields.append(settingField(name, value));
-    const input = settingInputs.get(name);
-    if (name === "on_disconnect") fillOnDisconnect(input, reasons, value);
-    sync(input, value);
-    const human = $(`#setting-${name}-human`);
-    if (human) humanize(input, human);
-  }
-}
-
-async function saveSettings(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  clearErrors(form);
-  $("#settings-saved").textContent = "";
-  const changes = {};
-  for (const [name, input] of settingInputs) {
-    if (!dirty(input)) continue;
-    if (input.type === "number") {
-      const number = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(number)) {
-        showError(form, { field: name, message: `${(SETTINGS[name] || {}).label || name}: enter a number` });
-        return;
-      }
-      changes[name] = number;
-    } else {
-      const decode = (SETTINGS[name] || {}).decode;
-      changes[name] = decode ? decode(input.value) : input.value.trim();
-    }
-  }
-  if (!Object.keys(changes).length) {
-    $("#settings-saved").textContent = "Nothing changed.";
-    return;
-  }
-  try {
-    const saved = await api("PATCH", "/settings", changes);
-    for (const name of Object.keys(changes)) {
-      const input = settingInputs.get(name);
-      const encode = (SETTINGS[name] || {}).encode;
-      const value = String(encode ? encode(saved[name]) : saved[name]);
-      input.dataset.saved = value;
-      input.value = value;
-    }
-    $("#settings-saved").textContent = "Saved.";
-  } catch (failure) {
-    showError(form, failure);
+    showErrors(form, problemsOf(failure), REASON_LABELS);
   }
 }
 
@@ -368,12 +309,12 @@ async function loadUsers() {
   $("#teams").replaceChildren(
     ...teams.map((team) => {
       const members = users.filter((u) => u.team === team);
-      const count = (role) => members.filter((u) => u.role === role).length;
+      const many = (role) => members.filter((u) => u.role === role).length;
       return h(
         "li",
         {},
         h("strong", {}, team),
-        h("span", { class: "muted" }, ` · ${count("agent")} agents, ${count("supervisor")} supervisors`),
+        h("span", { class: "muted" }, ` · ${plural(many("agent"), "agent")}, ${plural(many("supervisor"), "supervisor")}`),
       );
     }),
   );
@@ -390,7 +331,7 @@ function userRow(person) {
   let capacity = null;
   if (person.role === "agent") {
     team = h("input", { name: "team", list: "team-names", "aria-label": `Team of ${person.name}`, autocomplete: "off" });
-    capacity = h("input", { name: "capacity", type: "number", min: 1, max: 1000, step: 1, "aria-label": `Capacity of ${person.name}` });
+    capacity = h("input", { name: "capacity", type: "number", min: 1, max: MAX_CAPACITY, step: 1, "aria-label": `Capacity of ${person.name}` });
     const save = h("button", { type: "button", "aria-label": `Save ${person.name}` }, "Save");
     cells.push(
       h("td", { "data-label": "Team" }, team, h("p", { class: "field-error", "data-error-for": "team", hidden: true })),
@@ -411,16 +352,17 @@ function userRow(person) {
 
 async function saveAgent(person, row, team, capacity) {
   clearErrors(row);
+  const found = problems([
+    ["team", checkTeam(team.value.trim(), true)],
+    ["capacity", checkCapacity(numberText(capacity), true)],
+  ]);
+  if (found.length) {
+    showErrors(row, found, USER_LABELS);
+    return;
+  }
   const changes = {};
   if (dirty(team)) changes.team = team.value.trim();
-  if (dirty(capacity)) {
-    const number = Number(capacity.value);
-    if (capacity.value.trim() === "" || !Number.isInteger(number)) {
-      showError(row, { field: "capacity", message: "capacity: enter a whole number" });
-      return;
-    }
-    changes.capacity = number;
-  }
+  if (dirty(capacity)) changes.capacity = Number(capacity.value);
   if (!Object.keys(changes).length) {
     toast(`Nothing to save for ${person.name}.`);
     return;
@@ -434,7 +376,7 @@ async function saveAgent(person, row, team, capacity) {
     toast(`Saved ${person.name}: team ${agent.team}, capacity ${agent.capacity}.`);
     await loadUsers();
   } catch (failure) {
-    showError(row, failure);
+    showErrors(row, problemsOf(failure), USER_LABELS);
   }
 }
 
@@ -449,19 +391,25 @@ async function addUser(event) {
   const form = event.currentTarget;
   clearErrors(form);
   const field = (name) => form.elements[name].value.trim();
-  // The username goes as typed: the server normalises it, one rule for every client.
-  const body = { username: form.elements.username.value, role: field("role") };
-  if (field("name")) body.name = field("name");
-  if (form.elements.password.value) body.password = form.elements.password.value;
-  if (TEAM_ROLES.has(body.role) && field("team")) body.team = field("team");
-  if (body.role === "agent" && field("capacity")) {
-    const capacity = Number(field("capacity"));
-    if (!Number.isInteger(capacity)) {
-      showError(form, { field: "capacity", message: "capacity: enter a whole number" });
-      return;
-    }
-    body.capacity = capacity;
+  const password = form.elements.password.value;
+  const role = field("role");
+  const found = problems([
+    ["username", field("username") ? tooLong("Username", field("username"), MAX_NAME) : "Username is required"],
+    ["name", tooLong("Full name", field("name"), MAX_FULL_NAME)],
+    ["password", password && password.length < PASSWORD.min ? `Password must be at least ${plural(PASSWORD.min, "character")} long` : tooLong("Password", password, PASSWORD.max)],
+    ["team", TEAM_ROLES.has(role) ? checkTeam(field("team"), false) : null],
+    ["capacity", role === "agent" ? checkCapacity(numberText(form.elements.capacity), false) : null],
+  ]);
+  if (found.length) {
+    showErrors(form, found, USER_LABELS);
+    return;
   }
+  // The username goes as typed: the server normalises it, one rule for every client.
+  const body = { username: form.elements.username.value, role };
+  if (field("name")) body.name = field("name");
+  if (password) body.password = password;
+  if (TEAM_ROLES.has(role) && field("team")) body.team = field("team");
+  if (role === "agent" && field("capacity")) body.capacity = Number(field("capacity"));
   try {
     const created = await api("POST", "/users", body);
     form.reset();
@@ -472,7 +420,7 @@ async function addUser(event) {
     $("#new-token-copy").focus();
     await loadUsers();
   } catch (failure) {
-    showError(form, failure);
+    showErrors(form, problemsOf(failure), USER_LABELS);
   }
 }
 
@@ -510,7 +458,11 @@ function onEvent({ name }) {
   else if (name === "agent.registered" || name === "agent.changed") refresh.users();
 }
 
+// The add form's time limit: built here, a number and its unit, before its hint.
+const newLimit = limitInput({ id: "reason-max_minutes", describedBy: "reason-max_minutes-hint reason-max_minutes-error" });
+
 function start() {
+  $("#reason-max_minutes-hint").before(newLimit.element, newLimit.reading);
   $("#reason-add").addEventListener("submit", addReason);
   $("#settings").addEventListener("submit", saveSettings);
   $("#user-add").addEventListener("submit", addUser);

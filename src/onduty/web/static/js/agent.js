@@ -1,45 +1,63 @@
-// The agent's workspace: own status (S2-S6), own threads, transfer with presence (R3, W4).
+// The agent's workspace: own status (S2-S6), own threads, transfer with presence (R3, W4),
+// and a new thread announced (W7).
 //
 // One live stream: connect first, load over REST when it is ready (again after
 // every reconnect), then apply events. Our own `agent.updated` carries the whole
 // agent object (status, prompt, pending request), so it is rendered as it comes
 // (a change of status alone comes as `agent.status_changed` with the new status);
 // thread events reload the open threads; while the transfer picker is open, colleagues'
-// presence (`presence.changed`, coalesced) refreshes its dots.
-import { api } from "./api.js";
+// presence (`presence.changed`, coalesced) refreshes its dots. A thread given to the
+// agent (by the router, or transferred by someone else) is announced once the reload
+// shows its client.
+import { api, openThreads } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, duration, initials, since, toast } from "./dom.js";
+import { secondsSince, secondsUntil, syncClock } from "./clock.js";
+import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
+import { duration, timeOfDay } from "./format.js";
+import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
-import { PRESENCE_LABEL, STATE_LABELS, statusClass, statusLabel } from "./status.js";
+import { STATE_LABELS, statusClass } from "./status.js";
+import { coalesced } from "./timing.js";
+import { transferPicker } from "./transfer.js";
 
 const user = requireRole("agent");
-
-const state = {
-  me: null, // the API's agent object
-  reasons: [],
-  people: new Map(), // agent id -> presence entry (name, presence, status)
-  threads: new Map(), // thread id -> {thread, el, parts}
-  clockSkew: 0, // server time minus browser time (ms), from the stream's ready message
-  transferring: null, // the thread being transferred
-  lastStatusKey: null,
-  lastPending: null,
-};
-
-// Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
-const OWN_STATES = ["active", "active_own_clients", "not_ready"];
+let picker = null; // the transfer picker (transfer.js), set up in start()
 // What the stream carries: one's own events; colleagues' presence (W4) only while the
 // transfer picker shows it (coalesced by the server into `presence.changed`).
 const OWN = {};
 const WITH_PRESENCE = { presence: "all" };
 let stream = null;
 
+const state = {
+  me: null, // the API's agent object
+  reasons: [],
+  threads: new Map(), // thread id -> {thread, el, parts}
+  lastStatusKey: null,
+  lastPending: null,
+  news: [], // threads given to the agent, to announce: {threadId, how, seq}
+  eventSeq: 0, // counts thread events, so a reload knows which news it can tell
+};
+
+// Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
+const OWN_STATES = ["active", "active_own_clients", "not_ready"];
+
 function start() {
+  picker = transferPicker({
+    ownTeam: user.team,
+    reasons: () => state.reasons,
+    onDone: (thread, to) => {
+      toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
+      refresh.threads();
+    },
+  });
   stream = new EventStream(onEvent, { onReady });
   stream.subscribe(OWN);
   stream.start().reportInput(); // S8: the person is still here (idle_timeout)
+  $("#transfer-dialog").addEventListener("close", () => stream.subscribe(OWN));
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
+  $("#status-choice").addEventListener("change", renderChoiceHint);
   $("#continue").addEventListener("click", continueWorking);
   $("#choose-status").addEventListener("click", () => {
     const choice = $("#status-choice");
@@ -47,13 +65,12 @@ function start() {
     choice.focus();
   });
   $("#log-in").addEventListener("click", () => presence("login"));
-  setUpTransferDialog();
 }
 
 // -- loading and live events ----------------------------------------------------
 
 async function onReady({ first, at }) {
-  if (at) state.clockSkew = Date.parse(at) - Date.now();
+  syncClock(at);
   try {
     const [me, reasons] = await Promise.all([api("GET", "/me"), api("GET", "/reasons")]);
     state.reasons = reasons;
@@ -66,7 +83,7 @@ async function onReady({ first, at }) {
     toast(`Could not load your status: ${failure.message}`);
   }
   refresh.threads();
-  refresh.people();
+  picker.reload();
 }
 
 function onEvent(event) {
@@ -84,6 +101,9 @@ function onEvent(event) {
   } else if (name === "agent.prompt_cleared" && data.agent_id === user.id) {
     if (state.me) renderPrompt({ ...state.me, prompt_deadline: null });
   } else if (name.startsWith("thread.")) {
+    state.eventSeq += 1;
+    const news = newForMe(name, data);
+    if (news) state.news.push({ threadId: data.thread_id, how: news, seq: state.eventSeq });
     refresh.threads();
   } else if (name === "reason.saved") {
     refresh.reasons();
@@ -92,57 +112,65 @@ function onEvent(event) {
     if (data.agent_id === user.id && data.status && state.me) {
       renderMe({ ...state.me, status: data.status, presence: data.presence });
     }
-    colleagueChanged(data);
+    picker.statusChanged(data);
   } else if (name === "presence.changed") {
-    for (const change of data.changes) colleagueChanged(change); // each colleague's latest
+    for (const change of data.changes) picker.statusChanged(change); // each colleague's latest
   } else if (name === "agent.registered" || name === "agent.changed") {
-    refresh.people(); // a new colleague, or a new team: names and teams come from the API
+    picker.reload(); // a new colleague, or a new team: names and teams come from the API
   }
 }
 
-// Coalesced reloads: one request at a time, once more if asked while it ran.
-function coalesced(load) {
-  let running = false;
-  let again = false;
-  return async function run() {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
+// W7: a thread the agent did not take by their own act: routed to them, or transferred
+// to them by someone else.
+function newForMe(name, data) {
+  if (name === "thread.assigned" && data.agent_id === user.id) return "assigned";
+  if (name === "thread.transferred" && data.to_agent_id === user.id) {
+    const self = data.actor && data.actor.kind === "agent" && data.actor.id === user.id;
+    return self ? null : "transferred";
+  }
+  return null;
+}
+
+// Reloads: one request at a time, once more if asked while it ran; a failure is told.
+function reloader(load) {
+  return coalesced(async () => {
     try {
       await load();
     } catch (failure) {
       toast(failure.message);
-    } finally {
-      running = false;
-      if (again) {
-        again = false;
-        run();
-      }
     }
-  };
+  });
 }
 
 const refresh = {
-  threads: coalesced(async () => {
-    // Only what is open: closed threads stay out of the way (and out of the request).
-    const [waiting, going] = await Promise.all([
-      api("GET", `/threads?agent_id=${user.id}&state=assigned&limit=500`),
-      api("GET", `/threads?agent_id=${user.id}&state=in_progress&limit=500`),
-    ]);
-    renderThreads([...waiting.items, ...going.items].sort((a, b) => a.id - b.id));
+  threads: reloader(async () => {
+    const seen = state.eventSeq; // this reload shows every thread event up to here
+    renderThreads(await openThreads(user.id));
+    announceNews(seen);
   }),
-  people: coalesced(async () => {
-    const entries = await api("GET", "/presence");
-    state.people = new Map(entries.map((p) => [p.agent_id, p]));
-    if (state.transferring) renderColleagues();
-  }),
-  reasons: coalesced(async () => {
+  reasons: reloader(async () => {
     state.reasons = await api("GET", "/reasons");
     renderReasons();
   }),
 };
+
+// Told once the list shows the thread; one gone again already (requeued, closed) is not.
+function announceNews(seen) {
+  const told = state.news.filter((n) => n.seq <= seen);
+  state.news = state.news.filter((n) => n.seq > seen);
+  for (const { threadId, how } of told) {
+    const entry = state.threads.get(threadId);
+    if (!entry) continue;
+    const { thread } = entry;
+    const last = [...thread.messages].reverse().find((m) => m.author === "client");
+    const text = last ? last.text : "";
+    announce({
+      title: how === "transferred" ? `Transferred to you: ${thread.client_id}` : `New thread: ${thread.client_id}`,
+      body: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+      tag: `thread-${threadId}`,
+    });
+  }
+}
 
 // -- my status --------------------------------------------------------------------
 
@@ -157,23 +185,43 @@ function requestedLabel(request) {
   return STATE_LABELS[wanted] || wanted;
 }
 
+// Each option reads just its label, so a closed picker shows it whole on a narrow card:
+// the reasons that need approval (S4) are grouped under a heading that says so.
 function renderReasons() {
   const select = $("#status-choice");
   const kept = select.value;
-  select.replaceChildren(
-    ...OWN_STATES.map((s) => h("option", { value: s }, STATE_LABELS[s])),
+  const open = state.reasons.filter((r) => !r.retired);
+  const group = (label, reasons) =>
+    reasons.length &&
     h(
       "optgroup",
-      { label: "Inactive" },
-      state.reasons
-        .filter((r) => !r.retired)
-        .map((r) =>
-          h("option", { value: `inactive:${r.code}` }, r.requires_approval ? `${r.label} — needs approval` : r.label),
-        ),
-    ),
+      { label },
+      reasons.map((r) => h("option", { value: `inactive:${r.code}`, dataset: { approval: String(r.requires_approval) } }, r.label)),
+    );
+  select.replaceChildren(
+    ...OWN_STATES.map((s) => h("option", { value: s }, STATE_LABELS[s])),
+    ...[
+      group("Inactive", open.filter((r) => !r.requires_approval)),
+      group("Inactive — needs approval", open.filter((r) => r.requires_approval)),
+    ].filter(Boolean),
   );
   if (kept && [...select.options].some((o) => o.value === kept)) select.value = kept;
   else if (state.me) selectCurrent(state.me.status);
+  renderChoiceHint();
+}
+
+// Says under the picker whether the chosen status needs a supervisor first (S4).
+function renderChoiceHint() {
+  const select = $("#status-choice");
+  const chosen = select.selectedOptions[0];
+  const needs = Boolean(chosen && chosen.dataset.approval === "true");
+  const some = state.reasons.some((r) => r.requires_approval && !r.retired);
+  const hint = $("#status-hint");
+  hint.classList.toggle("needs-approval", needs); // on a phone only this one shows
+  hint.hidden = !needs && !some;
+  hint.textContent = needs
+    ? `${chosen.textContent} needs a supervisor's approval: you keep your status until they decide.`
+    : "Reasons under “needs approval” go to a supervisor first.";
 }
 
 function statusValue(status) {
@@ -185,6 +233,7 @@ function selectCurrent(status) {
   const select = $("#status-choice");
   const value = statusValue(status);
   if ([...select.options].some((o) => o.value === value)) select.value = value;
+  renderChoiceHint();
 }
 
 function renderMe(agent) {
@@ -215,7 +264,7 @@ function renderPending(request) {
   if (request) state.lastPending = request;
   box.hidden = !request;
   if (!request) return box.replaceChildren();
-  const at = request.created_at ? new Date(request.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  const at = timeOfDay(request.created_at);
   box.replaceChildren(
     h("strong", {}, "Waiting for approval: "),
     h("span", { class: "pending-what" }, requestedLabel(request)),
@@ -230,7 +279,7 @@ function renderPrompt(agent) {
   const show = Boolean(agent.prompt_deadline);
   const wasHidden = prompt.hidden;
   prompt.hidden = !show;
-  document.title = show ? `Continue working? · ${TITLE}` : TITLE; // seen from another tab too
+  setTitle(show ? `Continue working? · ${TITLE}` : TITLE); // seen from another tab too
   prompt.dataset.deadline = agent.prompt_deadline || "";
   if (show && wasHidden) {
     $("#continue").disabled = false;
@@ -247,12 +296,12 @@ function tick() {
     const next = reasonOf(status.reason);
     parts.push(`Finishing your threads, then ${next ? next.label : "inactive"}.`);
   }
-  if (status.since) parts.push(`For ${duration(since(status.since, Date.now() + state.clockSkew))}.`);
+  if (status.since) parts.push(`For ${duration(secondsSince(status.since))}.`);
   more.textContent = parts.join(" ");
 
   const deadline = $("#prompt").dataset.deadline;
   if (deadline) {
-    const left = (Date.parse(deadline) - (Date.now() + state.clockSkew)) / 1000;
+    const left = secondsUntil(deadline);
     // Whole seconds, truncated: the skew estimate runs a little low (delivery takes time),
     // and a countdown must never show more time than the rule gives.
     $("#prompt-left").textContent = left > 0 ? `${Math.floor(left)} s` : "0 s";
@@ -301,19 +350,7 @@ async function presence(action) {
 
 // -- threads ----------------------------------------------------------------------
 
-// Put `elements` under `parent` in this order, moving only what is out of place:
-// moving a node would take the focus (and the caret) from a field inside it.
-function placeInOrder(parent, elements) {
-  elements.forEach((el, i) => {
-    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
-  });
-}
-
 const THREAD_STATE = { assigned: "Waiting for your answer", in_progress: "In progress" };
-
-function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
-}
 
 function renderThreads(threads) {
   const list = $("#threads");
@@ -335,7 +372,8 @@ function renderThreads(threads) {
   placeInOrder(list, threads.map((t) => state.threads.get(t.id).el));
   $("#thread-count").textContent = String(threads.length);
   $("#no-threads").hidden = threads.length > 0;
-  if (state.transferring && !keep.has(state.transferring.id)) $("#transfer-dialog").close();
+  const moving = picker.thread();
+  if (moving && !keep.has(moving.id)) picker.close();
 }
 
 function buildThread(thread) {
@@ -358,7 +396,7 @@ function buildThread(thread) {
       "div",
       { class: "row" },
       h("button", { type: "submit", class: "primary" }, "Send"),
-      h("button", { type: "button", class: "transfer", onclick: () => openTransfer(id) }, "Transfer…"),
+      h("button", { type: "button", class: "transfer", onclick: (event) => openTransfer(id, event.currentTarget) }, "Transfer…"),
       h("button", { type: "button", class: "close-thread", onclick: () => closeThread(id, parts) }, "Close thread"),
       h("span", { class: "hint hide-narrow" }, "Ctrl+Enter sends"),
     ),
@@ -382,7 +420,7 @@ function buildThread(thread) {
       h("h3", { id: `thread-${id}-title` }, thread.client_id),
       parts.state,
       parts.pins,
-      h("span", { class: "muted small" }, `#${id} · since ${clock(thread.created_at)}`),
+      h("span", { class: "muted small" }, `#${id} · since ${timeOfDay(thread.created_at)}`),
     ),
     parts.messages,
     form,
@@ -416,7 +454,7 @@ function updateThread(entry, thread) {
 function authorOf(message) {
   if (message.author === "client") return "Client";
   if (message.agent_id === user.id) return "You";
-  const colleague = state.people.get(message.agent_id);
+  const colleague = picker.people.get(message.agent_id);
   return colleague ? colleague.name : `Agent ${message.agent_id}`;
 }
 
@@ -430,7 +468,7 @@ function buildMessage(threadId, message) {
       "div",
       { class: "meta" },
       h("span", { class: "author" }, authorOf(message)),
-      h("time", { datetime: message.at || "" }, clock(message.at)),
+      h("time", { datetime: message.at || "" }, timeOfDay(message.at)),
       h("span", { class: "pin-badge" }, "Pinned"),
       pin,
     ),
@@ -485,6 +523,13 @@ async function closeThread(id, parts) {
   }
 }
 
+function openTransfer(id, opener) {
+  const entry = state.threads.get(id);
+  if (!entry) return;
+  picker.open(entry.thread, { opener });
+  stream.subscribe(WITH_PRESENCE).then(picker.reload); // loaded once no change can be missed
+}
+
 async function togglePin(threadId, messageId, button) {
   const entry = state.threads.get(threadId);
   const pinned = button.getAttribute("aria-pressed") === "true";
@@ -494,132 +539,8 @@ async function togglePin(threadId, messageId, button) {
   if (thread) applyThread(thread);
 }
 
-// -- transfer (R3) with presence (W4) ---------------------------------------------------
-
-function setUpTransferDialog() {
-  const dialog = $("#transfer-dialog");
-  for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    stream.subscribe(OWN);
-    const thread = state.transferring;
-    state.transferring = null;
-    const entry = thread && state.threads.get(thread.id);
-    if (entry) $(".transfer", entry.el).focus();
-  });
-  $("#colleague-filter").addEventListener("input", renderColleagues);
-  $("#transfer-form").addEventListener("submit", transfer);
-}
-
-async function openTransfer(id) {
-  const entry = state.threads.get(id);
-  if (!entry) return;
-  state.transferring = entry.thread;
-  $("#transfer-what").textContent = `Thread #${id} with ${entry.thread.client_id}. Pins go with it.`;
-  $("#transfer-error").hidden = true;
-  $("#colleague-filter").value = "";
-  renderColleagues();
-  $("#transfer-dialog").showModal();
-  $("#colleague-filter").focus();
-  stream.subscribe(WITH_PRESENCE).then(refresh.people); // loaded once no change can be missed
-}
-
-const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };
-// W4: online while working, away while logged in but not working, offline when logged out.
-const PRESENCE_OF = {
-  active: "online",
-  active_own_clients: "online",
-  finishing: "online",
-  not_ready: "away",
-  inactive: "away",
-  kicked_out: "away",
-  offline: "offline",
-};
-
-// A colleague's status change (public, W4) updates their dot in place: no request
-// per change, however many colleagues there are.
-function colleagueChanged(data) {
-  const person = state.people.get(data.agent_id);
-  if (!person) return refresh.people();
-  if (data.status) {
-    person.presence = data.presence;
-    person.status = data.status;
-  } else {
-    // Not the command's last change for them: the next event carries the status.
-    person.presence = PRESENCE_OF[data.to_state] || "offline";
-    const reason = data.to_reason ? reasonOf(data.to_reason) : null;
-    person.status = {
-      ...person.status,
-      state: data.to_state,
-      reason: data.to_reason,
-      // Threads held are not in the event: an active colleague reads "Active" until the next row.
-      label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
-    };
-  }
-  if (state.transferring) renderColleagues();
-}
-
-function renderColleagues() {
-  const list = $("#colleague-list");
-  const chosen = (list.querySelector("input:checked") || {}).value;
-  const filter = $("#colleague-filter").value.trim().toLowerCase();
-  const colleagues = [...state.people.values()]
-    .filter((p) => p.agent_id !== user.id)
-    .filter((p) => !filter || `${p.name} ${p.username} ${p.team}`.toLowerCase().includes(filter))
-    .sort(
-      (a, b) =>
-        (a.team === user.team ? 0 : 1) - (b.team === user.team ? 0 : 1) ||
-        PRESENCE_ORDER[a.presence] - PRESENCE_ORDER[b.presence] ||
-        a.name.localeCompare(b.name),
-    );
-  if (!colleagues.length) {
-    list.replaceChildren(h("p", { class: "muted" }, filter ? "Nobody matches." : "No colleagues yet."));
-    return;
-  }
-  list.replaceChildren(
-    ...colleagues.map((p) => {
-      const id = `colleague-${p.agent_id}`;
-      return h(
-        "div",
-        { class: "colleague", dataset: { agentId: String(p.agent_id), presence: p.presence } },
-        h("input", { type: "radio", name: "colleague", id, value: String(p.agent_id), checked: chosen === String(p.agent_id) }),
-        h(
-          "label",
-          { for: id },
-          h("span", { class: "avatar", "aria-hidden": "true" }, initials(p.name)),
-          h("span", { class: "who" }, h("span", { class: "name" }, p.name), h("span", { class: "muted small" }, ` ${p.team}`)),
-          h("span", { class: `presence ${p.presence}` }, PRESENCE_LABEL[p.presence]),
-          h("span", { class: "muted small colleague-status" }, p.status.label),
-        ),
-      );
-    }),
-  );
-}
-
-async function transfer(event) {
-  event.preventDefault();
-  const thread = state.transferring;
-  const chosen = $("#colleague-list input:checked");
-  const error = $("#transfer-error");
-  error.hidden = true;
-  if (!thread) return;
-  if (!chosen) {
-    error.textContent = "Choose a colleague.";
-    error.hidden = false;
-    return;
-  }
-  const to = state.people.get(Number(chosen.value));
-  try {
-    await api("POST", `/threads/${thread.id}/transfer`, { agent_id: Number(chosen.value) });
-    $("#transfer-dialog").close();
-    toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
-    refresh.threads();
-  } catch (failure) {
-    error.textContent = failure.message;
-    error.hidden = false;
-  }
-}
-
 if (user) {
   chrome(user);
+  setUpNotifications(user);
   start();
 }

@@ -1,5 +1,6 @@
 // Calls to /api/v1 with the signed-in user's token. Errors carry the API's
-// {code, message, field} so forms can point at the field that was wrong.
+// {code, message, field}, and `errors` (every invalid field, when the API lists them),
+// so forms can point at the fields that were wrong.
 import { session } from "./session.js";
 
 export class ApiError extends Error {
@@ -9,6 +10,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || "error";
     this.field = error.field || null;
+    this.errors = body && Array.isArray(body.errors) ? body.errors : null;
   }
 }
 
@@ -30,4 +32,14 @@ export async function api(method, path, body) {
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+// An agent's open threads (waiting for an answer, and in progress), oldest first:
+// closed ones stay out of the way, and out of the request.
+export async function openThreads(agentId) {
+  const [assigned, working] = await Promise.all([
+    api("GET", `/threads?agent_id=${agentId}&state=assigned&limit=500`),
+    api("GET", `/threads?agent_id=${agentId}&state=in_progress&limit=500`),
+  ]);
+  return [...assigned.items, ...working.items].sort((a, b) => a.id - b.id);
 }

@@ -1,4 +1,4 @@
-// Small DOM helpers: build elements, show messages, format durations.
+// Small DOM helpers: build elements, fill and order them, show messages.
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -24,24 +24,32 @@ let toastTimer = null;
 export function toast(message) {
   const el = $("#toast");
   if (!el) return;
+  // An open modal dialog sits in the browser's top layer, its backdrop over the rest of
+  // the page, which is inert meanwhile (not read out): the message goes inside the dialog
+  // to be seen and heard, and back to the page when the dialog closes.
+  const modal = topModal();
+  const home = modal || document.body;
+  if (el.parentElement !== home) {
+    home.append(el);
+    if (modal) modal.addEventListener("close", () => document.body.append(el), { once: true });
+  }
   el.textContent = message;
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (el.hidden = true), 5000);
 }
 
-export function duration(seconds) {
-  seconds = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
-  if (m) return `${m}m ${String(s).padStart(2, "0")}s`;
-  return `${s}s`;
-}
-
-export function since(iso, now = Date.now()) {
-  return iso ? (now - Date.parse(iso)) / 1000 : 0;
+// The modal dialog on top: the one holding the focus (the others are inert), else the last.
+function topModal() {
+  let open;
+  try {
+    open = document.querySelectorAll("dialog:modal");
+  } catch {
+    return null; // a browser without :modal: the message shows as before
+  }
+  if (!open.length) return null;
+  const focused = document.activeElement && document.activeElement.closest("dialog:modal");
+  return focused || open[open.length - 1];
 }
 
 export function initials(name) {
@@ -51,4 +59,30 @@ export function initials(name) {
     .slice(0, 2)
     .map((part) => part[0].toUpperCase())
     .join("");
+}
+
+// replaceChildren, leaving out the parts that are not there (null, undefined, false).
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
+// Live regions announce every change of their text: change it only when it says something new.
+export function say(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// Put `elements` under `parent` in this order, moving only what is out of place:
+// moving a node would take the focus (and the caret) from a field inside it.
+export function placeInOrder(parent, elements) {
+  elements.forEach((el, i) => {
+    if (parent.children[i] !== el) parent.insertBefore(el, parent.children[i] || null);
+  });
+}
+
+// Gives the focus back to `el`, or, when a re-render replaced it, to the element that
+// now has its id (a list drawn again while a dialog it opened was up).
+export function refocus(el) {
+  if (!el) return;
+  const target = el.isConnected ? el : el.id ? document.getElementById(el.id) : null;
+  if (target) target.focus();
 }

@@ -1,28 +1,54 @@
 // Reports (P1, P2): pick a period and a team; the workload table with team totals,
 // a stacked bar chart of time per status per agent, occupancy per agent, the status
-// log page by page, and both CSV downloads. Charts are SVG drawn here: no library.
+// log newest first (filtered by agent and status) page by page, and both CSV downloads.
+// Charts are SVG drawn here: no library.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
 import { $, h, toast } from "./dom.js";
 import { requireRole, session } from "./session.js";
+import { STATE_LABELS } from "./status.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const COLORS = {
-  active: "#1f7a4d",
-  active_own_clients: "#0f7d8c",
-  finishing: "#b7791f",
-  not_ready: "#6b7785",
-  kicked_out: "#c62828",
-  offline: "#c9d0d7",
+const ORDER = ["active", "active_own_clients", "finishing", "not_ready", "kicked_out", "offline"];
+// How each status is drawn: a colour (a class setting --rp-c from the stylesheet's custom
+// properties) and a fill pattern (reports.html), so that no two statuses differ by colour
+// alone. The built-in reasons keep theirs in every report; other reasons take spare ones.
+const LOOKS = {
+  active: ["active", null],
+  active_own_clients: ["own", "dots"],
+  finishing: ["finishing", "zigzag"],
+  not_ready: ["not-ready", "horizontal"],
+  kicked_out: ["kicked-out", "cross"],
+  offline: ["offline", "bricks"],
+  "inactive:away": ["away", "vertical"],
+  "inactive:lunch": ["lunch", "diag-up"],
+  "inactive:meeting": ["meeting", "grid"],
+  "inactive:short_break": ["short-break", "rings"],
+  "inactive:technical_break": ["technical-break", "checker"],
+  "inactive:training": ["training", "diag-down"],
 };
-const REASON_SHADES = ["#8e5cc2", "#b58ae0", "#6a3f9c", "#d2b6ee", "#56307f", "#a070d0"];
-const COUNTS = [
-  ["threads_received", "Received"],
-  ["threads_answered", "Answered"],
+// Four colours and six patterns: twelve other reasons before a pair repeats.
+const SPARE_COLOURS = ["spare-1", "spare-2", "spare-3", "spare-4"];
+const SPARE_PATTERNS = ["diag-down", "vertical", "dots", "diag-up", "grid", "rings"];
+// The table's headers for the states: shorter than their labels (which the tooltip gives).
+const STATE_HEADS = {
+  active: "Active",
+  active_own_clients: "Own clients only",
+  finishing: "Finishing",
+  not_ready: "Not ready",
+  kicked_out: "Kicked out",
+  offline: "Offline",
+};
+const THREADS = [
+  // Soft hyphens: the long words may break, so that these narrow columns stay narrow.
+  ["threads_received", "Re\u00adceived"],
+  ["threads_answered", "An\u00adswered"],
   ["threads_closed", "Closed"],
-  ["transferred_in", "In"],
-  ["transferred_out", "Out"],
-  ["requeued", "Requeued"],
+  ["requeued", "Re\u00adqueued"],
+];
+const TRANSFERS = [
+  ["transferred_in", "In", "Transferred in"],
+  ["transferred_out", "Out", "Transferred out"],
 ];
 
 const user = requireRole("supervisor", "admin");
@@ -45,9 +71,11 @@ function main(user) {
     event.preventDefault();
     show();
   });
+  $("#log-filters").addEventListener("submit", (event) => event.preventDefault());
+  for (const select of [$("#log-agent"), $("#log-status")]) select.addEventListener("change", () => loadLog(false));
   $("#more-log").addEventListener("click", () => loadLog(true));
-  $("#download-log").addEventListener("click", (event) => download(event, "status-log"));
-  $("#download-workload").addEventListener("click", (event) => download(event, "workload"));
+  $("#download-log").addEventListener("click", (event) => download(event, "status-log", logParams()));
+  $("#download-workload").addEventListener("click", (event) => download(event, "workload", query || params()));
 
   loadTeams().then(show);
 
@@ -73,6 +101,14 @@ function main(user) {
     return p;
   }
 
+  // The period's query and the log's own filters (P1: by agent and by status).
+  function logParams() {
+    const p = new URLSearchParams(query || params());
+    if ($("#log-agent").value) p.set("agent_id", $("#log-agent").value);
+    if ($("#log-status").value) p.set("status", $("#log-status").value);
+    return p;
+  }
+
   async function show() {
     const error = $("#report-error");
     error.hidden = true;
@@ -85,6 +121,7 @@ function main(user) {
       renderWorkload(report);
       renderTimeChart(report);
       renderOccupancy(report);
+      fillLogFilters(report);
       await loadLog(false);
     } catch (failure) {
       error.textContent = failure.message;
@@ -92,19 +129,51 @@ function main(user) {
     }
   }
 
+  // The agents of the report, and every status it names; a choice that still exists stays.
+  function fillLogFilters(report) {
+    const agent = $("#log-agent");
+    const chosenAgent = agent.value;
+    agent.replaceChildren(
+      h("option", { value: "" }, "All agents"),
+      ...report.agents.map((a) => h("option", { value: a.agent_id }, a.name || a.username)),
+    );
+    agent.value = report.agents.some((a) => String(a.agent_id) === chosenAgent) ? chosenAgent : "";
+
+    const status = $("#log-status");
+    const chosenStatus = status.value;
+    const reasons = Object.keys(report.labels)
+      .filter((k) => k.startsWith("inactive:"))
+      .sort((a, b) => report.labels[a].localeCompare(report.labels[b]));
+    status.replaceChildren(
+      h("option", { value: "" }, "Any status"),
+      ...["active", "active_own_clients", "finishing", "not_ready"].map((s) => option(s, STATE_LABELS[s])),
+      option("inactive", "Inactive (any reason)"),
+      h("optgroup", { label: "Inactive for a reason" }, ...reasons.map((k) => option(k, report.labels[k]))),
+      option("kicked_out", STATE_LABELS.kicked_out),
+      option("offline", STATE_LABELS.offline),
+    );
+    status.value = [...status.options].some((o) => o.value === chosenStatus) ? chosenStatus : "";
+  }
+
   async function loadLog(more) {
-    const p = new URLSearchParams(query);
+    const p = logParams();
     p.set("limit", "100");
-    if (more && logNext) p.set("after", String(logNext));
-    const page = await api("GET", `/reports/status-log?${p}`);
+    if (more && logNext) p.set("before", String(logNext));
     const body = $("#status-log tbody");
+    let page;
+    try {
+      page = await api("GET", `/reports/status-log?${p}`);
+    } catch (failure) {
+      toast(failure.message);
+      return;
+    }
     if (!more) body.replaceChildren();
     for (const e of page.items) {
       body.append(
         h(
           "tr",
           {},
-          h("td", {}, fmt(e.at)),
+          h("td", {}, h("time", { datetime: e.at }, fmt(e.at))),
           h("td", {}, e.name),
           h("td", {}, e.from.label),
           h("td", {}, e.to.label),
@@ -117,9 +186,9 @@ function main(user) {
     $("#more-log").hidden = !logNext;
   }
 
-  async function download(event, report) {
+  async function download(event, report, p) {
     event.preventDefault();
-    const p = new URLSearchParams(query || params());
+    p = new URLSearchParams(p);
     p.set("format", "csv");
     const response = await fetch(`/api/v1/reports/${report}?${p}`, {
       headers: { Authorization: `Bearer ${session.token()}` },
@@ -136,48 +205,45 @@ function main(user) {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
-  function keysOf(report) {
-    const keys = new Set();
-    for (const row of report.agents) for (const k of Object.keys(row.time_in_status)) keys.add(k);
-    const order = ["active", "active_own_clients", "finishing", "not_ready", "kicked_out", "offline"];
-    return [...keys].sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
-  }
-
-  function colorOf(key, keys) {
-    if (COLORS[key]) return COLORS[key];
-    const reasons = keys.filter((k) => k.startsWith("inactive:"));
-    return REASON_SHADES[reasons.indexOf(key) % REASON_SHADES.length];
-  }
-
   function renderWorkload(report) {
     const keys = keysOf(report);
     const label = (k) => report.labels[k] || k;
-    const head = h(
+    const th = (attrs, ...text) => h("th", { scope: "col", ...attrs }, ...text);
+    const group = (span, text) => (span ? th({ colspan: span, scope: "colgroup", class: "rp-group" }, text) : null);
+    const groups = h(
       "tr",
       {},
-      h("th", {}, "Agent"),
-      h("th", { class: "hide-narrow" }, "Team"),
-      ...keys.map((k) => h("th", { class: "num" }, label(k))),
-      ...COUNTS.map(([, l]) => h("th", { class: "num" }, l)),
-      h("th", { class: "num" }, "First answer"),
-      h("th", { class: "num" }, "Occupancy"),
+      th({ rowspan: 2, class: "rp-who" }, "Agent"),
+      group(keys.length, "Time per status"),
+      group(THREADS.length, "Threads"),
+      group(TRANSFERS.length, "Transfers"),
+      th({ rowspan: 2, class: "num" }, "First answer"),
+      th({ rowspan: 2, class: "num" }, "Occu\u00adpancy"),
+    );
+    const heads = h(
+      "tr",
+      {},
+      ...keys.map((k) => th({ class: "num", title: label(k) }, swatch(k, report), STATE_HEADS[k] || label(k))),
+      ...THREADS.map(([, l]) => th({ class: "num" }, l)),
+      ...TRANSFERS.map(([, short, long]) => th({ class: "num", title: long }, short)),
     );
     const line = (name, team, row) =>
       h(
         "tr",
         {},
-        h("td", {}, name),
-        h("td", { class: "hide-narrow" }, team),
+        h("th", { scope: "row", class: "rp-who" }, h("span", { class: "rp-name" }, name), team && h("span", { class: "rp-team" }, team)),
         ...keys.map((k) => h("td", { class: "num" }, hours(row.time_in_status[k] || 0))),
-        ...COUNTS.map(([k]) => h("td", { class: "num" }, row[k])),
-        h("td", { class: "num" }, row.mean_first_answer_seconds === null ? "–" : `${row.mean_first_answer_seconds.toFixed(0)} s`),
+        ...THREADS.map(([k]) => h("td", { class: "num" }, row[k])),
+        ...TRANSFERS.map(([k]) => h("td", { class: "num" }, row[k])),
+        h("td", { class: "num" }, seconds(row.mean_first_answer_seconds)),
         h("td", { class: "num" }, percent(row.occupancy)),
       );
-    $("#workload thead").replaceChildren(head);
+    $("#workload thead").replaceChildren(groups, heads);
     $("#workload tbody").replaceChildren(...report.agents.map((r) => line(r.name, r.team, r)));
-    $("#workload tfoot").replaceChildren(...report.teams.map((r) => line(`Team ${r.team}`, r.team, r)));
+    $("#workload tfoot").replaceChildren(...report.teams.map((r) => line(`Team ${r.team}`, null, r)));
     if (!report.agents.length) {
-      $("#workload tbody").append(h("tr", {}, h("td", { colspan: 3 + keys.length + COUNTS.length, class: "muted" }, "No agents in this period.")));
+      const columns = 3 + keys.length + THREADS.length + TRANSFERS.length;
+      $("#workload tbody").append(h("tr", {}, h("td", { colspan: columns, class: "muted" }, "No agents in this period.")));
     }
   }
 
@@ -189,34 +255,63 @@ function main(user) {
       for (const key of keys) {
         const seconds = row.time_in_status[key] || 0;
         if (!seconds) continue;
-        const w = (seconds / longest) * (WIDTH - LEFT - 10);
-        const rect = svgEl("rect", { x, y, width: Math.max(0.5, w), height: bar, fill: colorOf(key, keys) });
-        rect.append(svgEl("title", {}, `${row.name}: ${report.labels[key] || key} ${hours(seconds)}`));
-        svg.append(rect);
+        const w = Math.max(0.5, (seconds / longest) * (WIDTH - LEFT - 10));
+        const [colour, pattern] = lookOf(key, report);
+        const segment = svgEl("g", { class: `rp-seg rp-c-${colour}`, "data-key": key });
+        segment.append(svgEl("rect", { class: "rp-fill", x, y, width: w, height: bar }));
+        if (pattern) segment.append(svgEl("rect", { class: "rp-pattern", x, y, width: w, height: bar, fill: patternUrl(pattern) }));
+        segment.append(svgEl("title", {}, `${row.name}: ${report.labels[key] || key} ${hours(seconds)}`));
+        svg.append(segment);
         x += w;
       }
     });
     $("#time-chart").replaceChildren(svg);
-    $("#legend").replaceChildren(
-      ...keys.map((k) => {
-        // Coloured through the CSSOM: the policy refuses style="" attributes, not this.
-        const swatch = h("span", { class: "swatch" });
-        swatch.style.background = colorOf(k, keys);
-        return h("li", {}, swatch, report.labels[k] || k);
-      }),
-    );
+    $("#legend").replaceChildren(...keys.map((k) => h("li", { "data-key": k }, swatch(k, report), report.labels[k] || k)));
   }
 
   function renderOccupancy(report) {
     const span = WIDTH - LEFT - 60;
     const svg = barChart(report.agents, 18, (svg, row, y, bar) => {
       const share = row.occupancy ?? 0;
-      svg.append(svgEl("rect", { x: LEFT, y, width: span, height: bar, fill: "#eef1f4" }));
-      svg.append(svgEl("rect", { x: LEFT, y, width: Math.max(0, share * span), height: bar, fill: "#1f6feb" }));
+      svg.append(svgEl("rect", { class: "rp-track", x: LEFT, y, width: span, height: bar }));
+      svg.append(svgEl("rect", { class: "rp-occupied", x: LEFT, y, width: Math.max(0, share * span), height: bar }));
       svg.append(svgEl("text", { x: LEFT + span + 6, y: y + bar / 2 + 4 }, percent(row.occupancy)));
     });
     $("#occupancy-chart").replaceChildren(svg);
   }
+}
+
+function keysOf(report) {
+  const keys = new Set();
+  for (const row of report.agents) for (const k of Object.keys(row.time_in_status)) keys.add(k);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+// [colour, pattern] of a status key; another reason's by its place among the reasons the
+// report knows (all, retired ones included), so that it keeps it from one report to the next.
+function lookOf(key, report) {
+  if (LOOKS[key]) return LOOKS[key];
+  const others = Object.keys(report.labels)
+    .filter((k) => k.startsWith("inactive:") && !LOOKS[k])
+    .sort();
+  const i = Math.max(0, others.indexOf(key));
+  return [SPARE_COLOURS[i % SPARE_COLOURS.length], SPARE_PATTERNS[i % SPARE_PATTERNS.length]];
+}
+
+// A status's colour and pattern in small: the legend's and the table's key.
+function swatch(key, report) {
+  const [colour, pattern] = lookOf(key, report);
+  const box = h("span", { class: `swatch rp-c-${colour}`, "aria-hidden": "true" });
+  if (pattern) {
+    const svg = svgEl("svg", { viewBox: "0 0 16 12", width: 16, height: 12 });
+    svg.append(svgEl("rect", { width: 16, height: 12, fill: patternUrl(pattern) }));
+    box.append(svg);
+  }
+  return box;
+}
+
+function patternUrl(pattern) {
+  return `url(#rp-${pattern})`;
 }
 
 const WIDTH = 900;
@@ -225,7 +320,7 @@ const LEFT = 170; // room for the agents' names
 // One horizontal bar per agent, named on the left; `draw(svg, row, y, bar)` fills it in.
 function barChart(rows, bar, draw) {
   const gap = 8;
-  const height = Math.max(1, rows.length) * (bar + gap) + 24;
+  const height = Math.max(1, rows.length) * (bar + gap) + gap;
   const svg = svgEl("svg", { viewBox: `0 0 ${WIDTH} ${height}`, class: "chart", width: "100%" });
   rows.forEach((row, i) => {
     const y = i * (bar + gap) + 4;
@@ -242,8 +337,8 @@ function svgEl(tag, attrs, ...children) {
   return el;
 }
 
-function rank(key, order) {
-  const i = order.indexOf(key);
+function rank(key) {
+  const i = ORDER.indexOf(key);
   return i === -1 ? (key.startsWith("inactive:") ? 2.5 : 99) : i;
 }
 
@@ -257,8 +352,16 @@ function hours(seconds) {
   return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 }
 
+function seconds(value) {
+  return value === null || value === undefined ? "–" : `${value.toFixed(0)} s`;
+}
+
 function percent(share) {
   return share === null || share === undefined ? "–" : `${(share * 100).toFixed(0)}%`;
+}
+
+function option(value, text) {
+  return h("option", { value }, text);
 }
 
 function fmt(iso) {

@@ -1,0 +1,83 @@
+// W6: the supervisor acts on their team's work: transfer a thread to an agent of the
+// team (the picker in transfer.js, with presence, status and load, W4), assign a queued
+// thread to a chosen agent (a transfer out of the queue, R3: whatever their status, and
+// capacity does not block), and close a thread after a confirm. The server checks the
+// same (a supervisor acts only on their team's threads and the queue, and hands them only
+// to their team); what it refuses is said in words where the person acted.
+//
+// After an action the stream's events update the card, the rows and the queue; while the
+// stream is away the page asks again itself.
+import { api } from "./api.js";
+import { $, h, put, refocus, toast } from "./dom.js";
+import { transferPicker } from "./transfer.js";
+
+const closeBox = $("#close-confirm");
+
+export function setUpActions(state, refresh) {
+  state.picker = transferPicker({
+    team: state.admin ? null : state.user.team,
+    reasons: () => state.reasons,
+    onDone: (thread, to) => {
+      const how = thread.agent_id === null ? "assigned" : "transferred";
+      toast(`Thread with ${thread.client_id} ${how} to ${to ? to.name : "the agent"}.`);
+      if (!state.live) refresh();
+    },
+  });
+  closeBox.addEventListener("close", () => {
+    const { opener } = state.closing || {};
+    state.closing = null;
+    refocus(opener);
+  });
+  $("#close-confirm-no").addEventListener("click", () => closeBox.close());
+  $("#close-confirm-yes").addEventListener("click", () => closeThread(state, refresh));
+}
+
+// Admins read the floor but do not act on threads (API.md: close and transfer are for the
+// holding agent and supervisors), so their page offers no such buttons.
+export function mayAct(state) {
+  return !state.admin;
+}
+
+export function transferThread(state, thread, opener) {
+  const queued = thread.agent_id === null;
+  state.picker.open(thread, { title: queued ? "Assign thread" : "Transfer thread", opener });
+}
+
+// The close asks first: the conversation ends for the client and the holder alike.
+export function askToClose(state, thread, opener) {
+  state.closing = { thread, opener };
+  const holder = thread.agent_id === null ? null : state.agents.get(thread.agent_id);
+  put(
+    $("#close-confirm-text"),
+    h(
+      "p",
+      {},
+      `Thread #${thread.id} with ${thread.client_id}` +
+        (holder ? `, held by ${holder.name}` : ", waiting in the queue") +
+        ", ends for good: nobody can answer it any more.",
+    ),
+    thread.state === "assigned" ? h("p", {}, "It has not been answered yet.") : null,
+  );
+  $("#close-confirm-error").hidden = true;
+  $("#close-confirm-yes").disabled = false;
+  if (!closeBox.open) closeBox.showModal();
+}
+
+async function closeThread(state, refresh) {
+  if (!state.closing) return;
+  const { thread } = state.closing;
+  const yes = $("#close-confirm-yes");
+  const error = $("#close-confirm-error");
+  yes.disabled = true;
+  error.hidden = true;
+  try {
+    await api("POST", `/threads/${thread.id}/close`);
+    closeBox.close();
+    toast(`Thread with ${thread.client_id} closed.`);
+    if (!state.live) refresh();
+  } catch (failure) {
+    error.textContent = `Not closed: ${failure.message}`;
+    error.hidden = false;
+    yes.disabled = false;
+  }
+}
