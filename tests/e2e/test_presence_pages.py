@@ -114,7 +114,8 @@ def test_w1_w4_a_page_receives_what_it_shows_its_team_and_colleagues_presence_wh
 
     site.client_writes("alice", "Hello, my parcel never arrived.")
     alice = working.locator(".thread", has_text="alice")
-    alice.get_by_role("button", name="Transfer…").click()
+    with ann_stream.expect_event("framereceived", lambda payload: '"stream.subscribed"' in payload):
+        alice.get_by_role("button", name="Transfer…").click()  # the picker opens: presence on
     dialog = working.get_by_role("dialog", name="Transfer thread")
     olga_there = dialog.locator(".colleague", has_text="Olga Other")
     expect(olga_there.locator(".colleague-status")).to_have_text("Not ready")
