@@ -241,7 +241,8 @@ async function act(state, work) {
   error.hidden = true;
   const buttons = [$("#card-change-button"), $("#card-approve"), $("#card-reject")];
   for (const b of buttons) b.disabled = true;
-  state.card.busy = true;
+  const card = state.card;
+  card.busy = true;
   try {
     await work();
   } catch (failure) {
@@ -249,13 +250,13 @@ async function act(state, work) {
     error.hidden = false;
     if (state.card) await catchUp(state, state.card.id);
   } finally {
-    if (state.card) {
-      state.card.busy = false;
-      $("#card-approve").disabled = false;
-      $("#card-reject").disabled = false;
-      const agent = state.agents.get(state.card.id);
-      if (agent) renderPicker(state, agent);
-    }
+    card.busy = false;
+    // The buttons are the dialog's, whichever agent it shows by now (or none: it may
+    // have been closed meanwhile, and opened again for another agent).
+    $("#card-approve").disabled = false;
+    $("#card-reject").disabled = false;
+    const agent = state.card && state.agents.get(state.card.id);
+    if (agent) renderPicker(state, agent);
   }
 }
 
