@@ -18,6 +18,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import msgspec
+import msgspec.inspect as mi
 from msgspec import Meta, Struct
 
 from onduty.domain.statuses import presence_of
@@ -26,6 +27,7 @@ from onduty.domain.validate import MAX_TEAM
 from onduty.journal import StoredEvent
 from onduty.service.stream_filter import Selection
 from onduty.timefmt import iso
+from onduty.web._input_words import in_words
 
 MAX_TEAMS = 1000
 _WHERE = re.compile(r" - at `\$(.*)`$")
@@ -60,8 +62,8 @@ def parse(value: Any) -> Selection:
     except msgspec.ValidationError as error:
         text = str(error)
         where = _WHERE.search(text)
-        message = text[: where.start()] if where else text
-        raise BadSubscription(message, "subscribe" + (where.group(1) if where else "")) from None
+        said = in_words(text, path=["subscribe"], info=mi.type_info(StreamSubscription), value=value)
+        raise BadSubscription(said.message, "subscribe" + (where.group(1) if where else "")) from None
     teams = None if asked.teams == "all" else frozenset(asked.teams)
     return Selection(teams=teams, queue=asked.queue, presence_all=asked.presence == "all")
 
