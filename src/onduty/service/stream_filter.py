@@ -22,6 +22,7 @@ from onduty.service.accounts import User
 from onduty.service.fanout import NOW, Select
 
 STATUS_CHANGED = "agent.status_changed"  # an agent's presence: public (W4), the most frequent event
+OVERDUE = "agent.overdue"  # S10: goes where a status change goes, never coalesced
 
 
 def may_see(user: User, event: StoredEvent) -> bool:
@@ -70,8 +71,8 @@ def selector(user: User, selection: Selection | None) -> Select:
                 if not presence_all:
                     return None
                 key = event.data["agent_id"]
-            elif not (scope.get("public") or (queue and scope.get("queue"))):
-                return None
+            elif event.name == OVERDUE or not (scope.get("public") or (queue and scope.get("queue"))):
+                return None  # S10's overdue marks: public as a status change is, for the teams shown only
         return key if may_see(user, event) else None
 
     return select

@@ -29,7 +29,7 @@ class Problem(NamedTuple):
 _NOTHING: Any = object()  # the value is not known (a query parameter's text, say)
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _STEP = re.compile(r"\.(\w+)|\[[^\]]*\]")
-_LENGTH = re.compile(r"^Expected `[^`]*` of length (?P<op>[<>]=?) (?P<n>\d+)$")
+_LENGTH = re.compile(r"^Expected `(?P<kind>[^`]*)` of length (?P<op>[<>]=?) (?P<n>\d+)$")
 _BOUND = re.compile(r"^Expected `(?:int|float)` (?P<op>[<>]=?) (?P<n>\S+)$")
 _GOT = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`$")
 _ENUM = re.compile(r"^Invalid enum value (?P<value>.+)$")
@@ -104,7 +104,7 @@ def in_words(message: str, *, path: list[str] | None = None, info: Any = None, v
         text = _unknown(struct, names, unknown["name"]) if isinstance(struct, mi.StructType) else None
         return _problem([*names, unknown["name"]], text or f"{_name([*names, unknown['name']])} is not a field here")
     if length := _LENGTH.match(what):
-        return _problem(names, _length(subject, length["op"], int(length["n"])))
+        return _problem(names, _length(subject, length["op"], int(length["n"]), length["kind"]))
     if bound := _BOUND.match(what):
         rule = _describe(_unwrap(info)) if info is not None else None
         return _problem(names, f"{subject} must be {rule or _bound(bound['op'], bound['n'])}")
@@ -137,10 +137,11 @@ def _unknown(info: mi.StructType, path: list[str], name: str) -> str:
     return f"{_name([*path, name])} is not a field {where}; it takes {takes}"
 
 
-def _length(subject: str, op: str, n: int) -> str:
+def _length(subject: str, op: str, n: int, kind: str) -> str:
+    units = "characters long" if kind == "str" else "items"  # text, or a list
     if op.startswith(">"):
-        return f"{subject} must not be empty" if n <= 1 else f"{subject} must be at least {n:,} characters long"
-    return f"{subject} must be at most {n:,} characters long"
+        return f"{subject} must not be empty" if n <= 1 else f"{subject} must be at least {n:,} {units}"
+    return f"{subject} must be at most {n:,} {units}"
 
 
 def _bound(op: str, n: str) -> str:

@@ -15,6 +15,7 @@ import { session } from "./session.js";
 import { $ } from "./dom.js";
 
 const INPUT_EVERY_MS = 60_000;
+const CLOSE_BAD_REQUEST = 4400; // the stream's answer to a request it cannot take (web/_events_ws.py)
 
 export class EventStream {
   constructor(onEvent, { onReady = () => {}, onState = () => {} } = {}) {
@@ -31,7 +32,8 @@ export class EventStream {
   }
 
   // Resolves once the server applies it (or a reconnect opened with it): from then on no
-  // change it selects is missed, so the page may load what it shows from the API.
+  // change it selects is missed, so the page may load what it shows from the API. Also
+  // resolves when the server refuses it (`stream.error`, logged): the last one stays.
   subscribe(subscription) {
     this.subscription = subscription;
     const generation = ++this.generation;
@@ -106,10 +108,8 @@ export class EventStream {
       if (event.name === "stream.subscribed" || event.name === "stream.error") {
         const generation = socket.sent.shift();
         if (event.name === "stream.error") console.error(`event stream: ${event.data.field}: ${event.data.message}`);
-        else {
-          this.lastId = Math.max(this.lastId ?? 0, event.data.last_id);
-          this.inForce(generation);
-        }
+        else this.lastId = Math.max(this.lastId ?? 0, event.data.last_id);
+        this.inForce(generation); // settled either way: a refused one leaves the last in force
         return;
       }
       if (event.id === null) return this.onEvent(event); // presence.changed: not an event of the journal
@@ -117,8 +117,16 @@ export class EventStream {
       this.lastId = event.id;
       this.onEvent(event);
     });
-    socket.addEventListener("close", () => {
-      if (!this.closed) this.retry();
+    socket.addEventListener("close", (closed) => {
+      if (this.closed) return;
+      if (closed.code === CLOSE_BAD_REQUEST) {
+        // What the page asked for is refused (a subscription naming too long a team, say):
+        // asking again would be refused again, so say why and stop.
+        this.closed = true;
+        this.setState("refused", `Live updates are off: ${closed.reason || "the server refused this page's request"}`);
+        return;
+      }
+      this.retry();
     });
   }
 
@@ -146,11 +154,11 @@ export class EventStream {
     return this;
   }
 
-  setState(state) {
+  setState(state, text = "Reconnecting…") {
     const badge = $("#connection");
     if (badge) {
       badge.hidden = state === "live";
-      badge.textContent = state === "live" ? "" : "Reconnecting…";
+      badge.textContent = state === "live" ? "" : text;
       badge.dataset.state = state;
     }
     document.body.dataset.connection = state;

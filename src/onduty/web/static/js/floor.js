@@ -51,7 +51,8 @@ export function keyFromParam(param) {
 // Reasons offered: every one that can be chosen, and a retired one while someone is in it
 // (or it is the filter), as /floor counts them.
 export function offeredReasons(reasons, agents, selected = "all") {
-  const inUse = new Set([...agents].map((a) => a.status.reason).filter(Boolean));
+  // In it: inactive for it (finishing towards it is not in it yet, as /floor counts).
+  const inUse = new Set([...agents].filter((a) => a.status.state === "inactive").map((a) => a.status.reason));
   return reasons.filter((r) => !r.retired || inUse.has(r.code) || selected === `reason:${r.code}`);
 }
 

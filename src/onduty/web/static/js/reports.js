@@ -60,6 +60,7 @@ function main(user) {
   const today = new Date();
   $("#date").value = today.toISOString().slice(0, 10);
   let logNext = null;
+  let logAsked = 0; // counts the log's reads: only the latest one is shown
   let query = null;
 
   $("#kind").addEventListener("change", () => {
@@ -160,13 +161,15 @@ function main(user) {
     p.set("limit", "100");
     if (more && logNext) p.set("before", String(logNext));
     const body = $("#status-log tbody");
+    const asked = ++logAsked;
     let page;
     try {
       page = await api("GET", `/reports/status-log?${p}`);
     } catch (failure) {
-      toast(failure.message);
+      if (asked === logAsked) toast(failure.message);
       return;
     }
+    if (asked !== logAsked) return; // the filters (or the page) changed meanwhile: a later answer counts
     if (!more) body.replaceChildren();
     for (const e of page.items) {
       body.append(

@@ -34,3 +34,10 @@ export function statusLabel(state, reasonLabel = null, threads = 0) {
   if (state === "finishing" && reasonLabel) return `Active (finishing → ${reasonLabel})`;
   return STATE_LABELS[state] || state;
 }
+
+// A widget row after an `agent.status_changed` that carries the row's status (the
+// server sends the whole row, `agent.updated`, for anything more than a change of status).
+export function rowAfterStatusChange(row, data) {
+  const { status, presence, disconnect_deadline, overdue, overdue_at } = data;
+  return { ...row, status, presence, disconnect_deadline, overdue, overdue_at };
+}

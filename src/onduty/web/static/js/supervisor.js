@@ -27,8 +27,9 @@ import { figuresBox, floorFeed, renderFigures, tickFigures } from "./floor.js";
 import { announce, setUpNotifications } from "./notify.js";
 import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
+import { rowAfterStatusChange } from "./status.js";
 import { setUpThreadView, threadEvent } from "./threadview.js";
-import { coalesced, debounce } from "./timing.js";
+import { debounce, loadHolding } from "./timing.js";
 import {
   dropRows,
   renderFilter,
@@ -49,8 +50,6 @@ const state = {
   agents: new Map(), // id -> the API's agent object (the row)
   reasons: [], // the reason catalogue, retired ones too
   live: false, // the stream is connected: its events bring every change
-  loading: false,
-  held: [], // events that arrived while the state was loading
   // widget.js
   rows: new Map(), // id -> <tr>
   groupRows: new Map(), // team -> its heading <tr>, while grouped by team
@@ -109,10 +108,8 @@ function start() {
 
 // -- the state, from the API, then from events --------------------------------------------
 
-// One load at a time; a load asked for meanwhile runs right after it.
-const load = coalesced(async () => {
-  state.loading = true;
-  state.held = [];
+// The team and the catalogue, read again; events meanwhile wait for it (timing.js).
+const { load, onEvent } = loadHolding(async () => {
   try {
     const [list, catalogue] = await Promise.all([api("GET", "/agents"), api("GET", "/reasons")]);
     state.reasons = catalogue;
@@ -130,22 +127,12 @@ const load = coalesced(async () => {
     }
   } catch (failure) {
     toast(`Could not load the team: ${failure.message}`);
-  } finally {
-    state.loading = false;
-    const later = state.held;
-    state.held = [];
-    for (const event of later) apply(event);
   }
-});
+}, (event) => apply(event));
 
 const reloadSoon = debounce(load, 300);
 const queueSoon = debounce(() => refreshQueue(state), 250);
 const cardThreadsSoon = debounce(() => state.card && loadCardThreads(state), 300);
-
-function onEvent(event) {
-  if (state.loading) state.held.push(event);
-  else apply(event);
-}
 
 // Every event, in order: what each one changes on the page.
 function apply(event) {
@@ -155,8 +142,7 @@ function apply(event) {
     state.picker.rowChanged(data.agent);
   } else if (name === "agent.status_changed") {
     if (data.status && state.agents.has(data.agent_id)) {
-      const { status, presence, disconnect_deadline, overdue, overdue_at } = data;
-      upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline, overdue, overdue_at });
+      upsert(rowAfterStatusChange(state.agents.get(data.agent_id), data));
     }
     state.picker.statusChanged(data);
   } else if (name === "approval.requested") announceRequest(data);

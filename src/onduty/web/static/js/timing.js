@@ -1,4 +1,5 @@
-// When work runs: after a quiet spell (debounce), or one run at a time (coalesced).
+// When work runs: after a quiet spell (debounce), one run at a time (coalesced), and a
+// page's events held while its state loads (loadHolding).
 
 // Run `fn` once calls have stopped for `ms`: a burst of events makes one request.
 export function debounce(fn, ms) {
@@ -30,4 +31,27 @@ export function coalesced(work) {
       running = false;
     }
   };
+}
+
+// A page's state read from the API while its events keep coming: `read` (handling its
+// own failures) one at a time, as `coalesced`; the events that arrive meanwhile are held
+// and applied after it, in order, so none is lost nor applied to the state it replaces.
+// Returns `load` and `onEvent` (the stream's handler).
+export function loadHolding(read, apply) {
+  let loading = false;
+  let held = [];
+  const load = coalesced(async () => {
+    loading = true;
+    held = [];
+    try {
+      await read();
+    } finally {
+      loading = false;
+      const later = held;
+      held = [];
+      for (const event of later) apply(event);
+    }
+  });
+  const onEvent = (event) => (loading ? held.push(event) : apply(event));
+  return { load, onEvent };
 }

@@ -149,7 +149,7 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
     // A change of status alone: no request per change, however many colleagues there are.
     statusChanged(data) {
       const person = people.get(data.agent_id);
-      if (!person) return reload();
+      if (!person) return current ? reload() : null; // a newcomer; a closed picker reads all on opening
       if (data.status) {
         person.presence = data.presence;
         person.status = data.status;

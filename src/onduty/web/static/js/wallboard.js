@@ -14,7 +14,8 @@ import { $, h, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { figuresBox, floorFeed, isOverdue, renderFigures, renderTiles, tickFigures } from "./floor.js";
 import { requireRole } from "./session.js";
-import { coalesced, debounce } from "./timing.js";
+import { rowAfterStatusChange } from "./status.js";
+import { debounce, loadHolding } from "./timing.js";
 
 const user = requireRole("supervisor", "admin");
 // An admin may narrow the board to one team; a supervisor's is always their own.
@@ -23,8 +24,6 @@ const team = user?.role === "admin" ? new URLSearchParams(location.search).get("
 const state = {
   agents: new Map(),
   reasons: [],
-  loading: false,
-  held: [],
   overdue: new Set(), // who was overdue at the last draw: the tick redraws when it changes
 };
 const figures = figuresBox();
@@ -54,9 +53,7 @@ function start() {
   stream.start();
 }
 
-const load = coalesced(async () => {
-  state.loading = true;
-  state.held = [];
+const { load, onEvent } = loadHolding(async () => {
   try {
     const scope = team && user.role === "admin" ? `?team=${encodeURIComponent(team)}` : "";
     const [list, catalogue] = await Promise.all([api("GET", `/agents${scope}`), api("GET", "/reasons")]);
@@ -65,25 +62,14 @@ const load = coalesced(async () => {
     draw();
   } catch (failure) {
     toast(`Could not load the agents: ${failure.message}`);
-  } finally {
-    state.loading = false;
-    const later = state.held;
-    state.held = [];
-    for (const event of later) apply(event);
   }
-});
+}, (event) => apply(event));
 const reloadSoon = debounce(load, 300);
-
-function onEvent(event) {
-  if (state.loading) state.held.push(event);
-  else apply(event);
-}
 
 function apply({ name, data }) {
   if (name === "agent.updated") upsert(data.agent);
   else if (name === "agent.status_changed" && data.status && state.agents.has(data.agent_id)) {
-    const { status, presence, disconnect_deadline, overdue, overdue_at } = data;
-    upsert({ ...state.agents.get(data.agent_id), status, presence, disconnect_deadline, overdue, overdue_at });
+    upsert(rowAfterStatusChange(state.agents.get(data.agent_id), data));
   } else if (name === "agent.registered" || name === "agent.changed" || name === "reason.saved") reloadSoon();
   if (name === "queue.changed") state.feed.queueChanged(data);
   if (name === "queue.changed" || name.startsWith("thread.")) state.feed.soon();
