@@ -114,6 +114,7 @@ def test_w1_w4_a_page_receives_what_it_shows_its_team_and_colleagues_presence_wh
 
     site.client_writes("alice", "Hello, my parcel never arrived.")
     alice = working.locator(".thread", has_text="alice")
+    expect(alice.get_by_role("button", name="Transfer…")).to_be_enabled()  # before the frame's own wait starts
     with ann_stream.expect_event("framereceived", lambda payload: '"stream.subscribed"' in payload):
         alice.get_by_role("button", name="Transfer…").click()  # the picker opens: presence on
     dialog = working.get_by_role("dialog", name="Transfer thread")

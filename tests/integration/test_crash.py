@@ -30,7 +30,7 @@ failure), ONDUTY_CRASH_SEED replays one. Defaults keep it short for CI (2 rounds
     ONDUTY_CRASH_ROUNDS=50 ONDUTY_CRASH_SECONDS=8 pytest tests/integration/test_crash.py -s
 
 ONDUTY_CRASH_ROUNDS: kill rounds per database (default 2: tests/integration/test_instances.py
-kills an owner five more times under the same load and audits). ONDUTY_CRASH_SECONDS: the most
+kills an owner three more times under the same load and audits). ONDUTY_CRASH_SECONDS: the most
 load before each kill, in seconds (default 3; the kill falls uniformly from 0.5 s to it).
 """
 

@@ -29,7 +29,7 @@ Knobs for longer runs (the defaults keep the file to about three minutes):
 
     ONDUTY_INSTANCES_KILLS=30 ONDUTY_INSTANCES_SECONDS=6 pytest tests/integration/test_instances.py -s
 
-ONDUTY_INSTANCES_KILLS: SIGKILLs of the owner (default 5). ONDUTY_INSTANCES_SECONDS: the
+ONDUTY_INSTANCES_KILLS: SIGKILLs of the owner (default 3). ONDUTY_INSTANCES_SECONDS: the
 most load before each fault (default 2.5; the fault falls uniformly from 0.5 s to it).
 ONDUTY_INSTANCES_SEED replays one run's draws (the seed is printed and in every failure).
 """
@@ -68,7 +68,7 @@ from tests.redis_server import PrivateRedis
 # The fault tests load the machine: one worker runs them one after another (pyproject: -n 2).
 pytestmark = pytest.mark.xdist_group("faults")
 
-KILLS = int(os.environ.get("ONDUTY_INSTANCES_KILLS", "5"))
+KILLS = int(os.environ.get("ONDUTY_INSTANCES_KILLS", "3"))
 LOAD_SECONDS = float(os.environ.get("ONDUTY_INSTANCES_SECONDS", "2.5"))
 LEASE_SECONDS = 1.5  # SHORT_LEASE's
 # S6: the sentinel's prompt falls after the kill however late the kill comes (the kill is at
