@@ -307,6 +307,8 @@ async def test_resuming_with_after_gives_the_missed_events_the_subscription_sele
 # -- several instances --------------------------------------------------------------------------
 
 
+# Two instances in this process: on the fault tests' worker, never beside their load.
+@pytest.mark.xdist_group("faults")
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_a_follower_filters_the_streams_it_serves_live_and_resumed(two: tuple[Api, Api]) -> None:
     """Under several instances a page's stream on a follower is selected there, from the

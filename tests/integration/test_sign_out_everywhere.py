@@ -27,7 +27,8 @@ from tests.integration.test_sign_out_streams import next_event, ready
 from tests.redis_server import REDIS_URL, redis_problem, require
 from tests.serve_process import free_port
 
-pytestmark = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+# Two instances in this process: on the fault tests' worker, never beside their load.
+pytestmark = [pytest.mark.parametrize("database", ["postgresql"], indirect=True), pytest.mark.xdist_group("faults")]
 
 TIMEOUT = 5.0
 WITHIN = 2.0  # seconds a change on one instance may take to show on the other (it reads each second)
@@ -50,11 +51,13 @@ class Instance:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Up and serving, or a failure within START_SECONDS: never a suite that waits for ever."""
         self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(START_SECONDS):
+            while not self.server.started:
+                if self._task.done():
+                    self._task.result()
+                await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -65,6 +68,9 @@ class Instance:
         async with httpx.AsyncClient() as http:
             role: str | None = (await http.get(f"http://{self.address}/healthz")).json().get("role")
             return role
+
+
+START_SECONDS = 30
 
 
 @pytest.fixture
