@@ -123,7 +123,9 @@ async def instances(store: SqlStore, request: pytest.FixtureRequest) -> AsyncIte
 
 
 async def listening(*instances: Instance, times: int = 1) -> None:
-    await until(lambda: all(i.fanout.subscribed >= times for i in instances))
+    """Subscribed `times` times, and the journal read that follows each subscription done (an
+    event committed before that read ends would come from the journal, not from Redis)."""
+    await until(lambda: all(i.fanout.subscribed >= times and i.fanout.delivery.settled for i in instances))
 
 
 async def kill_connections(redis_url: str, name: str) -> int:

@@ -49,6 +49,10 @@ NOT_EXPRESSIBLE = {
     "POST /api/v1/auth/token": "a username's characters",
     "POST /api/v1/reasons": "a reason code may not be the name of a status",
     "POST /api/v1/threads/{thread_id}/transfer": "threads go only to agents, by id",
+    # C1: a message goes to a conversation or to a person, one of the two, never oneself; a read
+    # mark names a message of the conversation.
+    "POST /api/v1/chat/messages": "conversation_id or to_user_id, one of the two; not oneself",
+    "POST /api/v1/chat/conversations/{conversation_id}/read": "up_to is a message of the conversation",
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from onduty.domain.chat import Room
 from onduty.storage.database import resolve
 from onduty.web.app import create_app
 from tests.integration.api_client import Api, OpenApiMismatch, Person
@@ -42,6 +43,7 @@ SIGNED_IN = frozenset({"agent", "supervisor", "admin", "integration"})
 AGENT = frozenset({"agent"})
 SUPERVISION = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
+PEOPLE = frozenset({"agent", "supervisor", "admin"})  # C1: the chat is for people, not programs
 NOBODY: frozenset[str] = frozenset()
 
 
@@ -230,6 +232,54 @@ async def _add_user(s: Scene) -> Call:
 
 # -- the matrix ------------------------------------------------------------------------
 
+
+def chat_call(method: str, suffix: str, *, room: bool, body: Any = None) -> Prepare:
+    """A call on team A's room, or on a direct conversation of two others (team A's
+    supervisor and a teammate), each with a message in it."""
+
+    async def prepare(s: Scene) -> Call:
+        if room:
+            to: dict[str, Any] = {"conversation_id": Room(TEAM).id}
+        else:
+            to = {"to_user_id": (await s.agent()).id}
+        sent = await s.api.json(s.supervisor, "POST", "/chat/messages", {**to, "text": "hello"}, expect=201)
+        filled = body(sent) if callable(body) else body
+        return Call(method, f"/chat/conversations/{sent['conversation_id']}{suffix}", filled)
+
+    return prepare
+
+
+async def _message_to_a_supervisor(s: Scene) -> Call:
+    return Call("POST", "/chat/messages", {"to_user_id": s.supervisor.id, "text": "can you take this one?"})
+
+
+def _read_it(sent: dict[str, Any]) -> dict[str, Any]:
+    return {"up_to": sent["id"]}
+
+
+CHAT_MATRIX = (
+    Row("GET /chat/conversations", PEOPLE, 200, plain("GET", "/chat/conversations"), "C1: people, not programs"),
+    Row("GET /chat/people", PEOPLE, 200, plain("GET", "/chat/people")),
+    Row("POST /chat/messages (to a person)", PEOPLE, 201, _message_to_a_supervisor),
+    Row(
+        "POST /chat/messages (to the team's room)",
+        PEOPLE,
+        201,
+        plain("POST", "/chat/messages", {"conversation_id": Room(TEAM).id, "text": "back from lunch"}),
+        "C1: a room is its team's agents and supervisors; admins may join any",
+    ),
+    Row("GET /chat/conversations/{team room}/messages", PEOPLE, 200, chat_call("GET", "/messages", room=True)),
+    Row("GET /chat/conversations/{others' direct}/messages", NOBODY, 200, chat_call("GET", "/messages", room=False)),
+    Row("POST /chat/conversations/{team room}/read", PEOPLE, 200, chat_call("POST", "/read", room=True, body=_read_it)),
+    Row(
+        "POST /chat/conversations/{others' direct}/read",
+        NOBODY,
+        200,
+        chat_call("POST", "/read", room=False, body=_read_it),
+    ),
+)
+
+
 MATRIX: tuple[Row, ...] = (
     Row("POST /auth/token", ANYONE, 200, _sign_in),
     Row(
@@ -355,6 +405,7 @@ MATRIX: tuple[Row, ...] = (
         plain("GET", "/teams"),
         "not in API.md: a supervisor gets their own team, an admin all",
     ),
+    *CHAT_MATRIX,
 )
 
 

@@ -50,6 +50,9 @@ ONE_OF_EACH: list[c.Command] = [
     c.AddReason("coaching", "Coaching", requires_approval=True),
     c.ChangeReason("coaching", label=None, requires_approval=False),
     c.RetireReason("coaching"),
+    c.SendChatMessage("d3-17", 3, "can you take this one? <b>é</b>", 12, sender_name="Ana"),
+    c.SendChatMessage("t-QmlsbGluZw", 17, "back from lunch"),
+    c.MarkChatRead("d3-17", 17, 40),
     c.ChangeSettings(
         {
             "response_timeout": 60.0,

@@ -40,6 +40,7 @@ class WorkspaceState:
         self.next_thread_id = 1
         self.next_message_id = 1
         self.next_request_id = 1
+        self.next_chat_id = 1  # C1: the messages themselves are storage's
         self.clock: Instant = float("-inf")
         self.active_count = 0  # agents in state active: whether routing is halted (R6) or at capacity
         # S8: instance -> how many agents have a stream open on it (only instances with some).

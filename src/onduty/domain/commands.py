@@ -171,6 +171,27 @@ class ChangeSettings:
     changes: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SendChatMessage:
+    """C1: a message from `sender_id` (a user) in a conversation (domain/chat.py), which may
+    point to a thread (a consultation). Who may write there is the caller's check."""
+
+    conversation_id: str
+    sender_id: int
+    text: str
+    thread_id: ThreadId | None = None
+    sender_name: str = ""  # as the pages show it, at the moment of writing
+
+
+@dataclass(frozen=True, slots=True)
+class MarkChatRead:
+    """C1: `user_id` has read the conversation up to message `up_to`."""
+
+    conversation_id: str
+    user_id: int
+    up_to: int
+
+
 Command = (
     RegisterAgent
     | ChangeAgent
@@ -193,4 +214,6 @@ Command = (
     | ChangeReason
     | RetireReason
     | ChangeSettings
+    | SendChatMessage
+    | MarkChatRead
 )

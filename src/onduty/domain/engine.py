@@ -14,7 +14,7 @@ from typing import Any
 
 from onduty.domain import commands as c
 from onduty.domain.events import Event
-from onduty.domain.handlers import admin, agents, threads
+from onduty.domain.handlers import admin, agents, chat, threads
 from onduty.domain.settings import Settings
 from onduty.domain.types import Instant
 from onduty.domain.workspace import Workspace
@@ -43,6 +43,8 @@ HANDLERS: dict[type, _Handler] = {
     c.ChangeReason: admin.change_reason,
     c.RetireReason: admin.retire_reason,
     c.ChangeSettings: admin.change_settings,
+    c.SendChatMessage: chat.send_message,
+    c.MarkChatRead: chat.mark_read,
 }
 
 

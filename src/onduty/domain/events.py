@@ -226,3 +226,25 @@ class ReasonSaved(Event):
 class SettingsChanged(Event):
     name: ClassVar[str] = "settings.changed"
     changes: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ChatMessageSent(Event):
+    """C1. `about_thread`: the thread it points to, told only to those who may see it (the
+    journal's entry says only whether there is one)."""
+
+    name: ClassVar[str] = "chat.message"
+    message_id: int
+    conversation_id: str
+    sender_id: int
+    text: str
+    about_thread: ThreadId | None
+    sender_name: str = ""
+
+
+@dataclass(slots=True)
+class ChatRead(Event):
+    name: ClassVar[str] = "chat.read"
+    conversation_id: str
+    user_id: int
+    up_to: int

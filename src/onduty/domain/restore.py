@@ -36,6 +36,7 @@ class Snapshot:
     next_thread_id: int = 1
     next_message_id: int = 1
     next_request_id: int = 1
+    next_chat_id: int = 1
     clock: Instant = float("-inf")
     round_robin_last: AgentId = -1
 
@@ -54,6 +55,7 @@ def take_snapshot(engine: Engine) -> Snapshot:
         next_thread_id=ws.next_thread_id,
         next_message_id=ws.next_message_id,
         next_request_id=ws.next_request_id,
+        next_chat_id=ws.next_chat_id,
         clock=ws.clock,
         round_robin_last=picker.last if isinstance(picker, RoundRobin) else -1,
     )
@@ -121,6 +123,7 @@ def _restore(snapshot: Snapshot) -> Engine:
     ws.next_thread_id = snapshot.next_thread_id
     ws.next_message_id = snapshot.next_message_id
     ws.next_request_id = snapshot.next_request_id
+    ws.next_chat_id = snapshot.next_chat_id
     ws.clock = snapshot.clock
     if isinstance(ws.picker, RoundRobin):
         ws.picker.last = snapshot.round_robin_last

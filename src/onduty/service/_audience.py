@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from onduty.domain import chat
 from onduty.domain import events as ev
 from onduty.domain.statuses import presence_of
 from onduty.domain.types import Actor, State, ThreadState
@@ -46,7 +47,7 @@ class Journal:
         status_entries: dict[int, JournalEntry] = {}  # each agent's last status change
         moves_queue = False
         for event in events:
-            entry = _entry(event, ws, touched)
+            entry = _chat_entry(event) if type(event) in _CHAT else _entry(event, ws, touched)
             out.append(entry)
             if type(event) is ev.StatusChanged:
                 status_entries[event.agent_id] = entry
@@ -126,6 +127,37 @@ def _entry(event: ev.Event, ws: Workspace, touched: dict[int, bool]) -> JournalE
     if thread_id is not None:
         scope["thread"] = thread_id
         scope["queue"] = not audience  # a queued thread: every supervisor watches the queue
+    return JournalEntry(event.name, event.at, data, scope)
+
+
+_CHAT = (ev.ChatMessageSent, ev.ChatRead)
+
+
+def _chat_entry(event: ev.Event) -> JournalEntry:
+    """C1. A message goes to the people of its conversation (`users` for a direct one; for a
+    room, `room`: whoever is in the team when it is delivered, stream_filter.py); a read mark
+    to its reader alone (their other pages). The thread a message points to is not told here:
+    the same entry goes to everyone, and some of them may not see that thread (the message's
+    read, service/chat.py, shows it to each reader who may)."""
+    if isinstance(event, ev.ChatRead):
+        data = {"conversation_id": event.conversation_id, "user_id": event.user_id, "up_to": event.up_to}
+        return JournalEntry(event.name, event.at, data, {"chat": event.conversation_id, "users": [event.user_id]})
+    assert isinstance(event, ev.ChatMessageSent)
+    data = {
+        "id": event.message_id,
+        "conversation_id": event.conversation_id,
+        "sender_id": event.sender_id,
+        "sender_name": event.sender_name,
+        "text": event.text,
+        "at": iso(event.at),
+        "about_thread": event.about_thread is not None,
+    }
+    conversation = chat.parse(event.conversation_id)
+    scope: dict[str, Any] = {"chat": conversation.id, "users": [event.sender_id]}
+    if isinstance(conversation, chat.Direct):
+        scope["users"] = [conversation.low, conversation.high]
+    else:
+        scope["room"] = conversation.team
     return JournalEntry(event.name, event.at, data, scope)
 
 

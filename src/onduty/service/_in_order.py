@@ -95,6 +95,11 @@ class InOrderDelivery:
         self.journal_reads = 0
         self.overflows = 0  # times the inbox was dropped for the journal
 
+    @property
+    def settled(self) -> bool:
+        """Nothing queued and no journal read asked for or under way."""
+        return not (self._busy or self._catch_up or self._inbox)
+
     def offer(self, batch: list[StoredEvent]) -> None:
         """A batch in id order, from the producer or the broker; never blocks."""
         if not batch or batch[-1].id <= self.last:

@@ -8,6 +8,8 @@ through commands, and every instance sees the same. Revoking a token is the web 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from onduty.storage.tickets import Issued, StreamTickets, TicketRefused, TooManyTickets
 from onduty.storage.users import User, UsernameTaken, UserStore
 
@@ -31,6 +33,14 @@ class Accounts:
 
     async def by_id(self, user_id: int) -> User | None:
         return await self._users.by_id(user_id)
+
+    async def by_ids(self, user_ids: Collection[int]) -> dict[int, User]:
+        """The users with these ids (unknown ones left out), by id."""
+        return await self._users.by_ids(user_ids)
+
+    async def people(self, *, team: str | None = None, search: str | None = None, limit: int = 50) -> list[User]:
+        """Active people (agents, supervisors, admins) by name; of a team, or matching `search`."""
+        return await self._users.people(team=team, search=search, limit=limit)
 
     async def by_username(self, username: str) -> tuple[User, str | None] | None:
         """The user and their password hash, by the username as typed."""

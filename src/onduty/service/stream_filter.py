@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onduty.domain.chat import Room, is_member
 from onduty.journal import StoredEvent
 from onduty.service.accounts import User
 from onduty.service.fanout import NOW, Select
@@ -28,6 +29,9 @@ OVERDUE = "agent.overdue"  # S10: goes where a status change goes, never coalesc
 def may_see(user: User, event: StoredEvent) -> bool:
     """What the user's role and team allow (PRODUCT.md, "Everywhere"; docs/rules.md)."""
     scope = event.scope
+    if "chat" in scope:  # C1: its people only, admins included (a room is any admin's to join)
+        room = scope.get("room")
+        return user.id in scope["users"] or (room is not None and is_member(Room(room), user.id, user.role, user.team))
     if user.role == "admin":
         return True
     if user.role == "integration":
@@ -63,6 +67,8 @@ def selector(user: User, selection: Selection | None) -> Select:
         # What the page shows first: most events are not for a narrow page, and that is
         # quicker to tell (this runs for every page at every event).
         scope = event.scope
+        if "chat" in scope:  # a page shows its person's conversations, whatever teams it shows
+            return NOW if may_see(user, event) else None
         key: int | None = NOW
         event_teams = scope.get("teams", ())
         shown = event_teams and (teams is None or not teams.isdisjoint(event_teams))

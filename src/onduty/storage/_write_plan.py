@@ -137,6 +137,15 @@ _ADD_TO_DAY = " ON CONFLICT (day, agent_id, prev_state, prev_reason, kind) DO UP
 )
 
 
+CHAT_MEMBER_COLUMNS = ("conversation_id", "user_id", "up_to")
+_JOIN = " ON CONFLICT (conversation_id, user_id) DO NOTHING"
+# A read mark never moves back (two tabs, or a retried request, may send an older one).
+_READ_UP_TO = (
+    " ON CONFLICT (conversation_id, user_id) DO UPDATE SET up_to = CASE WHEN excluded.up_to > chat_members.up_to"
+    " THEN excluded.up_to ELSE chat_members.up_to END"
+)
+
+
 LOG_COLUMNS = ("at", "tick", "commands", "last_event_id", "epoch")
 
 
@@ -216,6 +225,14 @@ def write_plan(dialect: str, rows: Rows, agent_rows: list[dict[str, Any]]) -> Wr
     ]
     if kept:
         out += _upsert(dialect, "clients", "client_id", kept)
+    if rows.chat_messages:
+        out += _insert(dialect, "chat_messages", rows.chat_messages)
+    if rows.chat_joins:
+        joins: list[Params] = [(conversation, user, 0) for conversation, user in sorted(rows.chat_joins)]
+        out += inserts(dialect, "chat_members", CHAT_MEMBER_COLUMNS, joins, _JOIN)
+    if rows.chat_reads:
+        reads: list[Params] = [(conversation, user, up_to) for (conversation, user), up_to in rows.chat_reads.items()]
+        out += inserts(dialect, "chat_members", CHAT_MEMBER_COLUMNS, reads, _READ_UP_TO)
     if rows.status_log:
         out += _insert(dialect, "status_log", rows.status_log)
     if rows.activity:

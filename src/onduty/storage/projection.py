@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from onduty.domain import chat
 from onduty.domain import commands as c
 from onduty.domain import events as ev
 from onduty.domain.model import Agent, Thread
@@ -56,6 +57,11 @@ class Rows:
     agent_ids: set[int] = field(default_factory=set)  # whose rows to write (agent_rows)
     connected_agents: bool = False  # and every connected agent's too (S8: an instance dropped)
     meta: dict[str, Any] = field(default_factory=dict)
+    # C1: messages; who joins a conversation (in it from now on, nothing read); how far each
+    # member has read (a mark only moves forward: the writer keeps the greater).
+    chat_messages: list[dict[str, Any]] = field(default_factory=list)
+    chat_joins: set[tuple[str, int]] = field(default_factory=set)
+    chat_reads: dict[tuple[str, int], int] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
     tracker: ActivityTracker = field(default_factory=ActivityTracker)
     # The batch for the command log; None when the batch changed nothing (nothing to commit).
@@ -273,6 +279,32 @@ def _settings_changed(rows: Rows, event: ev.SettingsChanged, ws: Workspace) -> N
     rows.settings.update(event.changes)
 
 
+def _chat_message(rows: Rows, event: ev.ChatMessageSent, ws: Workspace) -> None:
+    rows.chat_messages.append(
+        {
+            "id": event.message_id,
+            "conversation_id": event.conversation_id,
+            "sender_id": event.sender_id,
+            "text": event.text,
+            "thread_id": event.about_thread,
+            "at": event.at,
+        }
+    )
+    conversation = chat.parse(event.conversation_id)
+    if isinstance(conversation, chat.Direct):  # both people are in it from its first message
+        rows.chat_joins.add((conversation.id, conversation.other(event.sender_id)))
+    _chat_read(rows, conversation.id, event.sender_id, event.message_id)  # one's own message is read
+
+
+def _chat_read_event(rows: Rows, event: ev.ChatRead, ws: Workspace) -> None:
+    _chat_read(rows, event.conversation_id, event.user_id, event.up_to)
+
+
+def _chat_read(rows: Rows, conversation_id: str, user_id: int, up_to: int) -> None:
+    key = (conversation_id, user_id)
+    rows.chat_reads[key] = max(up_to, rows.chat_reads.get(key, 0))
+
+
 WRITERS: dict[type[ev.Event], Writer] = {
     ev.AgentRegistered: _agent_registered,
     ev.AgentChanged: _agent,
@@ -295,6 +327,8 @@ WRITERS: dict[type[ev.Event], Writer] = {
     ev.ApprovalCancelled: _approval_cancelled,
     ev.ReasonSaved: _reason_saved,
     ev.SettingsChanged: _settings_changed,
+    ev.ChatMessageSent: _chat_message,
+    ev.ChatRead: _chat_read_event,
 }
 
 

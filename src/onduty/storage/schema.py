@@ -160,6 +160,30 @@ messages = Table(
     Column("pinned", Boolean, nullable=False),
 )
 
+# C1: internal chat. A conversation is named by its id (domain/chat.py), not created; its
+# messages are numbered by the engine.
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=False),
+    Column("conversation_id", String(160), nullable=False),
+    Column("sender_id", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("thread_id", BigId, nullable=True),  # a consultation: the thread it points to
+    Column("at", Float, nullable=False),
+    Index("ix_chat_messages_conversation_id_id", "conversation_id", "id"),
+)
+
+# Who is in which conversation, and how far they have read: both people of a direct
+# conversation from its first message; a room's people from when they first write or read.
+chat_members = Table(
+    "chat_members",
+    metadata,
+    Column("conversation_id", String(160), primary_key=True),
+    Column("user_id", Integer, primary_key=True, index=True),
+    Column("up_to", BigId, nullable=False),  # the last message read (0: none)
+)
+
 approval_requests = Table(
     "approval_requests",
     metadata,

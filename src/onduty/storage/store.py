@@ -48,6 +48,22 @@ def fits(value: int, limit: int = MAX_INT) -> bool:
     return -limit - 1 <= value <= limit
 
 
+def visible_threads(query: Select[Any], agent_ids: list[int] | None, include_queue: bool) -> Select[Any]:
+    """`query` on threads narrowed to those held by `agent_ids` (anyone's when None), plus,
+    with `include_queue`, the queued ones for them."""
+    if agent_ids is None:
+        return query
+    agent_ids = [a for a in agent_ids if fits(a)]
+    visible: list[ColumnElement[bool]] = [t.threads.c.agent_id.in_(agent_ids)]
+    if include_queue:
+        # The general queue, and threads waiting for one of these agents (R4); a thread
+        # waiting for another team's agent is that team's.
+        queued = t.threads.c.state == ThreadState.QUEUED.value
+        waiting_for = t.threads.c.reserved_for
+        visible.append(and_(queued, or_(waiting_for.is_(None), waiting_for.in_(agent_ids))))
+    return query.where(or_(*visible))
+
+
 _LOG_AFTER = "SELECT id, at, tick, commands, last_event_id FROM command_log WHERE id > $1 ORDER BY id LIMIT $2"
 
 
@@ -135,6 +151,7 @@ class SqlStore(base.Store):
         next_thread = (await conn.execute(select(func.max(t.threads.c.id)))).scalar() or 0
         next_message = (await conn.execute(select(func.max(t.messages.c.id)))).scalar() or 0
         next_request = (await conn.execute(select(func.max(t.approval_requests.c.id)))).scalar() or 0
+        next_chat = (await conn.execute(select(func.max(t.chat_messages.c.id)))).scalar() or 0
         # Every event carries the engine's time, which never runs backwards (one writer): the
         # last one written has the latest. One look-up by primary key, where max(at) would
         # read the whole journal (no index on `at`, and it only grows).
@@ -150,6 +167,7 @@ class SqlStore(base.Store):
             next_thread_id=next_thread + 1,
             next_message_id=next_message + 1,
             next_request_id=next_request + 1,
+            next_chat_id=next_chat + 1,
             clock=clock if clock is not None else float("-inf"),
             round_robin_last=int(meta.get("round_robin_last", -1)),
         )
@@ -282,23 +300,12 @@ class SqlStore(base.Store):
         None), plus queued ones when `include_queue`."""
         if (thread_id is not None and not fits(thread_id, MAX_BIGINT)) or not fits(after, MAX_BIGINT):
             return [], {}
-        if agent_ids is not None:
-            agent_ids = [a for a in agent_ids if fits(a)]
         query = select(t.threads).where(t.threads.c.id > after).order_by(t.threads.c.id).limit(limit)
         if thread_id is not None:
             query = query.where(t.threads.c.id == thread_id)
         if state is not None:
             query = query.where(t.threads.c.state == state)
-        if agent_ids is not None:
-            visible: list[ColumnElement[bool]] = [t.threads.c.agent_id.in_(agent_ids)]
-            if include_queue:
-                # The general queue, and threads waiting for one of these agents (R4); a thread
-                # waiting for another team's agent is that team's.
-                queued = t.threads.c.state == ThreadState.QUEUED.value
-                waiting_for = t.threads.c.reserved_for
-                visible.append(and_(queued, or_(waiting_for.is_(None), waiting_for.in_(agent_ids))))
-            query = query.where(or_(*visible))
-        threads = list(await self.fetch(query))
+        threads = list(await self.fetch(visible_threads(query, agent_ids, include_queue)))
         messages: dict[int, list[Any]] = {r.id: [] for r in threads}
         if threads:
             rows = await self.fetch(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -98,6 +99,28 @@ class UserStore:
             return None
         row = await self.store.fetch_one(select(t.users).where(t.users.c.id == user_id))
         return _user(row) if row else None
+
+    async def by_ids(self, user_ids: Collection[int]) -> dict[int, User]:
+        wanted = sorted({i for i in user_ids if fits(i)})
+        if not wanted:
+            return {}
+        rows = await self.store.fetch(select(t.users).where(t.users.c.id.in_(wanted)))
+        return {row.id: _user(row) for row in rows}
+
+    async def people(self, *, team: str | None = None, search: str | None = None, limit: int = 50) -> list[User]:
+        """Active users who chat (agents, supervisors, admins), by name: of `team` when given,
+        whose name or username contains `search` (any case) when given."""
+        u = t.users.c
+        query = select(t.users).where(u.active.is_(True), u.role.in_(("agent", "supervisor", "admin")))
+        if team is not None:
+            query = query.where(u.team == team)
+        if search:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                or_(func.lower(u.name).like(pattern, escape="\\"), u.username.like(pattern, escape="\\"))
+            )
+        rows = await self.store.fetch(query.order_by(func.lower(u.name), u.id).limit(limit))
+        return [_user(row) for row in rows]
 
     async def by_username(self, username: str) -> tuple[User, str | None] | None:
         """The user and their password hash, by the username as typed (normalised here)."""

@@ -27,6 +27,7 @@ from onduty.usernames import skeleton
 from onduty.web import (
     routes_admin,
     routes_agents,
+    routes_chat,
     routes_events,
     routes_floor,
     routes_internal,
@@ -102,6 +103,7 @@ def create_app(
             *routes_admin.ROUTES,
             *routes_reports.ROUTES,
             *routes_events.ROUTES,
+            *routes_chat.ROUTES,
             events,
         ],
         dependencies={"caller": Provide(provide_caller), "ctx": Provide(provide_ctx, sync_to_thread=False)},

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from onduty.domain.types import Actor
 from onduty.service.accounts import Accounts
 from onduty.service.auth import token_hash
+from onduty.service.chat import Chat
 from onduty.service.connections import AgentStreams
 from onduty.service.node import Node
 from onduty.service.passwords import Passwords
@@ -53,12 +54,14 @@ class AppContext:
     # the users are kept in: the service's.
     reads: Reads = field(init=False)
     accounts: Accounts = field(init=False)
+    chat: Chat = field(init=False)
     failed_sign_ins: FailedSignIns = field(init=False)
 
     def __post_init__(self) -> None:
         self.streams = AgentStreams(self.node)
         self.reads = Reads(self.users.store)
         self.accounts = Accounts(self.users)
+        self.chat = Chat(self.node, self.users.store, self.accounts)
         self.failed_sign_ins = FailedSignIns(self.sign_in_limits, self.node.now)
 
     async def user_for_token(self, token: str) -> User | None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from onduty.domain.chat import MAX_CHAT_TEXT, MAX_CONVERSATION_ID
 from onduty.domain.reasons import CODE_PATTERN, MAX_MINUTES
 from onduty.domain.settings import MAX_CAPACITY, MIN_TIMEOUT, SERVICE_LEVEL_TARGET_RANGE, TIMEOUT_MAX, ZONE_PATTERN
 from onduty.domain.validate import MAX_CLIENT_ID, MAX_PRIORITY, MAX_TEAM, MAX_TEXT
@@ -470,3 +471,77 @@ class WorkloadReport(Struct):
 class EventTicket(Struct):
     ticket: str  # opens GET /api/v1/events?ticket=… once
     expires_at: str
+
+
+# -- internal chat (C1) ---------------------------------------------------------------
+
+ConversationId = Annotated[
+    str, documented(1, MAX_CONVERSATION_ID, "A conversation's id, as GET /chat/conversations gives it", pattern=NO_NUL)
+]
+
+
+class ChatMessageRequest(_In):
+    """To a conversation (`conversation_id`) or to a person (`to_user_id`: the direct
+    conversation with them, opened by its first message): one of the two."""
+
+    text: Annotated[str, documented(1, MAX_CHAT_TEXT, pattern=NOT_BLANK)]
+    conversation_id: ConversationId | None = None
+    to_user_id: Annotated[int, Meta(ge=1, le=MAX_ID)] | None = None
+    thread_id: Annotated[int, Meta(ge=1, le=MAX_BIG_ID, description="A thread it is about (a consultation)")] | None = (
+        None
+    )
+
+
+class ChatReadRequest(_In):
+    up_to: Annotated[int, Meta(ge=1, le=MAX_BIG_ID, description="The last message read")]
+
+
+class ChatPerson(Struct):
+    user_id: int
+    name: str
+    role: str
+    team: str | None
+    presence: Literal["online", "away", "offline"] | None  # W4; None: no status (not an agent)
+    status: Status | None
+
+
+class ChatThread(Struct):
+    """The thread a message points to: shown only to a reader who may open it."""
+
+    visible: bool
+    id: int | None = None
+    client_id: str | None = None
+    state: str | None = None
+    agent_id: int | None = None
+
+
+class ChatMessage(Struct):
+    id: int
+    conversation_id: str
+    sender_id: int
+    sender_name: str
+    text: str
+    at: str
+    thread: ChatThread | None
+
+
+class ChatConversation(Struct):
+    id: str
+    kind: Literal["direct", "team"]
+    title: str
+    team: str | None
+    members: list[ChatPerson]
+    unread: int
+    up_to: int
+    last_message: ChatMessage | None
+
+
+class ChatMessagePage(Struct):
+    items: list[ChatMessage]
+    next: int | None
+
+
+class ChatReadState(Struct):
+    conversation_id: str
+    up_to: int
+    unread: int
