@@ -209,8 +209,17 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     dialog = page.get_by_role("dialog", name="Transfer thread")
     expect(dialog.locator(".colleague", has_text="Bob Brown")).to_be_visible()
     check_schemes(page, "transfer dialog", failures)
-    dialog.get_by_role("button", name="Cancel", exact=True).click()
+    # C1: the chat, opened by "ask first": a conversation about the thread, then the list.
+    dialog.locator(".colleague", has_text="Bob Brown").get_by_role("button", name="Ask first: Bob Brown").click()
     expect(dialog).to_be_hidden()
+    page.locator("#chat-text").fill("do you know this client?")
+    page.locator("#chat-text").press("Enter")
+    expect(page.locator("#chat-messages .chat-pointer")).to_be_visible()
+    check_schemes(page, "chat, a conversation about a thread", failures)
+    page.locator("#chat-back").click()
+    page.locator("#chat-find").fill("b")
+    expect(page.locator("#chat-people li").first).to_be_visible()
+    check_schemes(page, "chat, its conversations and the people found", failures)
     page.context.close()
 
     # Administration, with a retire confirm and a toast up.

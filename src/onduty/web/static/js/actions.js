@@ -22,6 +22,7 @@ export function setUpActions(state, refresh) {
       toast(`Thread with ${thread.client_id} ${how} to ${to ? to.name : "the agent"}.`);
       if (!state.live) refresh();
     },
+    onAsk: (person, thread) => state.chat.openWith(person, { thread }), // C1: "ask first"
   });
   closeBox.addEventListener("close", () => {
     const { opener } = state.closing || {};

@@ -10,6 +10,7 @@
 // agent (by the router, or transferred by someone else) is announced once the reload
 // shows its client.
 import { api, openThreads } from "./api.js";
+import { chatPanel } from "./chat.js";
 import { chrome } from "./chrome.js";
 import { secondsSince, secondsUntil, syncClock } from "./clock.js";
 import { $, h, placeInOrder, toast } from "./dom.js";
@@ -23,11 +24,17 @@ import { transferPicker } from "./transfer.js";
 
 const user = requireRole("agent");
 let picker = null; // the transfer picker (transfer.js), set up in start()
-// What the stream carries: one's own events; colleagues' presence (W4) only while the
-// transfer picker shows it (coalesced by the server into `presence.changed`).
+let chat = null; // the chat panel (chat.js)
+// What the stream carries: one's own events (and one's chat); colleagues' presence (W4)
+// only while the transfer picker or the chat shows it (coalesced by the server into
+// `presence.changed`).
 const OWN = {};
 const WITH_PRESENCE = { presence: "all" };
 let stream = null;
+
+function subscription() {
+  return picker.thread() || chat.showing() ? WITH_PRESENCE : OWN;
+}
 
 const state = {
   me: null, // the API's agent object
@@ -50,11 +57,18 @@ function start() {
       toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
       refresh.threads();
     },
+    onAsk: (person, thread) => chat.openWith(person, { thread }), // C1: "ask first"
+  });
+  chat = chatPanel({
+    user,
+    reasons: () => state.reasons,
+    onShowing: () => stream.subscribe(subscription()),
+    onThread: showThread,
   });
   stream = new EventStream(onEvent, { onReady });
   stream.subscribe(OWN);
   stream.start().reportInput(); // S8: the person is still here (idle_timeout)
-  $("#transfer-dialog").addEventListener("close", () => stream.subscribe(OWN));
+  $("#transfer-dialog").addEventListener("close", () => stream.subscribe(subscription()));
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
   $("#status-choice").addEventListener("change", renderChoiceHint);
@@ -84,9 +98,11 @@ async function onReady({ first, at }) {
   }
   refresh.threads();
   picker.reload();
+  chat.reload();
 }
 
 function onEvent(event) {
+  chat.event(event);
   const { name, data } = event;
   if (name === "agent.updated" && data.agent && data.agent.id === user.id) {
     renderMe(data.agent);
@@ -521,6 +537,15 @@ async function closeThread(id, parts) {
     toast("Thread closed.");
     refresh.threads();
   }
+}
+
+// A consultation's thread (C1), when it is one of the agent's: its card, ready to answer.
+function showThread(thread) {
+  const entry = state.threads.get(thread.id);
+  if (!entry) return toast(`Thread #${thread.id} with ${thread.client_id} is not one of yours now.`);
+  entry.el.scrollIntoView({ block: "nearest" });
+  entry.parts.reply.focus();
+  return null;
 }
 
 function openTransfer(id, opener) {

@@ -9,6 +9,7 @@
 import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api, openThreads } from "./api.js";
 import { BELL, icon, paintAvatar, prompted, reasonLabel, statusChip } from "./badges.js";
+import { chatPerson } from "./chat.js";
 import { ticking } from "./clock.js";
 import { $, h, initials, put, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
@@ -27,6 +28,14 @@ const dialog = $("#card");
 const confirmBox = $("#approve-confirm");
 
 export function setUpCard(state) {
+  // C1: "message this agent": the card gives way to the chat with them.
+  $("#card-message").addEventListener("click", () => {
+    const agent = state.card && state.agents.get(state.card.id);
+    if (!agent) return;
+    const opener = state.card.opener;
+    dialog.close();
+    state.chat.openWith(chatPerson(agent), { opener });
+  });
   dialog.addEventListener("close", () => {
     if (confirmBox.open) confirmBox.close();
     const opener = state.card && state.card.opener;

@@ -41,3 +41,32 @@ export function rowAfterStatusChange(row, data) {
   const { status, presence, disconnect_deadline, overdue, overdue_at } = data;
   return { ...row, status, presence, disconnect_deadline, overdue, overdue_at };
 }
+
+// W4: online while working, away while logged in but not working, offline when logged out.
+export const PRESENCE_OF = {
+  active: "online",
+  active_own_clients: "online",
+  finishing: "online",
+  not_ready: "away",
+  inactive: "away",
+  kicked_out: "away",
+  offline: "offline",
+};
+
+// A colleague's presence and status after an `agent.status_changed` (or a change inside a
+// `presence.changed`): the event's own when it carries the row's status; otherwise, when
+// it was not the command's last change for them, as told by its states (the threads held
+// are not in the event: an active colleague reads "Active" until the next row).
+export function presenceAfterStatusChange(person, data, reasons) {
+  if (data.status) return { presence: data.presence, status: data.status };
+  const reason = data.to_reason ? reasons.find((r) => r.code === data.to_reason) : null;
+  return {
+    presence: PRESENCE_OF[data.to_state] || "offline",
+    status: {
+      ...person.status,
+      state: data.to_state,
+      reason: data.to_reason,
+      label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { setUpActions } from "./actions.js";
 import { api } from "./api.js";
 import { reasonLabel } from "./badges.js";
 import { closeCard, loadCardThreads, renderCard, setUpCard } from "./card.js";
+import { chatPanel } from "./chat.js";
 import { chrome } from "./chrome.js";
 import { syncClock, tickAll } from "./clock.js";
 import { $, toast } from "./dom.js";
@@ -28,7 +29,7 @@ import { announce, setUpNotifications } from "./notify.js";
 import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
 import { rowAfterStatusChange } from "./status.js";
-import { setUpThreadView, threadEvent } from "./threadview.js";
+import { openThreadView, setUpThreadView, threadEvent } from "./threadview.js";
 import { debounce, loadHolding } from "./timing.js";
 import {
   dropRows,
@@ -71,6 +72,7 @@ const state = {
   picker: null, // the transfer picker (transfer.js)
   closing: null, // the thread a close is asked for: {thread, opener}
   viewing: null, // the thread read in the view: {id, opener, asked}
+  chat: null, // the chat panel (chat.js): "message this agent" on a row, "ask first" in the picker
   // Applies an event now, as the stream's are: for what a module reads from the API itself.
   apply: (event) => apply(event),
 };
@@ -89,10 +91,17 @@ function start() {
     refreshQueue(state);
     if (state.card) loadCardThreads(state);
   });
+  state.chat = chatPanel({
+    user,
+    reasons: () => state.reasons,
+    onShowing: () => stream.subscribe(subscription()),
+    onThread: (thread, opener) => openThreadView(state, thread, opener),
+  });
   const stream = new EventStream(onEvent, {
     onReady: ({ at }) => {
       syncClock(at);
       load();
+      state.chat.reload();
       state.floor.soon(); // what changed while the stream was away
     },
     onState: (connection) => {
@@ -100,10 +109,16 @@ function start() {
       showBusy(state);
     },
   });
-  // What the page shows (W1, W5): its team's rows and the general queue; an admin's, every team.
-  stream.subscribe({ teams: state.admin ? "all" : user.team ? [user.team] : [], queue: true });
+  stream.subscribe(subscription());
   setInterval(tick, 1000);
   stream.start();
+}
+
+// What the page shows (W1, W5): its team's rows and the general queue (an admin's, every
+// team); and, while the chat is open, everyone's presence (C1, W4), coalesced.
+function subscription() {
+  const shown = { teams: state.admin ? "all" : user.team ? [user.team] : [], queue: true };
+  return state.chat && state.chat.showing() ? { ...shown, presence: "all" } : shown;
 }
 
 // -- the state, from the API, then from events --------------------------------------------
@@ -136,6 +151,7 @@ const cardThreadsSoon = debounce(() => state.card && loadCardThreads(state), 300
 
 // Every event, in order: what each one changes on the page.
 function apply(event) {
+  state.chat.event(event);
   const { name, data } = event;
   if (name === "agent.updated") {
     upsert(data.agent);

@@ -4,10 +4,11 @@
 // presence (W4), their status and their load ("2 of 3 threads": a transfer ignores
 // capacity, R3, but whoever chooses should see who is full), filtered by a search box.
 //
-//   const picker = transferPicker({ team, onDone })
+//   const picker = transferPicker({ team, onDone, onAsk })
 //     team: only this team's agents are offered (a supervisor's, W6); null offers everyone,
 //     the caller's own team first (an agent's, R3).
 //     onDone(thread, to): after a transfer the server accepted; `to` is the presence entry.
+//     onAsk(person, thread): "Ask first" beside each colleague (C1: the chat, about the thread).
 //   picker.open(thread, { title, opener })  the thread ({id, client_id, agent_id}); the
 //     focus goes back to `opener` when the dialog closes.
 //   picker.people                           agent id -> presence entry, from GET /presence
@@ -18,22 +19,12 @@
 import { api } from "./api.js";
 import { $, h, initials, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
-import { PRESENCE_LABEL, statusLabel } from "./status.js";
+import { PRESENCE_LABEL, presenceAfterStatusChange } from "./status.js";
 import { coalesced } from "./timing.js";
 
 const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };
-// W4: online while working, away while logged in but not working, offline when logged out.
-const PRESENCE_OF = {
-  active: "online",
-  active_own_clients: "online",
-  finishing: "online",
-  not_ready: "away",
-  inactive: "away",
-  kicked_out: "away",
-  offline: "offline",
-};
 
-export function transferPicker({ team = null, ownTeam = null, onDone = () => {}, reasons = () => [] }) {
+export function transferPicker({ team = null, ownTeam = null, onDone = () => {}, onAsk = null, reasons = () => [] }) {
   const dialog = $("#transfer-dialog");
   const filterBox = $("#colleague-filter");
   const list = $("#colleague-list");
@@ -90,8 +81,27 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
             loadOf(p),
             h("span", { class: "muted small colleague-status" }, p.status.label),
           ),
+          onAsk && askFirst(p),
         );
       }),
+    );
+  }
+
+  // C1: "ask first": the chat with this colleague, about the thread, before handing it over.
+  function askFirst(person) {
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "quiet ask-first",
+        "aria-label": `Ask first: ${person.name}`,
+        onclick: () => {
+          const { thread } = current;
+          dialog.close();
+          onAsk(person, thread);
+        },
+      },
+      "Ask first",
     );
   }
 
@@ -150,21 +160,7 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
     statusChanged(data) {
       const person = people.get(data.agent_id);
       if (!person) return current ? reload() : null; // a newcomer; a closed picker reads all on opening
-      if (data.status) {
-        person.presence = data.presence;
-        person.status = data.status;
-      } else {
-        // Not the command's last change for them: the next event carries the status.
-        person.presence = PRESENCE_OF[data.to_state] || "offline";
-        const reason = data.to_reason ? reasons().find((r) => r.code === data.to_reason) : null;
-        person.status = {
-          ...person.status,
-          state: data.to_state,
-          reason: data.to_reason,
-          // Threads held are not in the event: an active colleague reads "Active" until the next row.
-          label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
-        };
-      }
+      Object.assign(person, presenceAfterStatusChange(person, data, reasons()));
       if (current) render();
       return null;
     },

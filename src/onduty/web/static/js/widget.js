@@ -6,6 +6,7 @@
 // (roving tabindex) and the arrow keys move between them.
 import { avatar, bell, disconnected, overCapacity, overdue, prompted, statusChip } from "./badges.js";
 import { openCard } from "./card.js";
+import { chatPerson } from "./chat.js";
 import { serverNow, ticking } from "./clock.js";
 import { $, h, placeInOrder, put } from "./dom.js";
 import { isOverdue, keyFromParam, matches, offeredReasons, renderTiles, statusParam } from "./floor.js";
@@ -372,6 +373,27 @@ export function tickWidget(state) {
   if (changed) applyFilter(state);
 }
 
+// C1: "message this agent", on the row (by pointer; the card offers it to the keyboard:
+// the row's own keys move between rows and open the card).
+function messageButton(state, agent) {
+  const open = (event) => {
+    event.stopPropagation();
+    state.chat.openWith(chatPerson(agent), { opener: event.currentTarget.closest("tr") });
+  };
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "quiet sv-message",
+      tabindex: "-1",
+      title: `Message ${agent.name}`,
+      "aria-label": `Message ${agent.name}`,
+      onclick: open,
+    },
+    "✉",
+  );
+}
+
 export function fillRow(state, tr, agent) {
   const { status } = agent;
   const late = isOverdue(agent);
@@ -394,6 +416,7 @@ export function fillRow(state, tr, agent) {
         h("span", { class: "name" }, agent.name),
         h("span", { class: "user muted" }, agent.username),
       ),
+      messageButton(state, agent),
     ),
     h(
       "td",
