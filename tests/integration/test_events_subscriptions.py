@@ -335,3 +335,39 @@ async def test_a_follower_filters_the_streams_it_serves_live_and_resumed(two: tu
     watched = range(start + 1, sup.last_id + 1)
     async with page(follower, supervisor, OWN_TEAM_AND_QUEUE, after=start) as again:
         assert [e for e in again.backlog if e["id"] in watched] == [e for e in sup.live if e["id"] in watched]
+
+
+def chat_ids(frames: list[Frame]) -> list[int]:
+    return [f["data"]["id"] for f in frames if f["name"] == "chat.message"]
+
+
+@pytest.mark.xdist_group("faults")
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_c1_chat_travels_between_instances_as_every_event_does(two: tuple[Api, Api]) -> None:
+    """A message written on a follower is applied by the owner (forwarded whole), reaches the
+    pages of its two people on either instance, live and resumed, and no one else's."""
+    owner, follower = two
+    ann, bob = await owner.person("agent", team="a"), await owner.person("agent", team="a")
+    cat = await owner.person("agent", team="b")
+    start = owner.ctx.node.last_event_id
+    async with (
+        page(owner, bob, {}) as on_owner,
+        page(follower, ann, {}) as on_follower,
+        page(follower, cat, {}) as other,
+    ):
+        body = {"to_user_id": bob.id, "text": "written on the follower"}
+        sent = await follower.json(ann, "POST", "/chat/messages", body, expect=201)
+        await on_owner.until(named("chat.message"))
+        body = {"conversation_id": sent["conversation_id"], "text": "answered on the owner"}
+        reply = await owner.json(bob, "POST", "/chat/messages", body, expect=201)
+        await on_follower.until(lambda f: f["name"] == "chat.message" and f["data"]["id"] == reply["id"])
+        code = await sentinel(owner)
+        await other.until(reason(code))
+    assert chat_ids(on_owner.live) == [sent["id"]]
+    assert chat_ids(on_follower.live) == [sent["id"], reply["id"]]
+    assert chat_ids(other.live) == []
+    history = await follower.json(bob, "GET", f"/chat/conversations/{sent['conversation_id']}/messages", expect=200)
+    assert [m["text"] for m in history["items"]] == ["answered on the owner", "written on the follower"]
+    async with page(follower, bob, {}, after=start) as resumed, page(follower, cat, {}, after=start) as missed:
+        assert chat_ids(resumed.backlog) == [sent["id"], reply["id"]]
+        assert chat_ids(missed.backlog) == []
