@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
+from onduty.domain.chat import Room
 from tests.e2e.conftest import Site, live, screenshot, sign_in
+
+ROOM_SUPPORT = Room("support").id
 
 
 def _open_chat(page: Page) -> None:
@@ -101,7 +104,9 @@ def test_c1_ask_first_and_message_this_agent_open_the_chat_about_the_thread(brow
     live(ann_page)
     card = ann_page.locator(f'article.thread[data-thread-id="{thread["id"]}"]')
     card.get_by_role("button", name="Transfer…").click()
-    ann_page.locator("#colleague-list .colleague", has_text="Bob Agent").get_by_role("button", name="Ask first: Bob Agent").click()
+    ann_page.locator("#colleague-list .colleague", has_text="Bob Agent").get_by_role(
+        "button", name="Ask first: Bob Agent"
+    ).click()
     expect(ann_page.locator("#transfer-dialog")).to_be_hidden()
     expect(ann_page.locator("#chat-with")).to_have_text("Bob Agent")
     expect(ann_page.locator("#chat-about")).to_contain_text(f"About thread #{thread['id']} with client-7")
@@ -128,3 +133,17 @@ def test_c1_ask_first_and_message_this_agent_open_the_chat_about_the_thread(brow
     expect(pointer).to_have_text(f"About thread #{thread['id']} with client-7")
     pointer.click()
     expect(sam_page.locator("#thread-view-title")).to_have_text(f"Thread #{thread['id']} with client-7")
+
+    # An admin joins the team's room: found by the team's name, read, written in.
+    site.api(sam, "POST", "/chat/messages", {"conversation_id": ROOM_SUPPORT, "text": "hello team"})
+    admin_page = sign_in(browser, site, site.admin)
+    admin_page.goto("/supervisor")  # an admin lands on the administration page
+    live(admin_page)
+    _open_chat(admin_page)
+    admin_page.locator("#chat-find").fill("supp")
+    admin_page.locator("#chat-people .chat-person", has_text="Team support").click()
+    expect(admin_page.locator("#chat-messages .text")).to_have_text("hello team")
+    admin_page.locator("#chat-text").fill("thanks, all")
+    admin_page.locator("#chat-text").press("Enter")
+    expect(admin_page.locator("#chat-list .chat-item", has_text="Team support")).to_have_count(1)  # joined
+    expect(sam_page.locator(_unread(sam_page))).to_have_text("1")

@@ -38,25 +38,30 @@ async def conversations(
         query = query.where(_r.conversation_id == only)
         always = (only,)
     marks = {r.conversation_id: r.up_to for r in await store.fetch(query)}
-    for conversation_id in always:
-        marks.setdefault(conversation_id, 0)
+    without_row = [c for c in always if c not in marks]
+    marks.update(dict.fromkeys(without_row, 0))
     if not marks:
         return []
     ids = sorted(marks)
-    unread: dict[str, int] = {}
-    # One count per conversation, each over its own range of the (conversation_id, id) index.
-    for conversation_id in ids:
+    # One grouped count over the person's rows (each conversation a range of the
+    # (conversation_id, id) index), and one for a conversation they have no row in yet.
+    counted = (
+        select(_m.conversation_id, func.count())
+        .join(t.chat_members, and_(_r.conversation_id == _m.conversation_id, _r.user_id == user_id))
+        .where(_m.id > _r.up_to, _m.sender_id != user_id, _m.conversation_id.in_(ids))
+        .group_by(_m.conversation_id)
+    )
+    unread = {row[0]: row[1] for row in await store.fetch(counted)}
+    for conversation_id in without_row:
         count = await store.fetch_one(
-            select(func.count()).where(
-                _m.conversation_id == conversation_id, _m.id > marks[conversation_id], _m.sender_id != user_id
-            )
+            select(func.count()).where(_m.conversation_id == conversation_id, _m.sender_id != user_id)
         )
         unread[conversation_id] = count[0] if count else 0
     newest = (
         select(func.max(_m.id).label("id")).where(_m.conversation_id.in_(ids)).group_by(_m.conversation_id).subquery()
     )
     last = {r.conversation_id: r for r in await store.fetch(select(t.chat_messages).join(newest, newest.c.id == _m.id))}
-    return [ConversationRow(c, marks[c], unread[c], last.get(c)) for c in ids]
+    return [ConversationRow(c, marks[c], unread.get(c, 0), last.get(c)) for c in ids]
 
 
 async def messages(store: SqlStore, conversation_id: str, *, before: int | None, limit: int) -> Sequence[Any]:

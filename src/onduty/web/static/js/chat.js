@@ -28,9 +28,15 @@ const MAX_TEXT = 4000;
 const PAGE = 50;
 const ROLE_LABEL = { supervisor: "Supervisor", admin: "Admin", agent: "Agent" };
 
-// The id of the direct conversation of two people (as the server names it, domain/chat.py).
+// The id of the direct conversation of two people, and of a team's room, as the server
+// names them (domain/chat.py).
 export function directId(a, b) {
   return `d${Math.min(a, b)}-${Math.max(a, b)}`;
+}
+
+export function roomId(team) {
+  const bytes = new TextEncoder().encode(team);
+  return `t-${btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
 }
 
 // An agent's row (the API's agent object) as the chat names people.
@@ -52,6 +58,7 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
     people: new Map(), // user id -> {user_id, name, role, team, presence, status}
     open: null, // the conversation shown: {id, title, kind, members, next, items: Map id -> <li>, about}
     opener: null, // what had the focus before the panel opened
+    teams: null, // an admin's: every team, to find its room
   };
   const toggle = toggleButton();
 
@@ -66,7 +73,10 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
         for (const person of conversation.members) state.people.set(person.user_id, person);
       }
       renderList();
-      if (state.open && state.conversations.has(state.open.id)) renderHead();
+      if (state.open && state.conversations.has(state.open.id)) {
+        renderHead();
+        markRead(); // what came while it loaded is read if it shows
+      }
     } catch (failure) {
       toast(`Could not load the chat: ${failure.message}`);
     }
@@ -149,12 +159,12 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
 
   // -- one conversation -------------------------------------------------------------
 
-  async function openConversation(id, opener = null, { title = null, members = null, about = null } = {}) {
+  async function openConversation(id, opener = null, { title = null, kind = "direct", members = null, about = null } = {}) {
     const known = state.conversations.get(id);
     state.open = {
       id,
       title: known ? known.title : title,
-      kind: known ? known.kind : "direct",
+      kind: known ? known.kind : kind,
       members: known ? known.members : members || [],
       next: null,
       items: new Map(),
@@ -340,13 +350,28 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
       return found.replaceChildren();
     }
     try {
-      const people = await api("GET", `/chat/people?search=${encodeURIComponent(wanted)}&limit=8`);
+      const [people, rooms] = await Promise.all([
+        api("GET", `/chat/people?search=${encodeURIComponent(wanted)}&limit=8`),
+        roomsMatching(wanted),
+      ]);
       if (findBox.value.trim() !== wanted) return null;
       for (const person of people) state.people.set(person.user_id, person);
       found.hidden = false;
       put(
         found,
-        people.length
+        rooms.map((team) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              { type: "button", class: "chat-person", onclick: (event) => openRoom(team, event.currentTarget) },
+              h("span", { class: "name" }, `Team ${team}`),
+              h("span", { class: "muted small" }, " room"),
+            ),
+          ),
+        ),
+        people.length || rooms.length
           ? people.map((person) =>
               h(
                 "li",
@@ -367,6 +392,20 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
     }
     return null;
   }, 200);
+
+  // Admins may join any team's room (C1): they find rooms by the team's name too.
+  async function roomsMatching(wanted) {
+    if (user.role !== "admin") return [];
+    if (!state.teams) state.teams = await api("GET", "/teams");
+    const needle = wanted.toLowerCase();
+    return state.teams.filter((team) => team.toLowerCase().includes(needle)).slice(0, 5);
+  }
+
+  function openRoom(team, opener) {
+    findBox.value = "";
+    found.hidden = true;
+    return openConversation(roomId(team), opener, { title: team, kind: "team" });
+  }
 
   function openWith(person, { thread = null, opener = null } = {}) {
     const userId = person.user_id ?? person.agent_id;
@@ -440,11 +479,7 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
     }
     if (open) addMessage(message);
     if (open) $("#chat-scroll").scrollTop = $("#chat-scroll").scrollHeight;
-    if (!conversation) {
-      await reload(); // a conversation new to this page
-      if (open) markRead();
-      return null;
-    }
+    if (!conversation) return reload(); // a conversation new to this page (read there if it shows)
     conversation.last_message = message;
     moveFirst(conversation);
     if (data.sender_id !== user.id && data.id > conversation.up_to) {
