@@ -28,9 +28,6 @@ from onduty.storage import chat_reads
 from onduty.storage.store import SqlStore
 from onduty.timefmt import iso
 
-PAGE_LIMIT = 100
-
-
 class Chat:
     def __init__(self, node: Node, store: SqlStore, accounts: Accounts) -> None:
         self._node = node
@@ -195,10 +192,7 @@ class Chat:
 
     async def _may_open(self, user: User, thread_ids: Sequence[int]) -> dict[int, Any]:
         """Of these threads, those `user` may open (`GET /threads/{id}`'s rule), by id."""
-        if user.role == "admin":
-            agent_ids: list[int] | None = None
-        else:
-            agent_ids = await self._node.read(q.team_agent_ids(user))
+        agent_ids = await self._node.read(q.team_agent_ids(user))  # None: anyone's (an admin)
         include_queue = user.role in ("supervisor", "admin")
         return await chat_reads.threads(self._store, thread_ids, agent_ids=agent_ids, include_queue=include_queue)
 
