@@ -28,6 +28,7 @@ from onduty.storage import chat_reads
 from onduty.storage.store import SqlStore
 from onduty.timefmt import iso
 
+
 class Chat:
     def __init__(self, node: Node, store: SqlStore, accounts: Accounts) -> None:
         self._node = node
