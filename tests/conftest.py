@@ -1,13 +1,20 @@
-"""Test-wide settings: hypothesis profiles (`ci` by default, `long` on demand); the Redis server."""
+"""Test-wide settings: hypothesis profiles (`ci` by default, `long` on demand); the Redis
+server; a migrated SQLite database to copy."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from onduty.storage.database import resolve
+from onduty.storage.migrate import newest_revision, upgrade_sync
 from tests.redis_server import REDIS_URL, redis_problem, require
+from tests.serve_process import on_a_thread
 
 settings.register_profile(
     "ci",
@@ -32,3 +39,16 @@ def redis_url() -> str:
     """The machine's Redis (tests/redis_server.py): skips without it, fails under CI=true."""
     require(redis_problem())
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest revision, migrated once per test process: a copy is a
+    clean database on which nothing (a test, `onduty serve`) has a migration to run."""
+    path = tmp_path_factory.mktemp("template") / "onduty.db"
+    on_a_thread(upgrade_sync, resolve(f"sqlite:///{path}"))
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(newest_revision(),)]
+    # Closed, the WAL is folded into the file: a copy of the file alone is the whole database.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
