@@ -22,6 +22,9 @@ from tests.e2e import contrast
 from tests.e2e.axe import SCHEMES, check_schemes
 from tests.e2e.conftest import Person, Site, live, screenshot
 
+# On one worker: the module's one scene, which another worker would build again.
+pytestmark = pytest.mark.xdist_group("a11y")
+
 
 @dataclass(frozen=True, slots=True)
 class Scene:
