@@ -7,12 +7,9 @@ reason; under CI=true they fail instead (.ci/run installs chromium).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,18 +48,13 @@ class Person:
 class Site(ServeProcess):
     """A running `onduty serve` on a SQLite file, and people made through its API."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, template: Path) -> None:
+        """On a copy of `template` (the sqlite_template fixture): migrated already, so the
+        server's start finds nothing to do, nor does the first admin's creation."""
+        shutil.copy(template, workdir / "onduty.db")
         super().__init__(f"sqlite:///{workdir / 'onduty.db'}", workdir)
-        admin = subprocess.run(
-            [sys.executable, "-m", "onduty", "users", "add", "root", "--role", "admin", "--password", "root-password"],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "ONDUTY_DATABASE_URL": self.database},
-        )
-        created = json.loads(admin.stdout)
-        self.admin = Person(created["id"], "root", "root-password", "admin", created["token"])
+        created = self.add_user("root", "admin", password="root-password")
+        self.admin = Person(created.id, "root", "root-password", "admin", created.token)
         self._count = 0
 
     def restart(self) -> None:
@@ -131,8 +123,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    running = Site(tmp_path)
+def site(tmp_path: Path, sqlite_template: Path) -> Iterator[Site]:
+    running = Site(tmp_path, sqlite_template)
     running.start()
     yield running
     running.stop()

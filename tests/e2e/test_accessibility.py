@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -20,6 +21,9 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e import contrast
 from tests.e2e.axe import SCHEMES, check_schemes
 from tests.e2e.conftest import Person, Site, live, screenshot
+
+# On one worker: the module's one scene, which another worker would build again.
+pytestmark = pytest.mark.xdist_group("a11y")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +39,11 @@ class Scene:
 
 
 @pytest.fixture(scope="module")
-def scene(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+def scene(browser: Browser, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Scene]:
     """Agents in most statuses, threads with a pinned message, a pending approval with
     unanswered threads (the W6 confirm), and a "continue working?" prompt (S6) that
     stays up for the whole module."""
-    site = Site(tmp_path_factory.mktemp("a11y"))
+    site = Site(tmp_path_factory.mktemp("a11y"), sqlite_template)
     site.start()
     admin = site.admin
     site.api(admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching", "requires_approval": True})

@@ -31,8 +31,8 @@ PAGES = {"agent": ["/agent"], "supervisor": ["/supervisor", "/wallboard", "/repo
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    running = Site(tmp_path)
+def site(tmp_path: Path, sqlite_template: Path) -> Iterator[Site]:
+    running = Site(tmp_path, sqlite_template)
     running.options = ("--access-log",)  # the log that writes every URL, so it is tested too
     running.start()
     yield running

@@ -93,13 +93,6 @@ def postgres_database() -> Iterator[Database]:
     drop_postgres_database(db)
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "onduty.db"
-    upgrade_sync(resolve(f"sqlite:///{path}"))
-    return path
-
-
 # Every table of the schema (a new one is emptied between tests without being listed here).
 TABLES = tuple(schema.metadata.tables)
 

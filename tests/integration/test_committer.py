@@ -33,6 +33,7 @@ from onduty.domain.types import Actor, State
 from onduty.journal import JournalEntry, StoredEvent
 from onduty.service.clock import ManualClock
 from onduty.service.service import Service
+from onduty.storage import _committer
 from onduty.storage import _write_plan as wp
 from onduty.storage._committer import SqliteCommitter
 from onduty.storage._write_plan import JournalRows, Params, Statement, WritePlan, inserts, placeholders, write_plan
@@ -414,12 +415,17 @@ async def test_a_command_waits_for_another_writers_lock_while_the_loop_runs_on(s
         assert log[-1] == ("active",)
 
 
+@pytest.mark.parametrize("freed", [False, True], ids=["its-wait-times-out", "the-lock-is-freed-meanwhile"])
 async def test_a_commit_cancelled_while_waiting_for_the_lock_leaves_the_committer_usable(
-    sqlite_database: Database,
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, freed: bool
 ) -> None:
     """Cancelled while it waits for another writer's lock (Service.stop() cancels the writer
     task this way), a commit must leave no transaction behind: once the lock is free, the
-    next commit works and other writers can take the lock."""
+    next commit works and other writers can take the lock. The cancelled commit still waits
+    for its thread, whose wait ends either way: it times out, or the lock is freed and taken."""
+    # The thread's wait cannot be interrupted, so the cancelled commit waits out the busy
+    # timeout: a short one here, still far longer than the few steps before the cancel.
+    monkeypatch.setattr(_committer, "BUSY_TIMEOUT_MS", 3_000)
     committer = SqliteCommitter(sqlite_database)
     holder = sqlite3.connect(file_of(sqlite_database), isolation_level=None, timeout=0.5)
     try:
@@ -429,9 +435,13 @@ async def test_a_commit_cancelled_while_waiting_for_the_lock_leaves_the_committe
         await asyncio.sleep(0.05)
         assert not waiting.done()
         waiting.cancel()
+        if freed:
+            asyncio.get_running_loop().call_later(0.2, holder.execute, "ROLLBACK")
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        holder.execute("ROLLBACK")
+        if not freed:
+            holder.execute("ROLLBACK")
+        assert committer._conn is not None and not committer._conn.in_transaction
         await asyncio.sleep(0.3)  # the lock has been free for a while: any wait for it is over
 
         ids = await committer.commit(one_change(2))

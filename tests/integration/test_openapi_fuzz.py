@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ EXAMPLES = int(os.environ.get("ONDUTY_FUZZ_EXAMPLES", "4"))
 # CI's short run draws the same cases every time; a longer one, asked for, draws afresh.
 DERANDOMIZE = "ONDUTY_FUZZ_EXAMPLES" not in os.environ
 DEMO_PASSWORDS = {"admin": ("admin", "admin-demo"), "agent": ("ann", "ann-demo")}
+
+# On one worker: the tests share one server (module-scoped), which another worker would start again.
+pytestmark = pytest.mark.xdist_group("openapi_fuzz")
 
 # `positive_data_acceptance` expects every request the document allows to be accepted. These
 # operations refuse (400, naming the field) some such requests for rules that JSON Schema
@@ -57,8 +61,9 @@ NOT_EXPRESSIBLE = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[ServeProcess]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
+    shutil.copy(sqlite_template, workdir / "onduty.db")  # migrated: the server adds the demo team at once
     server = ServeProcess(f"sqlite:///{workdir / 'onduty.db'}", workdir, "--demo")
     server.start()
     try:

@@ -69,18 +69,18 @@ def wait_for(check: Any, timeout: float = 15) -> Any:
 
 
 def test_s6_state_timers_and_events_survive_a_crash(server: Server) -> None:
-    admin = json.loads(server.onduty("users", "add", "root", "--role", "admin"))["token"]
-    agent = json.loads(server.onduty("users", "add", "ann", "--role", "agent", "--team", "support"))
-    integration = json.loads(server.onduty("users", "add", "chat", "--role", "integration"))["token"]
+    admin = server.add_user("root", "admin").token
+    agent = server.add_user("ann", "agent", team="support")
+    integration = server.add_user("chat", "integration").token
     server.start()
     server.call(admin, "PATCH", "/settings", {"response_timeout": 1, "prompt_timeout": 3})
-    server.call(agent["token"], "POST", "/me/login")
-    server.call(agent["token"], "PUT", "/me/status", {"state": "active"})
+    server.call(agent.token, "POST", "/me/login")
+    server.call(agent.token, "PUT", "/me/status", {"state": "active"})
     thread = server.call(integration, "POST", "/threads", {"client_id": "c1", "text": "anyone there?"})
-    assert thread["agent_id"] == agent["id"]
+    assert thread["agent_id"] == agent.id
 
     # S6: unanswered for response_timeout -> "continue working?", due to expire 3 s later.
-    prompted = wait_for(lambda: server.call(agent["token"], "GET", "/me")["agent"]["prompt_deadline"])
+    prompted = wait_for(lambda: server.call(agent.token, "GET", "/me")["agent"]["prompt_deadline"])
     before_crash = server.events(admin, after=0, until="stream.ready")
     last_seen = before_crash[-1]["data"]["last_id"]
     assert any(e["name"] == "agent.prompted" for e in before_crash)
@@ -90,7 +90,7 @@ def test_s6_state_timers_and_events_survive_a_crash(server: Server) -> None:
     server.start()
 
     # The deadline that fell while down fires after start: kicked out, thread back in the queue.
-    me = wait_for(lambda: (m := server.call(agent["token"], "GET", "/me"))["status"]["state"] == "kicked_out" and m)
+    me = wait_for(lambda: (m := server.call(agent.token, "GET", "/me"))["status"]["state"] == "kicked_out" and m)
     assert me["status"]["set_by"] == {"kind": "system", "id": None, "why": "kicked_out"}
     assert me["agent"]["threads"] == 0
     queue = server.call(admin, "GET", "/queue")
@@ -108,16 +108,16 @@ def test_s6_state_timers_and_events_survive_a_crash(server: Server) -> None:
     assert ids[0] > last_seen
 
     # And the service goes on: the agent comes back and gets the thread again.
-    server.call(agent["token"], "PUT", "/me/status", {"state": "active"})
-    held = server.call(agent["token"], "GET", f"/threads/{thread['id']}")
-    assert held["agent_id"] == agent["id"]
+    server.call(agent.token, "PUT", "/me/status", {"state": "active"})
+    held = server.call(agent.token, "GET", f"/threads/{thread['id']}")
+    assert held["agent_id"] == agent.id
     assert held["state"] == "assigned"
 
 
 def test_acknowledged_commands_survive_sigkill(server: Server) -> None:
     """Whatever the API acknowledged is in the database after a crash."""
-    admin = json.loads(server.onduty("users", "add", "root", "--role", "admin"))["token"]
-    integration = json.loads(server.onduty("users", "add", "chat", "--role", "integration"))["token"]
+    admin = server.add_user("root", "admin").token
+    integration = server.add_user("chat", "integration").token
     server.start()
     created = [
         server.call(integration, "POST", "/threads", {"client_id": f"client-{i}", "text": f"message {i}"})["id"]

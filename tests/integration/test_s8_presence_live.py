@@ -143,10 +143,8 @@ class Site(ServeProcess):
         return response.json() if response.content else None
 
     def open(self, setup: dict[str, Any]) -> None:
-        """The first admin from the command line, the server started, the settings set."""
-        self.admin = json.loads(self.onduty("users", "add", "root", "--role", "admin", "--password", "p4ssw0rd!"))[
-            "token"
-        ]
+        """The first admin (as `onduty users add` makes one), the server started, the settings set."""
+        self.admin = self.add_user("root", "admin", password="p4ssw0rd!").token
         self.start()
         self.call(self.admin, "PATCH", "/settings", setup)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import httpx
@@ -14,14 +15,14 @@ from tests.serve_process import ServeProcess
 
 @pytest.mark.parametrize(("options", "compressed"), [((), False), (("--ws-deflate",), True)])
 async def test_the_event_stream_is_compressed_only_when_asked(
-    tmp_path: Path, options: tuple[str, ...], compressed: bool
+    tmp_path: Path, sqlite_template: Path, options: tuple[str, ...], compressed: bool
 ) -> None:
     """By default the server declines permessage-deflate, which browsers offer (small JSON
     frames: compressing each for each dashboard costs more CPU than it saves);
     `--ws-deflate` accepts it. Either way the stream works."""
-    database = f"sqlite:///{tmp_path / 'onduty.db'}"
-    server = ServeProcess(database, tmp_path, *options)
-    token = json.loads(server.onduty("users", "add", "root", "--role", "admin"))["token"]
+    shutil.copy(sqlite_template, tmp_path / "onduty.db")
+    server = ServeProcess(f"sqlite:///{tmp_path / 'onduty.db'}", tmp_path, *options)
+    token = server.add_user("root", "admin").token
     server.start()
     try:
         url = f"ws://127.0.0.1:{server.port}/api/v1/events?token={token}"
@@ -43,13 +44,14 @@ async def test_the_event_stream_is_compressed_only_when_asked(
     ids=["header-ignored", "proxy-trusted"],
 )
 def test_sign_in_limits_follow_the_serve_options_and_count_the_connections_address(
-    tmp_path: Path, options: tuple[str, ...], answers: list[int]
+    tmp_path: Path, sqlite_template: Path, options: tuple[str, ...], answers: list[int]
 ) -> None:
     """With 2 failures per username and 3 per address in 60 s: a third try for ann is refused,
     whatever X-Forwarded-For says. By default the header is ignored, so every try counts
     against this connection's address and carl's is refused too; with the proxy on 127.0.0.1
     trusted, each try counts against the address the header names."""
     limits = ("--sign-in-failures-per-user", "2", "--sign-in-failures-per-address", "3", "--sign-in-window", "60")
+    shutil.copy(sqlite_template, tmp_path / "onduty.db")
     server = ServeProcess(f"sqlite:///{tmp_path / 'onduty.db'}", tmp_path, *limits, *options)
     server.start()
     try:

@@ -71,7 +71,7 @@ def add_user(
     """Create a user and print {"id", "username", "role", "token"} as JSON."""
     db = open_database(database_url)
     try:
-        created = run_on(db, _add(db, name, role, team, capacity, password))
+        created = run_on(db, create_user(db, name, role, team, capacity, password))
     except (ApiError, DomainError) as error:
         field = getattr(error, "field", None)
         raise click.UsageError(f"{field + ': ' if field else ''}{error.message}") from None
@@ -80,9 +80,11 @@ def add_user(
     )
 
 
-async def _add(
+async def create_user(
     db: Database, name: str, role: str, team: str | None, capacity: int | None, password: str | None
 ) -> s.CreatedUser:
+    """What `onduty users add` does: the database migrated, then the user created as the API
+    creates one. ApiError or DomainError for what the API would refuse."""
     try:
         request = msgspec.convert(
             {"username": name, "role": role, "team": team, "capacity": capacity, "password": password},
