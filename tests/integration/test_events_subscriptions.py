@@ -307,8 +307,8 @@ async def test_resuming_with_after_gives_the_missed_events_the_subscription_sele
 # -- several instances --------------------------------------------------------------------------
 
 
-# Two instances in this process: on the fault tests' worker, never beside their load.
-@pytest.mark.xdist_group("faults")
+# Two instances in this process: on the worker that takes every test of this kind.
+@pytest.mark.xdist_group(instances.IN_PROCESS)
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_a_follower_filters_the_streams_it_serves_live_and_resumed(two: tuple[Api, Api]) -> None:
     """Under several instances a page's stream on a follower is selected there, from the
@@ -341,7 +341,7 @@ def chat_ids(frames: list[Frame]) -> list[int]:
     return [f["data"]["id"] for f in frames if f["name"] == "chat.message"]
 
 
-@pytest.mark.xdist_group("faults")
+@pytest.mark.xdist_group(instances.IN_PROCESS)
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_c1_chat_travels_between_instances_as_every_event_does(two: tuple[Api, Api]) -> None:
     """A message written on a follower is applied by the owner (forwarded whole), reaches the

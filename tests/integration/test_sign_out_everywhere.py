@@ -9,6 +9,7 @@ extensions", POST /auth/logout; security.md, "Signing out".)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -27,8 +28,9 @@ from tests.integration.test_sign_out_streams import next_event, ready
 from tests.redis_server import REDIS_URL, redis_problem, require
 from tests.serve_process import free_port
 
-# Two instances in this process: on the fault tests' worker, never beside their load.
-pytestmark = [pytest.mark.parametrize("database", ["postgresql"], indirect=True), pytest.mark.xdist_group("faults")]
+# Two instances in this process: one worker takes every test of this kind (IN_PROCESS).
+IN_PROCESS = "instances-in-process"
+pytestmark = [pytest.mark.parametrize("database", ["postgresql"], indirect=True), pytest.mark.xdist_group(IN_PROCESS)]
 
 TIMEOUT = 5.0
 WITHIN = 2.0  # seconds a change on one instance may take to show on the other (it reads each second)
@@ -60,8 +62,14 @@ class Instance:
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        """Stopped; an instance that never finished starting is cancelled (uvicorn looks at
+        `should_exit` only once it serves), so a failed start fails its test, never hangs it."""
         self.server.should_exit = True
-        if self._task is not None:
+        if self._task is None:
+            return
+        if not self.server.started:
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
     async def role(self) -> str | None:
