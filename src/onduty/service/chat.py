@@ -193,8 +193,7 @@ class Chat:
 
     async def _may_open(self, user: User, thread_ids: Sequence[int]) -> dict[int, Any]:
         """Of these threads, those `user` may open (`GET /threads/{id}`'s rule), by id."""
-        agent_ids = await self._node.read(q.team_agent_ids(user))  # None: anyone's (an admin)
-        include_queue = user.role in ("supervisor", "admin")
+        agent_ids, include_queue = await self._node.read(q.thread_readers(user))
         return await chat_reads.threads(self._store, thread_ids, agent_ids=agent_ids, include_queue=include_queue)
 
 

@@ -178,6 +178,18 @@ def team_agent_ids(viewer: Viewer) -> Query[list[int] | None]:
     return query
 
 
+def thread_readers(viewer: Viewer) -> Query[tuple[list[int] | None, bool]]:
+    """Whose threads the viewer may open (None: anyone's) and whether the general queue is
+    among them: `GET /threads`' rule, and a chat pointer's (C1)."""
+
+    def query(ws: Workspace) -> tuple[list[int] | None, bool]:
+        if viewer.role == "integration":
+            return None, True  # the channel that carries every conversation to and from clients
+        return team_agent_ids(viewer)(ws), viewer.role in ("supervisor", "admin")
+
+    return query
+
+
 def may_decide(viewer: Viewer, agent_id: int, request_id: int) -> Query[None]:
     """S4: another team's approval request reads as no request at all."""
 

@@ -27,15 +27,8 @@ _THREAD_STATES = {state.value for state in ThreadState}
 PAGE_LIMIT = 500
 
 
-async def _reader_scope(ctx: Ctx, caller: Caller) -> tuple[list[int] | None, bool]:
-    """Whose threads the caller reads, and whether the general queue is among them."""
-    if caller.role == "integration":
-        return None, True  # the channel that carries every conversation to and from clients
-    return await ctx.node.read(q.team_agent_ids(caller)), caller.role in ("supervisor", "admin")
-
-
 async def _read(ctx: Ctx, caller: Caller, thread_id: int) -> s.Thread:
-    agent_ids, with_queue = await _reader_scope(ctx, caller)
+    agent_ids, with_queue = await ctx.node.read(q.thread_readers(caller))
     thread = await ctx.reads.thread(thread_id, agent_ids=agent_ids, include_queue=with_queue)
     if thread is None:
         raise not_found(f"no thread with id {thread_id}", "thread_id")
@@ -76,7 +69,7 @@ async def list_threads(
         raise invalid(f"limit must be from 1 to {PAGE_LIMIT}", "limit")
     check_id(agent_id, "agent_id")
     check_id(after, "after", low=0, high=MAX_BIG_ID)
-    agent_ids, with_queue = await _reader_scope(ctx, caller)
+    agent_ids, with_queue = await ctx.node.read(q.thread_readers(caller))
     if agent_id is not None:
         if agent_ids is not None and agent_id not in agent_ids:
             raise forbidden("you may not read that agent's threads", "agent_id")
