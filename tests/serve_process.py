@@ -94,16 +94,24 @@ class ServeProcess:
 
     def stop(self) -> bool:
         """A clean stop (SIGTERM), as an operator would; False when it did not stop within
-        10 s and was killed."""
+        10 s and was killed (after its tasks were dumped to its log: what it was stuck on)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                self.dump_tasks()
                 self.process.kill()
                 self.process.wait(timeout=10)
                 return False
         return True
+
+    def dump_tasks(self) -> None:
+        """SIGUSR1: the server logs what each of its asyncio tasks waits on (task_dump.py);
+        given a moment to write it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
 
     def kill(self) -> None:
         """A crash: SIGKILL, no chance to clean up."""

@@ -234,6 +234,9 @@ class InstancesSite(ApiSite):
                 assert epoch is not None
                 return owners[0], int(epoch["epoch"])
             await asyncio.sleep(0.05)
+        for instance in chosen:  # what each was stuck on, in its log for the failure's message
+            if instance.running:
+                await asyncio.to_thread(instance.dump_tasks)
         raise AssertionError(f"no single owner among {chosen} within {timeout:.1f}s; /healthz said {seen}")
 
     async def all_applied(self, timeout: float) -> tuple[int, dict[str, dict[str, Any] | None]]:

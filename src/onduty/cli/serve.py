@@ -172,6 +172,7 @@ def serve(
         sign_in_limits=limits,
         stopping=lambda: server is not None and server.should_exit,
         cluster=cluster,
+        dump_tasks=True,
     )
     config = uvicorn.Config(
         app,

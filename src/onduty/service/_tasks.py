@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 
 async def cancelled(task: asyncio.Task[Any] | None) -> None:
+    """The task's own cancellation is swallowed; the caller's is not: a caller cancelled
+    while it waits here (a stop inside a role change being stopped in turn) must stop
+    too, or it would carry on as if nothing had been asked of it."""
     if task is None:
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import structlog
 
+from onduty.service._tasks import cancelled
 from onduty.storage.lease import Lease, Leases, Superseded
 
 log = structlog.get_logger("onduty.ownership")
@@ -104,10 +105,7 @@ class Ownership:
         """Stops the loop. Holding the lease, it reports the loss, then (with `release`, a
         graceful stop) releases it so that another instance takes over at once."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancelled(task)
         lease = self.lease
         if lease is None:
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -13,8 +12,9 @@ from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from onduty import __version__
+from onduty import __version__, task_dump
 from onduty.service._heap import settle_after_start
+from onduty.service._tasks import cancelled
 from onduty.service.clock import Clock
 from onduty.service.fanout import FanOut
 from onduty.service.node import Cluster, Node
@@ -58,16 +58,21 @@ def create_app(
     sign_in_limits: SignInLimits | None = None,
     stopping: Callable[[], bool] = lambda: False,
     cluster: Cluster | None = None,
+    dump_tasks: bool = False,
 ) -> Litestar:
     """The app for a database whose schema is current (run migrations first). `settle_heap`:
     tune the garbage collector for a long-running server once started (service/_heap.py); for the
     server process, not for tests that start many apps in one process. `sign_in_limits`: failed
     sign-ins allowed per username and per client address (service/sign_in_limits.py). `stopping`:
     whether the server is shutting down (its own closing of the streams records no disconnect).
-    `cluster`: join the other instances sharing this PostgreSQL database (service/node.py)."""
+    `cluster`: join the other instances sharing this PostgreSQL database (service/node.py).
+    `dump_tasks`: log what every asyncio task waits on at SIGUSR1 (task_dump.py; the server
+    process's main thread only)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if dump_tasks:  # from the start: a start that never ends is what it is for
+            task_dump.install(asyncio.get_running_loop())
         store = SqlStore(db)
         node = Node(db, store, clock=clock, fanout=fanout, cluster=cluster)
         await node.start()
@@ -85,13 +90,13 @@ def create_app(
                 settle_after_start()
             yield
         finally:
-            reconciling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciling
+            await cancelled(reconciling)
             await session_ends.stop()
             ctx.passwords.close()
             await node.stop()
             await store.close()
+            if dump_tasks:
+                task_dump.uninstall(asyncio.get_running_loop())
 
     api = Router(
         "/api/v1",
