@@ -35,6 +35,7 @@ from onduty.storage.activity import DAY, day_sums
 from onduty.storage.database import resolve
 from onduty.storage.migrate import upgrade
 from onduty.storage.store import SqlStore
+from onduty.usernames import skeleton
 
 START = 1_800_000_000.0
 CHUNK = 20_000
@@ -85,7 +86,8 @@ async def fill(store: SqlStore, agents: int, days: int, per_day: int) -> int:
         await conn.execute(
             t.users.insert(),
             [
-                {"id": a, "username": f"agent{a}", "name": f"Agent {a}", "role": "agent", "team": f"team-{a % 20}",
+                {"id": a, "username": f"agent{a}", "username_skeleton": skeleton(f"agent{a}"), "name": f"Agent {a}",
+                 "role": "agent", "team": f"team-{a % 20}",
                  "password_hash": None, "active": True, "created_at": START - 1}
                 for a in range(1, agents + 1)
             ],
