@@ -3,14 +3,20 @@ server; a migrated SQLite database to copy."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import faulthandler
 import os
+import signal
 import sqlite3
+import tempfile
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from onduty import task_dump
 from onduty.storage.database import resolve
 from onduty.storage.migrate import newest_revision, upgrade_sync
 from tests.redis_server import REDIS_URL, redis_problem, require
@@ -32,6 +38,22 @@ settings.register_profile(
 )
 settings.register_profile("quick", max_examples=30, stateful_step_count=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`kill -USR1 <pid>` on a test process that hangs writes its threads' stacks and the
+    asyncio tasks of the loop running in it to <tmp>/onduty-tasks-<pid>.txt (task_dump.py)."""
+    signal.signal(signal.SIGUSR1, _dump_tasks)
+
+
+def _dump_tasks(signum: int, frame: FrameType | None) -> None:
+    path = Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt"
+    with path.open("a") as out:
+        faulthandler.dump_traceback(out, all_threads=True)
+        loop = asyncio._get_running_loop()  # the main thread's, interrupted by the signal
+        for task in sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda t: t.get_name()):
+            out.write(f"\ntask {task.get_name()}\n")
+            out.writelines(f"  {line}\n" for line in task_dump.describe(task))
 
 
 @pytest.hookimpl(trylast=True)

@@ -66,7 +66,7 @@ async def test_w5_queue_changed_tells_routing_also_when_the_queue_does_not_move(
     async with stream(api, supervisor, after=0) as watch:
         await api.call(agent, "PUT", "/me/status", {"state": "active"}, expect=200)  # halted -> flowing
         await api.call(other, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"}, expect=200)
-        held = await client_writes(api, "c1")  # the queue moves: created, then assigned; full
+        held = await client_writes(api, "c1")  # straight to the agent, who is now full
         await api.call(agent, "POST", f"/threads/{held['id']}/close", expect=200)  # frees up
         await api.call(agent, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"}, expect=200)
         code = await sentinel(api)
@@ -79,4 +79,26 @@ async def test_w5_queue_changed_tells_routing_also_when_the_queue_does_not_move(
         {"length": 0, "waiting_for_owner": 0, "routing": "at_capacity"},
         {"length": 0, "waiting_for_owner": 0, "routing": "flowing"},
         {"length": 0, "waiting_for_owner": 0, "routing": "halted"},
+    ]
+
+
+async def test_w5_a_thread_that_goes_straight_to_an_agent_tells_the_queue_nothing(api: Api) -> None:
+    """Most threads arrive while someone has room: they never stand in the queue, so every
+    supervisor's queue view hears nothing of them (their team hears `thread.assigned`). One
+    that waits is told when it enters the queue and when it leaves it."""
+    supervisor = await api.person("supervisor")
+    agent = await api.ready_agent(capacity=3)
+    async with stream(api, supervisor, after=0) as watch:
+        first = await client_writes(api, "c1")
+        await client_writes(api, "c2")
+        await api.call(agent, "PUT", "/me/status", {"state": "not_ready"}, expect=200)  # finishing: halted
+        queued = await client_writes(api, "c3")
+        await api.call(agent, "POST", f"/threads/{first['id']}/close", expect=200)
+        code = await sentinel(api)
+        seen = await watch.until("reason.saved", is_reason(code))
+    assert first["agent_id"] == agent.id and queued["agent_id"] is None
+    told = [e["data"] for e in seen if e["name"] == "queue.changed"]
+    assert told == [
+        {"length": 0, "waiting_for_owner": 0, "routing": "halted"},  # the agent stepped away
+        {"length": 1, "waiting_for_owner": 0, "routing": "halted"},  # c3 waits
     ]

@@ -54,7 +54,7 @@ class Journal:
             elif type(event) is ev.ReasonSaved:
                 _in_the_break(event.code, ws, touched)
             elif not moves_queue:
-                moves_queue = _moves_queue(event)
+                moves_queue = _moves_queue(event, events, ws)
         self._queue_changed(ws, moves_queue, out)
         # The widget's row (W1) for each agent a command touched. When all that happened to an
         # agent was a change of status, the row's news rides on that `agent.status_changed`
@@ -169,9 +169,17 @@ def _in_the_break(code: str, ws: Workspace, touched: dict[int, bool]) -> None:
             touched[agent.id] = True
 
 
-def _moves_queue(event: ev.Event) -> bool:
-    """Did this event put a thread into the queue or take one out of it (R4 waits included)?"""
-    if isinstance(event, ev.ThreadCreated | ev.ThreadRequeued | ev.ThreadAssigned):
+def _moves_queue(event: ev.Event, events: list[ev.Event], ws: Workspace) -> bool:
+    """Did this event put a thread into the queue or take one out of it (R4 waits included)?
+    A new thread that went to an agent in the same command never stood in the queue: most
+    threads arrive so, and telling every supervisor's page of each would be the stream's
+    busiest fan-out for nothing it shows (a change of routing it caused is told anyway)."""
+    if isinstance(event, ev.ThreadCreated):
+        thread = ws.threads.get(event.thread_id)
+        return thread is None or thread.agent_id is None
+    if isinstance(event, ev.ThreadAssigned):
+        return not any(type(e) is ev.ThreadCreated and e.thread_id == event.thread_id for e in events)
+    if isinstance(event, ev.ThreadRequeued):
         return True
     if isinstance(event, ev.ThreadTransferred):
         return event.from_agent_id is None
