@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.e2e import contrast
 from tests.e2e.axe import SCHEMES, check_schemes
@@ -78,8 +78,12 @@ def scene(browser: Browser, tmp_path_factory: pytest.TempPathFactory, sqlite_tem
     site.stop()
 
 
+PHONE = ViewportSize(width=390, height=844)  # a phone held upright
+DESKTOP = ViewportSize(width=1280, height=860)
+
+
 def _page(browser: Browser, site: Site) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=site.base)
+    context = browser.new_context(viewport=DESKTOP, base_url=site.base)
     context.set_default_timeout(10_000)
     return context.new_page()
 
@@ -104,13 +108,26 @@ _REVEAL = """(texts) => {
 }"""
 
 
+def _check_alerts_menu(page: Page, where: str, failures: list[str]) -> None:
+    """W7: the top bar's Alerts menu, opened, checked, closed again."""
+    page.locator("#alerts").click()
+    menu = page.get_by_role("group", name="Alerts")
+    expect(menu.get_by_label("Sound")).to_be_visible()
+    check_schemes(page, f"Alerts menu, {where}", failures)
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+
+
 def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene: Scene) -> None:
     """Sign-in (and its error), the supervisor's widget (W1) with its strip, controls and
     marks (W5, S10, S6) and its banners (W5), the wallboard (W5), the agent card with a
     request pending (W3, S4), the W6 confirm, the read-only thread view, the supervisor's
-    transfer picker and close confirm (W6), reports (P2), the
-    agent's workspace with the S6 prompt and the transfer dialog (W4), administration
-    with a retire confirm and a toast: no serious or critical axe finding, light or dark."""
+    transfer picker and close confirm (W6), reports (P2), the queue's Assign picker (W6,
+    R3), the Alerts menu (W7) and the chat (C1) on the supervisor page, the agent's
+    workspace with the S6 prompt, the Alerts menu (W7) and the transfer dialog (W4), both
+    pages at a phone's width (390x844), administration with a retire confirm and a toast,
+    its forms' invalid fields and a new API token, and an admin's widget grouped by team
+    (W1): no serious or critical axe finding, light or dark."""
     site = scene.site
     failures: list[str] = []
     # Sign-in, and its error.
@@ -197,6 +214,39 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     expect(page.locator("#time-chart svg rect").first).to_be_visible()
     expect(page.locator("#status-log tbody tr").first).to_be_visible()
     check_schemes(page, "reports", failures)
+
+    # The supervisor page again, a thread waiting: Bob, the one active agent with room,
+    # is not ready (Ann is over her capacity, Hana takes her own clients only).
+    site.api(scene.bob, "PUT", "/me/status", {"state": "not_ready"})
+    waiting = site.client_writes("carol", "Is the shop open on Sunday?")
+    page.goto("/supervisor")
+    live(page)
+    # W6, R3: the Assign picker, from the queue.
+    page.locator("#queue-items li", has_text="carol").get_by_role("button", name="Assign to…").click()
+    assign = page.get_by_role("dialog", name="Assign thread")
+    expect(assign.locator(".colleague", has_text="Bob Brown")).to_be_visible()
+    check_schemes(page, "supervisor's assign dialog, from the queue", failures)
+    assign.get_by_role("button", name="Cancel", exact=True).click()
+    expect(assign).to_be_hidden()
+    _check_alerts_menu(page, "supervisor page", failures)
+    # C1: the chat on the supervisor page: someone found, then the conversation with them.
+    page.locator("#chat-toggle").click()
+    page.locator("#chat-find").fill("ann")
+    ann_found = page.locator("#chat-people .chat-person", has_text="Ann Agent")
+    expect(ann_found).to_be_visible()
+    check_schemes(page, "supervisor page's chat, the people found", failures)
+    ann_found.click()
+    expect(page.locator("#chat-with")).to_have_text("Ann Agent")
+    expect(page.locator("#chat-members .chat-member")).to_have_count(1)
+    check_schemes(page, "supervisor page's chat, a conversation", failures)
+    page.locator("#chat-close").click()
+    expect(page.locator("#chat")).to_be_hidden()
+    # A phone's width: the strip, the widget and the queue, one above the other.
+    page.set_viewport_size(PHONE)
+    expect(page.locator("#agents tbody tr")).to_have_count(6)
+    check_schemes(page, "supervisor page, phone width", failures)
+    site.api(scene.supervisor, "POST", f"/threads/{waiting['id']}/close")
+    site.api(scene.bob, "PUT", "/me/status", {"state": "active"})
     page.context.close()
 
     # The agent's workspace: threads, the pending request, the S6 prompt, transfer.
@@ -207,6 +257,7 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     expect(page.get_by_role("alertdialog", name="Continue working?")).to_be_visible()
     expect(page.locator("#pending")).to_be_visible()
     check_schemes(page, "agent workspace", failures)
+    _check_alerts_menu(page, "agent page", failures)
     page.evaluate(_REVEAL, {"#kicked": None, "#logged-out": None})
     check_schemes(page, "agent workspace, its banners", failures)
     page.locator(".thread", has_text="alice").get_by_role("button", name="Transfer…").click()
@@ -224,6 +275,12 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     page.locator("#chat-find").fill("b")
     expect(page.locator("#chat-people li").first).to_be_visible()
     check_schemes(page, "chat, its conversations and the people found", failures)
+    page.locator("#chat-close").click()
+    expect(page.locator("#chat")).to_be_hidden()
+    page.set_viewport_size(PHONE)
+    expect(page.locator(".thread")).to_have_count(2)
+    check_schemes(page, "agent workspace, phone width", failures)
+    _check_alerts_menu(page, "agent page, phone width", failures)  # a panel the width of the screen
     page.context.close()
 
     # Administration, with a retire confirm and a toast up.
@@ -238,6 +295,43 @@ def test_every_page_and_dialog_passes_axe_light_and_dark(browser: Browser, scene
     expect(lunch.get_by_role("button", name="Keep")).to_be_visible()
     check_schemes(page, "administration, a retire confirm and a toast", failures)
     lunch.get_by_role("button", name="Keep").click()
+    # Every form refused, each invalid field saying why beside it (form_errors.js).
+    add_reason = page.locator("#reason-add")
+    add_reason.get_by_label("Code").fill("Coaching!")
+    page.locator("#reason-max_minutes").fill("-5")
+    add_reason.get_by_role("button", name="Add reason").click()
+    expect(add_reason.locator('[data-error-for="label"]')).to_have_text("Label is required")
+    expect(add_reason.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    expect(add_reason.locator('[data-error-for="max_minutes"]')).to_be_visible()
+    settings = page.locator("#settings")
+    settings.get_by_label("Response timeout", exact=True).fill("0")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#setting-response_timeout-error")).to_be_visible()
+    add_user = page.locator("#user-add")
+    add_user.get_by_label("Password").fill("short")
+    add_user.get_by_label("Capacity").fill("0")
+    add_user.get_by_role("button", name="Create user").click()
+    expect(add_user.locator('[data-error-for="username"]')).to_have_text("Username is required")
+    expect(add_user.locator('[data-error-for="password"]')).to_be_visible()
+    expect(add_user.locator('[data-error-for="capacity"]')).to_be_visible()
+    check_schemes(page, "administration, its forms' invalid fields", failures)
+    # An integration's API token, shown once.
+    add_user.get_by_label("Username").fill("crm")
+    add_user.get_by_label("Full name").fill("CRM sync")
+    add_user.get_by_label("Role").select_option("integration")
+    add_user.get_by_label("Password").fill("")
+    add_user.get_by_role("button", name="Create user").click()
+    expect(page.locator("#new-token")).to_contain_text("Created crm (Integration)")
+    expect(page.locator("#new-token-value")).not_to_be_empty()
+    check_schemes(page, "administration, a new API token", failures)
+    # W1: an admin's widget, every team, grouped by team (a second team joins for it).
+    site.person("agent", "Tia Teller", team="billing")
+    page.goto("/supervisor")
+    live(page)
+    page.get_by_label("Group by team").check()
+    expect(page.locator("#agents tbody tr.sv-group")).to_have_count(2)
+    expect(page.locator("#agents tbody tr[data-agent-id]")).to_have_count(7)
+    check_schemes(page, "admin's widget, grouped by team", failures)
     page.context.close()
     assert not failures, "\n\n".join(failures)
 
