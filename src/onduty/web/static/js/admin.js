@@ -8,7 +8,7 @@ import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
 import { DurationInput } from "./duration_input.js";
 import { chrome } from "./chrome.js";
-import { $, h, placeInOrder, toast } from "./dom.js";
+import { $, h, numberText, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
 import { count, plural } from "./format.js";
@@ -89,11 +89,6 @@ function checkTeam(text, required) {
 // The problems among `checks` ([field, message or null]), for showErrors.
 function problems(checks) {
   return checks.filter(([, message]) => message).map(([field, message]) => ({ field, message }));
-}
-
-// A number field's text; "x" when the browser holds something that is no number.
-function numberText(input) {
-  return input.validity.badInput ? "x" : input.value.trim();
 }
 
 // A field keeps what someone typed when the server's value changes under it.

@@ -1,7 +1,7 @@
 // The workspace settings form of the admin page: lengths of time as a number and a unit,
 // every field checked before anything is sent, every refusal beside its field in words.
 import { api } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, h, numberText } from "./dom.js";
 import { DurationInput } from "./duration_input.js";
 import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
 import { count, humanDuration } from "./format.js";
@@ -158,7 +158,7 @@ function settingField(name, value) {
       element: h("div", { class: "duration" }, input, h("span", { class: "hint" }, meta.whole.unit)),
       focusable: input,
       read: () => {
-        const text = input.validity.badInput ? "x" : input.value.trim();
+        const text = numberText(input);
         return { value: Number(text), problem: checkWhole(meta.label, meta.whole, text) };
       },
       write: (v) => {

@@ -15,10 +15,10 @@ import { chrome } from "./chrome.js";
 import { secondsSince, secondsUntil, syncClock } from "./clock.js";
 import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
-import { duration, timeOfDay } from "./format.js";
+import { duration, shorten, timeOfDay } from "./format.js";
 import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
-import { STATE_LABELS, statusClass } from "./status.js";
+import { STATE_LABELS, reasonLabel, statusClass } from "./status.js";
 import { coalesced } from "./timing.js";
 import { transferPicker } from "./transfer.js";
 
@@ -182,7 +182,7 @@ function announceNews(seen) {
     const text = last ? last.text : "";
     announce({
       title: how === "transferred" ? `Transferred to you: ${thread.client_id}` : `New thread: ${thread.client_id}`,
-      body: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+      body: shorten(text, 120),
       tag: `thread-${threadId}`,
     });
   }
@@ -197,7 +197,7 @@ function reasonOf(code) {
 function requestedLabel(request) {
   if (!request) return "";
   const { state: wanted, reason } = request.requested;
-  if (wanted === "inactive") return (reasonOf(reason) || { label: reason }).label;
+  if (wanted === "inactive") return reasonLabel(state.reasons, reason);
   return STATE_LABELS[wanted] || wanted;
 }
 

@@ -4,11 +4,11 @@
 // Charts are SVG drawn here: no library.
 import { api } from "./api.js";
 import { chrome } from "./chrome.js";
-import { $, h, toast } from "./dom.js";
+import { $, h, svgEl, toast } from "./dom.js";
+import { percent } from "./format.js";
 import { requireRole, session } from "./session.js";
 import { STATE_LABELS } from "./status.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const ORDER = ["active", "active_own_clients", "finishing", "not_ready", "kicked_out", "offline"];
 // How each status is drawn: a colour (a class setting --rp-c from the stylesheet's custom
 // properties) and a fill pattern (reports.html), so that no two statuses differ by colour
@@ -333,13 +333,6 @@ function barChart(rows, bar, draw) {
   return svg;
 }
 
-function svgEl(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return el;
-}
-
 function rank(key) {
   const i = ORDER.indexOf(key);
   return i === -1 ? (key.startsWith("inactive:") ? 2.5 : 99) : i;
@@ -357,10 +350,6 @@ function hours(seconds) {
 
 function seconds(value) {
   return value === null || value === undefined ? "–" : `${value.toFixed(0)} s`;
-}
-
-function percent(share) {
-  return share === null || share === undefined ? "–" : `${(share * 100).toFixed(0)}%`;
 }
 
 function option(value, text) {
