@@ -1,6 +1,6 @@
 // How numbers and times read on the pages, as people say them: counts with their noun
-// ("1 supervisor", "2 supervisors"), shares ("87.5%"), lengths of time ("30 days", "1 h 30 min", "45 s"),
-// running times, times of day.
+// ("1 supervisor", "2 supervisors"), shares ("87.5%"), lengths of time ("30 days",
+// "1 h 30 min", "45 s"), running times, times of day; and text cut short.
 
 const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
 
