@@ -8,13 +8,19 @@ import { loadSettings, saveSettings } from "./admin_settings.js";
 import { api } from "./api.js";
 import { DurationInput } from "./duration_input.js";
 import { chrome } from "./chrome.js";
-import { $, h, placeInOrder, toast } from "./dom.js";
+import { $, h, numberText, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
 import { count, plural } from "./format.js";
 import { requireRole } from "./session.js";
 
 const user = requireRole("admin");
+
+const state = {
+  reasonRows: new Map(), // code -> {row, label, approval, limit, retired, savedLimit}
+  userRows: new Map(), // user id -> {row, team, capacity}
+  newLimit: null, // the add form's time limit (a DurationInput)
+};
 
 const ROLE_LABELS = { agent: "Agent", supervisor: "Supervisor", admin: "Admin", integration: "Integration" };
 const TEAM_ROLES = new Set(["agent", "supervisor"]);
@@ -49,7 +55,7 @@ function checkCode(code) {
   if (!CODE.test(code)) {
     return "Code must start with a lowercase letter and hold only lowercase letters, digits and _ (40 at most), like coaching";
   }
-  const taken = reasonRows.get(code);
+  const taken = state.reasonRows.get(code);
   if (taken) return `Code “${code}” is taken by ${taken.retired ? "the retired reason" : "the reason"} “${taken.label.dataset.saved}”`;
   return null;
 }
@@ -91,11 +97,6 @@ function problems(checks) {
   return checks.filter(([, message]) => message).map(([field, message]) => ({ field, message }));
 }
 
-// A number field's text; "x" when the browser holds something that is no number.
-function numberText(input) {
-  return input.validity.badInput ? "x" : input.value.trim();
-}
-
 // A field keeps what someone typed when the server's value changes under it.
 function valueOf(input) {
   return input.type === "checkbox" ? String(input.checked) : input.value;
@@ -117,26 +118,24 @@ function dirty(input) {
 
 // -- reasons (S1) -------------------------------------------------------------------------
 
-const reasonRows = new Map(); // code -> {row, label, approval, retired}
-
 async function loadReasons() {
   const reasons = await api("GET", "/reasons");
   const body = $("#reasons tbody");
   // Usable reasons first, retired ones after: history, not choices.
   reasons.sort((a, b) => Number(a.retired) - Number(b.retired));
   for (const reason of reasons) {
-    let entry = reasonRows.get(reason.code);
+    let entry = state.reasonRows.get(reason.code);
     if (!entry || entry.retired !== reason.retired) {
       const fresh = reasonRow(reason);
       if (entry) entry.row.replaceWith(fresh.row);
       entry = fresh;
-      reasonRows.set(reason.code, entry);
+      state.reasonRows.set(reason.code, entry);
     }
     sync(entry.label, reason.label);
     sync(entry.approval, reason.requires_approval);
     syncLimit(entry, reason.max_minutes ?? null);
   }
-  placeInOrder(body, reasons.map((r) => reasonRows.get(r.code).row));
+  placeInOrder(body, reasons.map((r) => state.reasonRows.get(r.code).row));
 }
 
 // The limit keeps what someone typed, as the other fields do.
@@ -257,7 +256,7 @@ async function addReason(event) {
   event.preventDefault();
   const form = event.currentTarget;
   clearErrors(form);
-  const { minutes, problem } = limitMinutes(newLimit);
+  const { minutes, problem } = limitMinutes(state.newLimit);
   const body = {
     code: form.elements.code.value.trim(),
     label: form.elements.label.value.trim(),
@@ -276,7 +275,7 @@ async function addReason(event) {
   try {
     const reason = await api("POST", "/reasons", body);
     form.reset();
-    newLimit.set(null);
+    state.newLimit.set(null);
     toast(`Added “${reason.label}”.`);
     await loadReasons();
     form.elements.code.focus();
@@ -287,24 +286,22 @@ async function addReason(event) {
 
 // -- users and teams ------------------------------------------------------------------------
 
-const userRows = new Map(); // user id -> {row, team, capacity}
-
 async function loadUsers() {
   const [users, agents, teams] = await Promise.all([api("GET", "/users"), api("GET", "/agents"), api("GET", "/teams")]);
   const agentsById = new Map(agents.map((a) => [a.id, a]));
   const body = $("#users tbody");
   users.sort((a, b) => a.role.localeCompare(b.role) || (a.team || "").localeCompare(b.team || "") || a.name.localeCompare(b.name));
   for (const person of users) {
-    let entry = userRows.get(person.id);
+    let entry = state.userRows.get(person.id);
     if (!entry) {
       entry = userRow(person);
-      userRows.set(person.id, entry);
+      state.userRows.set(person.id, entry);
     }
     const agent = agentsById.get(person.id);
     if (entry.team) sync(entry.team, agent ? agent.team : person.team);
     if (entry.capacity && agent) sync(entry.capacity, agent.capacity);
   }
-  placeInOrder(body, users.map((u) => userRows.get(u.id).row));
+  placeInOrder(body, users.map((u) => state.userRows.get(u.id).row));
   $("#team-names").replaceChildren(...teams.map((t) => h("option", { value: t })));
   $("#teams").replaceChildren(
     ...teams.map((team) => {
@@ -458,11 +455,10 @@ function onEvent({ name }) {
   else if (name === "agent.registered" || name === "agent.changed") refresh.users();
 }
 
-// The add form's time limit: built here, a number and its unit, before its hint.
-const newLimit = limitInput({ id: "reason-max_minutes", describedBy: "reason-max_minutes-hint reason-max_minutes-error" });
-
 function start() {
-  $("#reason-max_minutes-hint").before(newLimit.element, newLimit.reading);
+  // The add form's time limit: a number and its unit, before its hint.
+  state.newLimit = limitInput({ id: "reason-max_minutes", describedBy: "reason-max_minutes-hint reason-max_minutes-error" });
+  $("#reason-max_minutes-hint").before(state.newLimit.element, state.newLimit.reading);
   $("#reason-add").addEventListener("submit", addReason);
   $("#settings").addEventListener("submit", saveSettings);
   $("#user-add").addEventListener("submit", addUser);

@@ -1,7 +1,7 @@
 // The workspace settings form of the admin page: lengths of time as a number and a unit,
 // every field checked before anything is sent, every refusal beside its field in words.
 import { api } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, h, numberText } from "./dom.js";
 import { DurationInput } from "./duration_input.js";
 import { clearErrors, problemsOf, showErrors } from "./form_errors.js";
 import { count, humanDuration } from "./format.js";
@@ -82,7 +82,10 @@ const SETTINGS = {
 
 const LABELS = Object.fromEntries(Object.entries(SETTINGS).map(([name, meta]) => [name, meta.label]));
 
-const controls = new Map(); // name -> {read(), write(value), focusable}
+const state = {
+  // setting name -> {element, focusable, read(), write(value), saved: the server's value, as JSON}
+  controls: new Map(),
+};
 
 // -- checks, in words ---------------------------------------------------------------------------
 
@@ -158,7 +161,7 @@ function settingField(name, value) {
       element: h("div", { class: "duration" }, input, h("span", { class: "hint" }, meta.whole.unit)),
       focusable: input,
       read: () => {
-        const text = input.validity.badInput ? "x" : input.value.trim();
+        const text = numberText(input);
         return { value: Number(text), problem: checkWhole(meta.label, meta.whole, text) };
       },
       write: (v) => {
@@ -182,7 +185,7 @@ function settingField(name, value) {
       },
     };
   }
-  controls.set(name, control);
+  state.controls.set(name, control);
   return h(
     "div",
     { class: "setting" },
@@ -195,7 +198,7 @@ function settingField(name, value) {
 
 // A field keeps what someone typed when the server's value changes under it.
 function sync(name, value) {
-  const control = controls.get(name);
+  const control = state.controls.get(name);
   const saved = JSON.stringify(value);
   if (control.saved === undefined || !dirty(control)) control.write(value);
   control.saved = saved;
@@ -222,8 +225,8 @@ export async function loadSettings() {
   const [settings, reasons] = await Promise.all([api("GET", "/settings"), api("GET", "/reasons")]);
   const fields = $("#settings-fields");
   for (const [name, value] of Object.entries(settings)) {
-    if (!controls.has(name)) fields.append(settingField(name, value));
-    if (name === "on_disconnect") fillOnDisconnect(controls.get(name).focusable, reasons, value);
+    if (!state.controls.has(name)) fields.append(settingField(name, value));
+    if (name === "on_disconnect") fillOnDisconnect(state.controls.get(name).focusable, reasons, value);
     sync(name, value);
   }
 }
@@ -235,7 +238,7 @@ export async function saveSettings(event) {
   $("#settings-saved").textContent = "";
   const changes = {};
   const problems = [];
-  for (const [name, control] of controls) {
+  for (const [name, control] of state.controls) {
     const { value, problem } = control.read();
     if (problem) problems.push({ field: name, message: problem });
     else if (dirty(control)) changes[name] = value;
@@ -251,7 +254,7 @@ export async function saveSettings(event) {
   try {
     const saved = await api("PATCH", "/settings", changes);
     for (const name of Object.keys(changes)) {
-      const control = controls.get(name);
+      const control = state.controls.get(name);
       control.write(saved[name]);
       control.saved = JSON.stringify(saved[name]);
     }

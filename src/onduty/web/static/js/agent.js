@@ -15,26 +15,22 @@ import { chrome } from "./chrome.js";
 import { secondsSince, secondsUntil, syncClock } from "./clock.js";
 import { $, h, placeInOrder, toast } from "./dom.js";
 import { EventStream } from "./events.js";
-import { duration, timeOfDay } from "./format.js";
+import { duration, shorten, timeOfDay } from "./format.js";
 import { announce, setTitle, setUpNotifications } from "./notify.js";
 import { requireRole } from "./session.js";
-import { STATE_LABELS, statusClass } from "./status.js";
+import { STATE_LABELS, reasonLabel, statusClass } from "./status.js";
 import { coalesced } from "./timing.js";
 import { transferPicker } from "./transfer.js";
 
 const user = requireRole("agent");
-let picker = null; // the transfer picker (transfer.js), set up in start()
-let chat = null; // the chat panel (chat.js)
+
 // What the stream carries: one's own events (and one's chat); colleagues' presence (W4)
 // only while the transfer picker or the chat shows it (coalesced by the server into
 // `presence.changed`).
 const OWN = {};
 const WITH_PRESENCE = { presence: "all" };
-let stream = null;
-
-function subscription() {
-  return picker.thread() || chat.showing() ? WITH_PRESENCE : OWN;
-}
+// Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
+const OWN_STATES = ["active", "active_own_clients", "not_ready"];
 
 const state = {
   me: null, // the API's agent object
@@ -44,31 +40,33 @@ const state = {
   lastPending: null,
   news: [], // threads given to the agent, to announce: {threadId, how, seq}
   eventSeq: 0, // counts thread events, so a reload knows which news it can tell
+  picker: null, // the transfer picker (transfer.js)
+  chat: null, // the chat panel (chat.js)
+  stream: null, // the event stream (events.js)
 };
 
-// Choices an agent can make themselves (S2): never finishing (S3 decides) or kicked_out.
-const OWN_STATES = ["active", "active_own_clients", "not_ready"];
-
 function start() {
-  picker = transferPicker({
+  chrome(user);
+  setUpNotifications(user);
+  state.picker = transferPicker({
     ownTeam: user.team,
     reasons: () => state.reasons,
     onDone: (thread, to) => {
       toast(`Thread with ${thread.client_id} transferred to ${to ? to.name : "your colleague"}.`);
       refresh.threads();
     },
-    onAsk: (person, thread) => chat.openWith(person, { thread }), // C1: "ask first"
+    onAsk: (person, thread) => state.chat.openWith(person, { thread }), // C1: "ask first"
   });
-  chat = chatPanel({
+  state.chat = chatPanel({
     user,
     reasons: () => state.reasons,
-    onShowing: () => stream.subscribe(subscription()),
+    onShowing: () => state.stream.subscribe(subscription()),
     onThread: showThread,
   });
-  stream = new EventStream(onEvent, { onReady });
-  stream.subscribe(OWN);
-  stream.start().reportInput(); // S8: the person is still here (idle_timeout)
-  $("#transfer-dialog").addEventListener("close", () => stream.subscribe(subscription()));
+  state.stream = new EventStream(onEvent, { onReady });
+  state.stream.subscribe(OWN);
+  state.stream.start().reportInput(); // S8: the person is still here (idle_timeout)
+  $("#transfer-dialog").addEventListener("close", () => state.stream.subscribe(subscription()));
   setInterval(tick, 500);
   $("#status-form").addEventListener("submit", setStatus);
   $("#status-choice").addEventListener("change", renderChoiceHint);
@@ -79,6 +77,10 @@ function start() {
     choice.focus();
   });
   $("#log-in").addEventListener("click", () => presence("login"));
+}
+
+function subscription() {
+  return state.picker.thread() || state.chat.showing() ? WITH_PRESENCE : OWN;
 }
 
 // -- loading and live events ----------------------------------------------------
@@ -97,12 +99,12 @@ async function onReady({ first, at }) {
     toast(`Could not load your status: ${failure.message}`);
   }
   refresh.threads();
-  picker.reload();
-  chat.reload();
+  state.picker.reload();
+  state.chat.reload();
 }
 
 function onEvent(event) {
-  chat.event(event);
+  state.chat.event(event);
   const { name, data } = event;
   if (name === "agent.updated" && data.agent && data.agent.id === user.id) {
     renderMe(data.agent);
@@ -128,11 +130,11 @@ function onEvent(event) {
     if (data.agent_id === user.id && data.status && state.me) {
       renderMe({ ...state.me, status: data.status, presence: data.presence });
     }
-    picker.statusChanged(data);
+    state.picker.statusChanged(data);
   } else if (name === "presence.changed") {
-    for (const change of data.changes) picker.statusChanged(change); // each colleague's latest
+    for (const change of data.changes) state.picker.statusChanged(change); // each colleague's latest
   } else if (name === "agent.registered" || name === "agent.changed") {
-    picker.reload(); // a new colleague, or a new team: names and teams come from the API
+    state.picker.reload(); // a new colleague, or a new team: names and teams come from the API
   }
 }
 
@@ -182,7 +184,7 @@ function announceNews(seen) {
     const text = last ? last.text : "";
     announce({
       title: how === "transferred" ? `Transferred to you: ${thread.client_id}` : `New thread: ${thread.client_id}`,
-      body: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+      body: shorten(text, 120),
       tag: `thread-${threadId}`,
     });
   }
@@ -197,7 +199,7 @@ function reasonOf(code) {
 function requestedLabel(request) {
   if (!request) return "";
   const { state: wanted, reason } = request.requested;
-  if (wanted === "inactive") return (reasonOf(reason) || { label: reason }).label;
+  if (wanted === "inactive") return reasonLabel(state.reasons, reason);
   return STATE_LABELS[wanted] || wanted;
 }
 
@@ -388,8 +390,8 @@ function renderThreads(threads) {
   placeInOrder(list, threads.map((t) => state.threads.get(t.id).el));
   $("#thread-count").textContent = String(threads.length);
   $("#no-threads").hidden = threads.length > 0;
-  const moving = picker.thread();
-  if (moving && !keep.has(moving.id)) picker.close();
+  const moving = state.picker.thread();
+  if (moving && !keep.has(moving.id)) state.picker.close();
 }
 
 function buildThread(thread) {
@@ -470,7 +472,7 @@ function updateThread(entry, thread) {
 function authorOf(message) {
   if (message.author === "client") return "Client";
   if (message.agent_id === user.id) return "You";
-  const colleague = picker.people.get(message.agent_id);
+  const colleague = state.picker.people.get(message.agent_id);
   return colleague ? colleague.name : `Agent ${message.agent_id}`;
 }
 
@@ -551,8 +553,8 @@ function showThread(thread) {
 function openTransfer(id, opener) {
   const entry = state.threads.get(id);
   if (!entry) return;
-  picker.open(entry.thread, { opener });
-  stream.subscribe(WITH_PRESENCE).then(picker.reload); // loaded once no change can be missed
+  state.picker.open(entry.thread, { opener });
+  state.stream.subscribe(WITH_PRESENCE).then(state.picker.reload); // loaded once no change can be missed
 }
 
 async function togglePin(threadId, messageId, button) {
@@ -564,8 +566,4 @@ async function togglePin(threadId, messageId, button) {
   if (thread) applyThread(thread);
 }
 
-if (user) {
-  chrome(user);
-  setUpNotifications(user);
-  start();
-}
+if (user) start();

@@ -2,20 +2,13 @@
 // avatar, status chip, the bell of a pending request, and the pills for a
 // "continue working?" prompt and a lost connection.
 import { countingDown, ticking } from "./clock.js";
-import { h, initials } from "./dom.js";
+import { h, initials, svgEl } from "./dom.js";
 import { timeOfDay } from "./format.js";
-import { statusClass } from "./status.js";
+import { reasonLabel, statusClass } from "./status.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 export const BELL =
   "M12 2a6 6 0 0 0-6 6v3.6L4.3 15a1 1 0 0 0 .9 1.5h13.6a1 1 0 0 0 .9-1.5L18 11.6V8a6 6 0 0 0-6-6z" +
   "m0 20a3 3 0 0 0 3-3H9a3 3 0 0 0 3 3z";
-
-// A reason's label from the catalogue; its code if the catalogue does not know it.
-export function reasonLabel(reasons, code) {
-  const found = reasons.find((r) => r.code === code);
-  return found ? found.label : code;
-}
 
 export function avatar(agent) {
   return paintAvatar(h("span", { class: "avatar", "aria-hidden": "true" }, initials(agent.name)), agent);
@@ -82,12 +75,5 @@ export function disconnected(agent) {
 }
 
 export function icon(path) {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("class", "sv-icon");
-  const shape = document.createElementNS(SVG, "path");
-  shape.setAttribute("d", path);
-  svg.append(shape);
-  return svg;
+  return svgEl("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", class: "sv-icon" }, svgEl("path", { d: path }));
 }

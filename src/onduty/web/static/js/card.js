@@ -8,12 +8,12 @@
 // is away; while it is live, the stream's events bring the change.
 import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api, openThreads } from "./api.js";
-import { BELL, icon, paintAvatar, prompted, reasonLabel, statusChip } from "./badges.js";
+import { BELL, icon, paintAvatar, prompted, statusChip } from "./badges.js";
 import { chatPerson } from "./chat.js";
 import { ticking } from "./clock.js";
 import { $, h, initials, put, refocus, toast } from "./dom.js";
-import { plural } from "./format.js";
-import { STATE_LABELS } from "./status.js";
+import { plural, pluralWord } from "./format.js";
+import { STATE_LABELS, reasonLabel } from "./status.js";
 import { openThreadView } from "./threadview.js";
 
 // S2: what a supervisor may set (never finishing or kicked_out; S3 decides finishing).
@@ -213,7 +213,7 @@ function renderConfirm(state, agent) {
   const n = agent.unanswered_threads;
   const request = agent.pending_request;
   const target = request ? reasonLabel(state.reasons, request.requested.reason) : "the break";
-  const them = n === 1 ? "it" : "them";
+  const them = pluralWord(n, "it", "them");
   const listed = (state.card.threads || []).filter((thread) => thread.state === "assigned");
   const which =
     listed.length === n ? `: ${listed.map((thread) => `#${thread.id} (${thread.client_id})`).join(", ")}` : "";
@@ -223,7 +223,7 @@ function renderConfirm(state, agent) {
     h(
       "p",
       {},
-      `Approving ${target}: ${n === 1 ? "it goes" : "they go"} back to the queue if another agent ` +
+      `Approving ${target}: ${pluralWord(n, "it goes", "they go")} back to the queue if another agent ` +
         `is ready to take ${them}. If nobody is, ${agent.name} keeps ${them} and finishes ` +
         `${them} first, then goes to ${target}.`,
     ),

@@ -19,7 +19,7 @@
 // Text is put into the page as text, never as HTML (dom.js `h` makes text nodes).
 import { api } from "./api.js";
 import { $, h, initials, put, refocus, toast } from "./dom.js";
-import { count, timeOfDay } from "./format.js";
+import { count, shorten, timeOfDay } from "./format.js";
 import { announce } from "./notify.js";
 import { PRESENCE_LABEL, presenceAfterStatusChange } from "./status.js";
 import { coalesced, debounce } from "./timing.js";
@@ -519,8 +519,7 @@ export function chatPanel({ user, reasons = () => [], onShowing = () => {}, onTh
 }
 
 function preview(text) {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+  return shorten(text.replace(/\s+/g, " ").trim(), 80);
 }
 
 // The top bar's Chat button, with the count of unread messages.

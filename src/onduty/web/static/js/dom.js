@@ -1,4 +1,4 @@
-// Small DOM helpers: build elements, fill and order them, show messages.
+// Small DOM helpers: build elements, fill and order them, read fields, show messages.
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -13,6 +13,16 @@ export function h(tag, attrs = {}, ...children) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+  return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// h for SVG elements (their own namespace): every attribute, class too, is set as given.
+export function svgEl(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return el;
 }
 
@@ -64,6 +74,12 @@ export function initials(name) {
 // replaceChildren, leaving out the parts that are not there (null, undefined, false).
 export function put(el, ...children) {
   el.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+}
+
+// A number field's text; "x" when the browser holds something that is no number (its
+// value then reads "", as an empty field's does).
+export function numberText(input) {
+  return input.validity.badInput ? "x" : input.value.trim();
 }
 
 // Live regions announce every change of their text: change it only when it says something new.

@@ -1,7 +1,7 @@
 // A length of time typed as people think of it, a number and a unit ("90" "minutes"), and
 // read in seconds, as the API takes it. Beside it, how it reads ("= 1 h 30 min"), or "off".
 import { h } from "./dom.js";
-import { UNITS, count, humanDuration } from "./format.js";
+import { UNITS, durationPart, humanDuration, pluralWord } from "./format.js";
 
 const SECONDS = Object.fromEntries(UNITS.map((unit) => [unit.name, unit.seconds]));
 
@@ -66,20 +66,14 @@ export class DurationInput {
   // whole length when another unit says it better ("90 minutes" = 1 h 30 min).
   updated() {
     const n = Number(this.number.value);
-    for (const option of this.unit.options) option.textContent = n === 1 ? option.value : `${option.value}s`;
+    for (const option of this.unit.options) option.textContent = pluralWord(n, option.value);
     const seconds = this.seconds();
     let text = "";
     if (seconds === 0 && this.offWhenZero) text = "Off";
     else if (Number.isFinite(seconds) && seconds > 0) {
       const said = humanDuration(seconds);
-      if (said !== `${count(n)} ${shortName(this.unit.value, n)}`) text = `= ${said}`;
+      if (said !== durationPart(n, this.unit.value)) text = `= ${said}`;
     }
     this.reading.textContent = text;
   }
-}
-
-// How humanDuration names `n` of a unit, to tell whether it would only say the same again.
-function shortName(unit, n) {
-  if (unit === "day") return n === 1 ? "day" : "days";
-  return { hour: "h", minute: "min", second: "s" }[unit];
 }

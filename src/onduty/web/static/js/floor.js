@@ -6,7 +6,7 @@
 import { api } from "./api.js";
 import { serverNow } from "./clock.js";
 import { $, h, placeInOrder, say } from "./dom.js";
-import { duration } from "./format.js";
+import { duration, percent } from "./format.js";
 import { debounce } from "./timing.js";
 import { ACTIVE_FREE_LABEL, STATE_LABELS } from "./status.js";
 
@@ -168,10 +168,6 @@ export function floorFeed({ team = null, onFloor, onError = () => {} }) {
 function oldestWait(feed) {
   const oldest = feed.floor.queue.oldest_wait_seconds;
   return oldest === null ? "–" : duration(oldest + (Date.now() - feed.at) / 1000);
-}
-
-function percent(share) {
-  return share === null || share === undefined ? "–" : `${Math.round(share * 1000) / 10}%`;
 }
 
 // The figures, into a box made by figuresBox(): filled in place, so a screen reader's

@@ -1,6 +1,6 @@
 // How numbers and times read on the pages, as people say them: counts with their noun
-// ("1 supervisor", "2 supervisors"), lengths of time ("30 days", "1 h 30 min", "45 s"),
-// running times, times of day.
+// ("1 supervisor", "2 supervisors"), shares ("87.5%"), lengths of time ("30 days",
+// "1 h 30 min", "45 s"), running times, times of day; and text cut short.
 
 const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 3 });
 
@@ -10,8 +10,23 @@ export function count(n) {
 }
 
 // "1 agent", "0 agents", "3 agents"; a word whose plural is not word + "s" names it.
-export function plural(n, word, pluralWord = `${word}s`) {
-  return `${count(n)} ${n === 1 ? word : pluralWord}`;
+export function plural(n, word, many = `${word}s`) {
+  return `${count(n)} ${pluralWord(n, word, many)}`;
+}
+
+// The word alone, agreeing with n: "minute" or "minutes", "it" or "them".
+export function pluralWord(n, word, many = `${word}s`) {
+  return n === 1 ? word : many;
+}
+
+// A share (0.875) as a percentage to a tenth: "87.5%", "100%"; "–" for none.
+export function percent(share) {
+  return share === null || share === undefined ? "–" : `${Math.round(share * 1000) / 10}%`;
+}
+
+// Text cut to at most `most` characters, an ellipsis marking the cut.
+export function shorten(text, most) {
+  return text.length > most ? `${text.slice(0, most - 1)}…` : text;
 }
 
 // A running time, short, for a clock that ticks: "42s", "3m 07s", "2h 05m".
@@ -35,6 +50,11 @@ export const UNITS = [
 
 const SHORT = { hour: "h", minute: "min", second: "s" };
 
+// `n` of one unit as humanDuration says it: "2 days", "1 h", "30 min", "45 s".
+export function durationPart(n, unit) {
+  return unit === "day" ? plural(n, "day") : `${count(n)} ${SHORT[unit]}`;
+}
+
 // A length of time in seconds (a setting, a limit), as people say it: "30 days",
 // "1 day 2 h", "1 h 30 min", "1 min", "45 s", "0 s". Every part that is not zero is said,
 // so that nothing is rounded away; "" for no number.
@@ -46,7 +66,7 @@ export function humanDuration(seconds) {
     const whole = unit.seconds === 1 ? Math.round(left * 1000) / 1000 : Math.floor(left / unit.seconds);
     if (!whole) continue;
     left -= whole * unit.seconds;
-    parts.push(unit.name === "day" ? plural(whole, "day") : `${count(whole)} ${SHORT[unit.name]}`);
+    parts.push(durationPart(whole, unit.name));
   }
   const said = parts.length ? parts.join(" ") : "0 s";
   return Number(seconds) < 0 ? `-${said}` : said;

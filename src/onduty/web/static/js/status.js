@@ -24,14 +24,20 @@ export const STATE_LABELS = {
 };
 export const ACTIVE_FREE_LABEL = "Active (free)";
 
+// A reason's label from the catalogue; its code if the catalogue does not know it.
+export function reasonLabel(reasons, code) {
+  const found = reasons.find((r) => r.code === code);
+  return found ? found.label : code;
+}
+
 // An agent's status as people see it (W1), composed as the server composes `status.label`,
 // for a page that learns of a change before the server's label for it: an inactive agent
 // shows their reason, and a finishing one the reason they head to ("Active (finishing →
 // Lunch break)").
-export function statusLabel(state, reasonLabel = null, threads = 0) {
-  if (state === "inactive") return reasonLabel || STATE_LABELS.inactive;
+export function statusLabel(state, reasonText = null, threads = 0) {
+  if (state === "inactive") return reasonText || STATE_LABELS.inactive;
   if (state === "active" && threads === 0) return ACTIVE_FREE_LABEL;
-  if (state === "finishing" && reasonLabel) return `Active (finishing → ${reasonLabel})`;
+  if (state === "finishing" && reasonText) return `Active (finishing → ${reasonText})`;
   return STATE_LABELS[state] || state;
 }
 
@@ -59,14 +65,13 @@ export const PRESENCE_OF = {
 // are not in the event: an active colleague reads "Active" until the next row).
 export function presenceAfterStatusChange(person, data, reasons) {
   if (data.status) return { presence: data.presence, status: data.status };
-  const reason = data.to_reason ? reasons.find((r) => r.code === data.to_reason) : null;
   return {
     presence: PRESENCE_OF[data.to_state] || "offline",
     status: {
       ...person.status,
       state: data.to_state,
       reason: data.to_reason,
-      label: statusLabel(data.to_state, reason ? reason.label : data.to_reason, 1),
+      label: statusLabel(data.to_state, reasonLabel(reasons, data.to_reason), 1),
     },
   };
 }

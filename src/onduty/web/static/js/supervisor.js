@@ -17,7 +17,6 @@
 // GET /floor (floor.js): every 30 s, and once after a burst of thread and queue events.
 import { setUpActions } from "./actions.js";
 import { api } from "./api.js";
-import { reasonLabel } from "./badges.js";
 import { closeCard, loadCardThreads, renderCard, setUpCard } from "./card.js";
 import { chatPanel } from "./chat.js";
 import { chrome } from "./chrome.js";
@@ -28,7 +27,7 @@ import { figuresBox, floorFeed, renderFigures, tickFigures } from "./floor.js";
 import { announce, setUpNotifications } from "./notify.js";
 import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
-import { rowAfterStatusChange } from "./status.js";
+import { reasonLabel, rowAfterStatusChange } from "./status.js";
 import { openThreadView, setUpThreadView, threadEvent } from "./threadview.js";
 import { debounce, loadHolding } from "./timing.js";
 import {

@@ -25,6 +25,7 @@ const state = {
   agents: new Map(),
   reasons: [],
   overdue: new Set(), // who was overdue at the last draw: the tick redraws when it changes
+  feed: null, // GET /floor's queue and today (floor.js)
 };
 const figures = figuresBox();
 
@@ -32,19 +33,18 @@ function start() {
   chrome(user);
   if (team) $("#team-name").textContent = `· ${team}`;
   $("#figures").replaceWith(figures);
-  const feed = floorFeed({
+  state.feed = floorFeed({
     team: user.role === "admin" ? team : null,
     onFloor: (f) => {
       renderFigures(figures, f);
       $("#wb-updated").textContent = `Figures as of ${new Date(f.at).toLocaleTimeString()}`;
     },
   }).start();
-  state.feed = feed;
   const stream = new EventStream(onEvent, {
     onReady: ({ at }) => {
       syncClock(at);
       load();
-      feed.soon();
+      state.feed.soon();
     },
   });
   // What the board shows: its team's (an admin's: the team asked for, or every team) and the queue.
