@@ -13,16 +13,21 @@ loopback (`wsclient.py`, the lean client of the fan-out bench) it opens one
 - *unsubscribed*: the same pages with no subscription: every status change to every page,
   as before subscriptions (and as programs that send none still get).
 
-During a phase, `--rate` status changes a second (`PUT /api/v1/me/status`, open loop)
-flip agents chosen at random over the whole floor between `active` and `not_ready`, for
-`--seconds`. Measured: frames the pages received a second; the delay of each
-`agent.status_changed` from its `at` (the engine's time for the change's batch, taken
-just before its commit: one machine, one clock, millisecond resolution) to the page
-reading it; status changes a page should have had and did not (a page cut off as too
-slow counts here); the server's CPU (utime + stime, its threads included) over the phase;
-this client's; and how busy the whole machine was. The phases alternate over `--rounds`.
+During a phase, `--rate` row changes a second (open loop) for `--seconds`: most flip
+agents chosen at random over the whole floor between `active` and `not_ready` (`PUT
+/api/v1/me/status`); a `--thread-share` of them are threads instead, half a client's new
+thread (`POST /api/v1/threads`, which goes to an active agent: that agent's thread count)
+and half the close of one opened about a second before (`POST /threads/{id}/close`, by an
+admin: W6). Measured: frames the pages received a second; the delay of each
+`agent.status_changed`, `thread.assigned` and `thread.closed` from its `at` (the engine's
+time for the change's batch, taken just before its commit: one machine, one clock,
+millisecond resolution) to the page reading it; status changes a page should have had and
+did not (a page cut off as too slow counts here); the server's CPU (utime + stime, its
+threads included) over the phase; this client's; and how busy the whole machine was. The
+phases alternate over `--rounds`.
 
 Run: .venv/bin/python bench/bench_subscriptions.py [--quick] [--pages 2000] [--rate 40] [--seconds 20]
+         [--thread-share 0.5]
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +62,7 @@ from onduty.usernames import skeleton
 
 STATUS = b'"agent.status_changed"'
 PRESENCE = b'"presence.changed"'
+THREAD_NEWS = (b'"thread.assigned"', b'"thread.closed"')  # a row's thread count
 AT = b'"at":"'
 
 
@@ -129,6 +135,7 @@ class Tally:
     """What every page of a phase received."""
 
     latencies: list[float] = field(default_factory=list)  # status changes: `at` -> read, seconds
+    thread_latencies: list[float] = field(default_factory=list)  # a thread assigned or closed
     staleness: list[float] = field(default_factory=list)  # coalesced changes: `at` -> read
     frames: int = 0
     last_frame: float = 0.0
@@ -151,6 +158,8 @@ def receiver(page: Page, tally: Tally, offset: float) -> wsclient.OnMessage:
             assert agent is not None, message
             page.status[agent] += 1
             tally.latencies.append(wall - at_of(message))
+        elif any(news in message[:60] for news in THREAD_NEWS):
+            tally.thread_latencies.append(wall - at_of(message))
         elif PRESENCE in message[:60]:
             changes = json.loads(message)["data"]["changes"]
             page.presence_frames += 1
@@ -202,10 +211,66 @@ async def settle(tally: Tally, quiet: float, limit: float) -> None:
 
 
 @dataclass(slots=True)
+class Load:
+    """The requests of the phases, decided as each one leaves: each agent's flips alternate
+    its state; thread requests alternate between opening one and closing the oldest open one
+    (by its holder, or by a supervisor while it waits in the queue: W6) once `close_lag`
+    more have been opened after it, about a second's worth."""
+
+    admin: str  # opens the threads, as an integration would
+    supervisor: Person  # closes threads still in the queue
+    flips: list[Person]
+    thread_share: float
+    close_lag: int
+    flipped: int = 0
+    turns: int = 0  # thread requests so far
+    opened: int = 0
+    open_threads: deque[tuple[int, int | None]] = field(default_factory=deque)  # (id, holder), oldest first
+    tokens: dict[int, str] = field(default_factory=dict)  # agent id -> token
+    changed: list[Person] = field(default_factory=list)  # whose status the phase's flips changed
+    opening: set[int] = field(default_factory=set)  # requests that open a thread
+    closes: int = 0  # in this phase, answered 200 as status changes are
+
+    def __post_init__(self) -> None:
+        self.tokens = {who.id: who.token for who in self.flips}
+
+    def new_phase(self) -> None:
+        self.changed, self.closes = [], 0
+        self.opening.clear()
+
+    def request(self, i: int) -> loadgen.Request:
+        thread_turn = int((i + 1) * self.thread_share) > int(i * self.thread_share)
+        if thread_turn:
+            self.turns += 1
+            if self.turns % 2 == 0 and len(self.open_threads) > self.close_lag:
+                thread_id, holder = self.open_threads.popleft()
+                token = self.tokens[holder] if holder is not None else self.supervisor.token
+                self.closes += 1
+                return ("POST", f"/api/v1/threads/{thread_id}/close", {"Authorization": f"Bearer {token}"}, None)
+            self.opened += 1
+            self.opening.add(i)
+            body = {"client_id": f"client{self.opened}", "text": "hello"}
+            return ("POST", "/api/v1/threads", {"Authorization": f"Bearer {self.admin}"}, body)
+        who = self.flips[self.flipped % len(self.flips)]
+        state = ("active", "not_ready")[(self.flipped // len(self.flips)) % 2]
+        self.flipped += 1
+        self.changed.append(who)
+        return ("PUT", "/api/v1/me/status", {"Authorization": f"Bearer {who.token}"}, {"state": state})
+
+    def answered(self, i: int, status: int, body: bytes) -> None:
+        if i in self.opening:
+            self.opening.discard(i)
+            if status == 201:
+                thread = json.loads(body)
+                self.open_threads.append((thread["id"], thread["agent_id"]))
+
+
+@dataclass(slots=True)
 class Figures:
     mode: str
     seconds: float
     changes: int  # status changes answered 200
+    thread_changes: int  # threads opened (201) and closed (200)
     frames_per_s: float
     expected: int  # status changes the supervisors' pages should have had
     missing: int
@@ -218,17 +283,19 @@ class Figures:
     server_us_per_frame: float
     client_cores: float
     machine_busy: float
-    answer_p50_ms: float = 0.0  # the status change's answer (after its commit), from its scheduled moment
+    answer_p50_ms: float = 0.0  # the request's answer (after its commit), from its scheduled moment
     answer_p99_ms: float = 0.0
     presence_per_page_s: float = 0.0
     changes_per_presence_frame: float = 0.0
     presence_p99_ms: float = 0.0
     presence_gap_ms: float = 0.0  # the shortest time between two presence frames on one page
+    thread_p50_ms: float = 0.0  # thread.assigned and thread.closed: `at` -> read
+    thread_p99_ms: float = 0.0
 
 
 async def phase(
     mode: str, port: int, server_pid: int, supervisors: list[Person], pickers: list[Person],
-    flips: list[Person], offset: int, args: argparse.Namespace,
+    load: Load, args: argparse.Namespace,
 ) -> Figures:  # fmt: skip
     subscribed = mode == "subscribed"
     tally = Tally()
@@ -244,22 +311,23 @@ async def phase(
         page.frames, page.presence_frames, page.presence_changes = 0, 0, 0
         page.status.clear()
     tally.latencies.clear()
+    tally.thread_latencies.clear()
     tally.staleness.clear()
     tally.frames = 0
-
-    states = ("active", "not_ready")
-
-    def flip(i: int) -> loadgen.Request:
-        k = offset + i
-        who = flips[k % len(flips)]
-        state = states[(k // len(flips)) % 2]
-        return ("PUT", "/api/v1/me/status", {"Authorization": f"Bearer {who.token}"}, {"state": state})
+    load.new_phase()
 
     server_before, client_before, machine_before = cpu_seconds(server_pid), time.process_time(), machine_ticks()
     start = time.perf_counter()
     result = await loadgen.run_rate(
-        "127.0.0.1", port, flip, rate=args.rate, seconds=args.seconds, connections=args.connections
+        "127.0.0.1",
+        port,
+        load.request,
+        rate=args.rate,
+        seconds=args.seconds,
+        connections=args.connections,
+        on_answer=load.answered,
     )
+    changed = load.changed
     await settle(tally, 1.5, 60)  # a coalesced frame may wait a second
     end = max(tally.last_frame, start + result.seconds)
     server = cpu_seconds(server_pid) - server_before
@@ -267,15 +335,15 @@ async def phase(
     machine_after = machine_ticks()
     busy = (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1])
     seconds = end - start
-    changed = [flips[(offset + i) % len(flips)] for i in range(int(args.rate * args.seconds))]
-    expected, missing = deliveries(pages, changed, {who.id: who.team for who in flips}, subscribed)
+    expected, missing = deliveries(pages, changed, {who.id: who.team for who in load.flips}, subscribed)
     cut_off = sum(1 for p in pages if p.socket is not None and p.socket.closed.done())
     frames = sum(p.frames for p in pages)
     pickers_pages = [p for p in pages if p.picker]
     figures = Figures(
         mode=mode,
         seconds=seconds,
-        changes=result.statuses.get(200, 0),
+        changes=result.statuses.get(200, 0) - load.closes,
+        thread_changes=result.statuses.get(201, 0) + load.closes,
         frames_per_s=frames / seconds,
         expected=expected,
         missing=missing,
@@ -290,6 +358,8 @@ async def phase(
         machine_busy=busy,
         answer_p50_ms=result.percentile(0.5) * 1e3,
         answer_p99_ms=result.percentile(0.99) * 1e3,
+        thread_p50_ms=percentile(tally.thread_latencies, 0.5) * 1e3,
+        thread_p99_ms=percentile(tally.thread_latencies, 0.99) * 1e3,
     )
     if subscribed and pickers_pages:
         presence = sum(p.presence_frames for p in pickers_pages)
@@ -297,7 +367,7 @@ async def phase(
         figures.changes_per_presence_frame = sum(p.presence_changes for p in pickers_pages) / max(1, presence)
         figures.presence_p99_ms = percentile(tally.staleness, 0.99) * 1e3
         figures.presence_gap_ms = min(p.presence_gap for p in pickers_pages) * 1e3
-    if set(result.statuses) != {200}:
+    if set(result.statuses) - {200, 201}:
         print(f"  answers other than 200: {result.statuses}")
     await close_pages(pages)
     show(figures, len(pages) - len(pickers_pages), len(pickers_pages))
@@ -324,10 +394,12 @@ def deliveries(pages: list[Page], changed: list[Person], team_of: dict[int, str]
 
 def show(f: Figures, pages: int, pickers: int) -> None:
     print(
-        f"  {f.mode:>12}: {f.changes:,} status changes in {f.seconds:.1f} s; "
+        f"  {f.mode:>12}: {f.changes:,} status changes and {f.thread_changes:,} threads opened or closed "
+        f"in {f.seconds:.1f} s; "
         f"{f.frames_per_s:,.0f} frames/s to {pages:,} supervisors' pages and {pickers} pickers; "
         f"status delivery p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms, max {f.max_ms:.1f} ms; "
-        f"missing {f.missing:,} of {f.expected:,}; cut off {f.cut_off}\n"
+        f"missing {f.missing:,} of {f.expected:,}; cut off {f.cut_off}; "
+        f"threads' delivery p50 {f.thread_p50_ms:.1f} ms, p99 {f.thread_p99_ms:.1f} ms\n"
         f"  {'':>12}  answers p50 {f.answer_p50_ms:.1f} ms, p99 {f.answer_p99_ms:.1f} ms; "
         f"server {f.server_cores:.2f} core ({f.server_us_per_frame:.1f} µs/frame; "
         f"{f.server_idle_cores:.2f} core with the pages open and nothing changing), "
@@ -347,7 +419,7 @@ def show(f: Figures, pages: int, pickers: int) -> None:
 
 
 async def measure(
-    args: argparse.Namespace, port: int, server_pid: int, agents: list[Person], sups: list[Person]
+    args: argparse.Namespace, port: int, server_pid: int, admin: str, agents: list[Person], sups: list[Person]
 ) -> None:
     started = time.perf_counter()
     await log_in(port, [a.token for a in agents])
@@ -357,24 +429,27 @@ async def measure(
     flips = agents[: len(agents) - args.pickers]
     rng.shuffle(flips)
     results: dict[str, list[Figures]] = {mode: [] for mode in args.modes}
-    offset = 0
+    lag = max(1, round(args.rate * args.thread_share / 2))  # a second's opens
+    load = Load(admin, sups[0], flips, args.thread_share, close_lag=lag)
     for r in range(args.rounds):
         for mode in args.modes[:: 1 if r % 2 == 0 else -1]:
-            results[mode].append(await phase(mode, port, server_pid, sups, pickers, flips, offset, args))
-            offset += int(args.rate * args.seconds)
+            results[mode].append(await phase(mode, port, server_pid, sups, pickers, load, args))
     print(
         f"{args.pages:,} supervisors' pages ({args.pages // args.teams} per team of "
         f"{args.agents // args.teams}), {args.pickers} agents' pages with the picker open, "
-        f"{args.agents:,} agents; {args.rate:g} status changes/s for {args.seconds:g} s; "
+        f"{args.agents:,} agents; {args.rate:g} row changes/s ({args.thread_share:.0%} threads) for "
+        f"{args.seconds:g} s; "
         f"{os.cpu_count()} cores; medians of {args.rounds} round(s)"
     )
     for mode, figures in results.items():
         rate = statistics.median(f.frames_per_s for f in figures)
         p99 = statistics.median(f.p99_ms for f in figures)
         p50 = statistics.median(f.p50_ms for f in figures)
+        thread_p99 = statistics.median(f.thread_p99_ms for f in figures)
         cores = statistics.median(f.server_cores for f in figures)
         print(
-            f"  {mode:>12}: {rate:,.0f} frames/s; delivery p99 {p99:.1f} ms (p50 {p50:.1f}); server {cores:.2f} "
+            f"  {mode:>12}: {rate:,.0f} frames/s; delivery p99 {p99:.1f} ms (p50 {p50:.1f}), threads' "
+            f"{thread_p99:.1f} ms; server {cores:.2f} "
             f"core; missing {sum(f.missing for f in figures):,} of {sum(f.expected for f in figures):,}; "
             f"cut off {sum(f.cut_off for f in figures)}"
         )
@@ -387,7 +462,10 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=1_000)
     parser.add_argument("--pages", type=int, default=2_000, help="supervisors' pages, one supervisor each")
     parser.add_argument("--pickers", type=int, default=20, help="agents' pages with the transfer picker open")
-    parser.add_argument("--rate", type=float, default=40, help="status changes a second")
+    parser.add_argument("--rate", type=float, default=40, help="row changes a second")
+    parser.add_argument(
+        "--thread-share", type=float, default=0.5, help="of the changes, threads opened and closed (0 to 1)"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections sending the changes")
     parser.add_argument("--rounds", type=int, default=1, help="the modes' order alternates from round to round")
@@ -408,14 +486,14 @@ def main() -> None:
         workdir = Path(folder)
         database = f"sqlite:///{workdir / 'bench.db'}"
         started = time.perf_counter()
-        add_admin(database, workdir)  # `onduty users add`: the schema, as an operator makes it
+        admin = add_admin(database, workdir)  # `onduty users add`: the schema, as an operator makes it
         agents, supervisors = fill(database, args.agents, args.teams, args.pages)
         print(f"  floor written in {time.perf_counter() - started:.1f} s", flush=True)
         port = free_port()
         server = start_server(database, port, workdir)
         print(f"  pids: onduty serve {server.pid}, this client {os.getpid()}", flush=True)
         try:
-            uvloop.run(measure(args, port, server.pid, agents, supervisors))
+            uvloop.run(measure(args, port, server.pid, admin, agents, supervisors))
         finally:
             server.terminate()
             server.wait(timeout=10)

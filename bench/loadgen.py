@@ -86,7 +86,14 @@ async def run(
 
 
 async def run_rate(
-    host: str, port: int, make_request: Callable[[int], Request], *, rate: float, seconds: float, connections: int
+    host: str,
+    port: int,
+    make_request: Callable[[int], Request],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int,
+    on_answer: Callable[[int, int, bytes], None] | None = None,
 ) -> Result:
     """Open loop: requests leave at a fixed `rate`, whatever the answers do. Latency runs
     from each request's scheduled moment, so a slow server is not hidden by a client that
@@ -97,7 +104,9 @@ async def run_rate(
     already done (20,000 of them) ahead of the last answers, whose latency then grew by
     100-150 ms (seen in every run: the server's loop and an idle canary process showed no
     pause then). And what the process holds before the run is frozen out of the garbage
-    collector's sight, so a full collection cannot pause the client mid-run."""
+    collector's sight, so a full collection cannot pause the client mid-run. `make_request(i)`
+    is asked when request i leaves; `on_answer(i, status, body)`, when given, hears its answer
+    (a later request may depend on it)."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(connections):
         idle.put_nowait(await Connection.open(host, port))
@@ -111,8 +120,10 @@ async def run_rate(
     async def one(i: int, scheduled: float) -> None:
         conn = await idle.get()
         method, path, headers, body = make_request(i)
-        status, _ = await conn.request(method, path, headers, body)
+        status, answer = await conn.request(method, path, headers, body)
         result.latencies.append(loop.time() - scheduled)
+        if on_answer is not None:
+            on_answer(i, status, answer)
         result.statuses[status] = result.statuses.get(status, 0) + 1
         idle.put_nowait(conn)
 
