@@ -2,7 +2,8 @@
 count what `GET /agents?status=` lists and each is the filter for it; the widget sorts,
 searches, puts pending requests first, groups by team and moves by the arrow keys; rows
 show overdue (S10), over capacity and the "continue working?" countdown (S6); the
-wallboard shows what `GET /floor` answers. One site, walked in steps."""
+wallboard shows what `GET /floor` answers. One site, walked in steps; and a break that
+runs past its limit while the page is open."""
 
 from __future__ import annotations
 
@@ -219,3 +220,41 @@ def test_W5_S10_S6_the_strip_the_widget_and_the_wallboard(browser: Browser, site
     expect(_tile(page, "all").locator(".tile-count")).to_have_text("1")
     _wallboard_shows_the_floor(page, site, admin, "?team=other")
     page.context.close()
+
+
+def test_S10_W5_a_break_turns_overdue_while_the_supervisor_page_is_open(browser: Browser, site: Site) -> None:
+    """S10: an agent whose break is within its limit when the supervisor's page opens is
+    marked overdue on it the moment the limit passes, without a reload: the row's mark
+    ("overdue by …"), and the strip's Overdue tile (W5) counts them and turns to an alert."""
+    admin = site.admin
+    supervisor = site.person("supervisor", "Sam Super")
+    dan = site.person("agent", "Dan Dale")
+    bob = site.person("agent", "Bob Brown")
+    site.ready(bob)
+    site.api(dan, "POST", "/me/login")
+    site.api(dan, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})
+    site.api(admin, "PATCH", "/reasons/lunch", {"max_minutes": 1})
+    # 35 s of his minute gone (see the helper): overdue 25 s from now, with the page open.
+    site.backdate_status(dan, 35)
+    at = site.api(supervisor, "GET", f"/agents/{dan.id}")
+    assert (at["overdue"], at["overdue_at"] is not None) == (False, True)
+
+    page = sign_in(browser, site, supervisor)
+    live(page)
+    page.evaluate("window.__stillTheSamePage = true")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    row, tile = _row(page, dan), _tile(page, "overdue")
+    expect(row.locator(".status")).to_have_text("Lunch break")
+    expect(row).to_have_attribute("data-overdue", "false")
+    expect(row.locator(".sv-overdue")).to_have_count(0)
+    expect(tile.locator(".tile-count")).to_have_text("0")
+    expect(tile).not_to_have_class("tile tile-alert")
+
+    expect(row.locator(".sv-overdue")).to_contain_text("overdue by", timeout=40_000)
+    expect(row).to_have_attribute("data-overdue", "true")
+    expect(tile.locator(".tile-count")).to_have_text("1")
+    expect(tile).to_have_class("tile tile-alert")
+    expect(_row(page, bob).locator(".sv-overdue")).to_have_count(0)
+    assert page.evaluate("window.__stillTheSamePage === true")  # no reload
+    assert errors == []

@@ -1,5 +1,6 @@
-"""W7 on the agent's workspace: a thread given to the agent is announced by a tone, a
-desktop notification and a count in the tab's title, each of which the agent can mute.
+"""W7: new work is announced by a tone, a desktop notification and a count in the tab's
+title, each of which the person can mute, in this browser: on the agent's workspace a
+thread given to the agent, on the supervisor's page a new approval request.
 
 The browser is instrumented, not the page: an init script records the notifications
 the page creates and the tones it starts, and lets the test say whether the person is
@@ -12,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Site, sign_in
+from tests.e2e.conftest import Person, Site, live, sign_in
 
 INSTRUMENT = """
 (() => {
@@ -129,3 +130,100 @@ def test_a_thread_given_to_the_agent_is_announced_until_they_look_and_each_alert
     page.get_by_label("Count in the tab's title").uncheck()
     expect(page).to_have_title(TITLE)
     expect(page.get_by_role("button", name="Alerts (off)")).to_be_visible()
+
+
+def test_W7_on_the_supervisor_page_a_request_is_announced_and_each_alert_mutes_and_is_kept(
+    browser: Browser, site: Site
+) -> None:
+    """W7 on the supervisor page: an approval request of an agent of the team plays the
+    tone, shows a desktop notification and counts in the title while the supervisor looks
+    elsewhere (another team's request is not theirs); each of the three mutes, and the
+    choices are kept for this person in this browser (localStorage) across a reload."""
+    site.api(site.admin, "POST", "/reasons", {"code": "coaching", "label": "Coaching", "requires_approval": True})
+    sam = site.person("supervisor", "Sam Super")
+    eve = site.person("agent", "Eve Evans")
+    dan = site.person("agent", "Dan Dale")
+    cat = site.person("agent", "Cat Cole")
+    olga = site.person("agent", "Olga Other", team="other")
+    for agent in (eve, dan, cat, olga):
+        site.api(agent, "POST", "/me/login")
+
+    def asks(agent: Person) -> int:
+        body = {"state": "inactive", "reason": "coaching"}
+        request_id: int = site.api(agent, "PUT", "/me/status", body, expect=202)["id"]
+        return request_id
+
+    def note(agent_name: str, request_id: int) -> dict[str, Any]:
+        return {
+            "title": f"{agent_name} asks for Coaching",
+            "body": "Approve or reject it on their card.",
+            "tag": f"approval-{request_id}",
+        }
+
+    page = sign_in(browser, site, sam, permissions=["notifications"], init_script=INSTRUMENT)
+    live(page)
+    title = page.title()
+    alerts = page.get_by_role("button", name="Alerts")
+    alerts.click()  # the person's first gesture: the page may make sounds from now on
+    for channel in ("Sound", "Desktop notification", "Count in the tab's title"):
+        expect(page.get_by_label(channel)).to_be_checked()
+    page.keyboard.press("Escape")
+
+    # Sam looks elsewhere. Olga (another team) asks, then Eve: only Eve's is announced.
+    page.evaluate("window.__away(true)")
+    asks(olga)
+    eve_asked = asks(eve)
+    expect(page).to_have_title(f"(1) {title}")
+    assert shown(page) == [note("Eve Evans", eve_asked)]
+    assert tones(page) == 2  # two notes of one chime
+    page.evaluate("window.__away(false)")
+    expect(page).to_have_title(title)
+
+    # Sound and desktop notifications muted: remembered across a reload, for this person.
+    alerts.click()
+    page.get_by_label("Sound").uncheck()
+    page.get_by_label("Desktop notification").uncheck()
+    page.reload()
+    live(page)
+    alerts.click()  # also the new page's first gesture: sound could play, if it were on
+    expect(page.get_by_label("Sound")).not_to_be_checked()
+    expect(page.get_by_label("Desktop notification")).not_to_be_checked()
+    expect(page.get_by_label("Count in the tab's title")).to_be_checked()
+    assert page.evaluate(f"JSON.parse(localStorage.getItem('onduty.alerts.{sam.id}'))") == {
+        "sound": False,
+        "desktop": False,
+        "title": True,
+    }
+    page.evaluate("window.__away(true)")
+    asks(dan)
+    expect(page).to_have_title(f"(1) {title}")
+    assert (shown(page), tones(page)) == ([], 0)
+
+    # The count muted too: it leaves the title at once, the menu says all is off, and the
+    # next request is not counted either; still so after a reload.
+    page.get_by_label("Count in the tab's title").uncheck()
+    expect(page).to_have_title(title)
+    expect(page.get_by_role("button", name="Alerts (off)")).to_be_visible()
+    page.reload()
+    live(page)
+    expect(page.get_by_role("button", name="Alerts (off)")).to_be_visible()
+    page.get_by_role("button", name="Alerts (off)").click()  # a gesture: sound could play
+    page.keyboard.press("Escape")
+    page.evaluate("window.__away(true)")
+    asks(cat)
+    # The bell comes with the row (`agent.updated`), after the request's own event: by then
+    # the page has had its say about the request.
+    expect(page.locator(f'#agents tbody tr[data-agent-id="{cat.id}"] .bell')).to_be_visible()
+    expect(page).to_have_title(title)
+    assert (shown(page), tones(page)) == ([], 0)
+
+    # A browser that refuses storage (a private window, a full quota): the choice still
+    # holds for the page, without a script error.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.evaluate("() => { Storage.prototype.setItem = () => { throw new DOMException('', 'QuotaExceededError'); } }")
+    page.get_by_role("button", name="Alerts (off)").click()
+    page.get_by_label("Count in the tab's title").check()
+    expect(page.get_by_role("button", name="Alerts", exact=True)).to_be_visible()
+    expect(page).to_have_title(f"(1) {title}")  # Cat's request, not seen yet, now counted
+    assert errors == []

@@ -1,6 +1,7 @@
 """The supervisor's page: the live status widget (W1), its filter (W2), the agent card
 (W3) with the status picker (S2) and approvals (S4, W6), why threads wait (W5: halted,
-R6, or at capacity), and a widget that keeps up through a server restart."""
+R6, or at capacity), acting on threads from the card and the queue (W6), and a widget
+that keeps up through a server restart."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import Person, Site, screenshot, sign_in
+from tests.e2e.conftest import Person, Site, live, screenshot, sign_in
 from tests.e2e.test_notifications import INSTRUMENT, shown
 
 STATE_OWN_CLIENTS = "Active (doesn't receive threads)"
@@ -495,3 +496,105 @@ def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hea
     assert (assigned["agent_id"], assigned["state"]) == (ann.id, "assigned")
     assert _same_page(page)
     assert errors == []
+
+
+def test_W6_from_the_queue_every_waiting_thread_is_read_or_closed(browser: Browser, site: Site) -> None:
+    """W6: from the queue a supervisor reads a waiting thread (read only, live) and closes
+    one after a confirm (Cancel first: nothing happens), a thread on its way to its own
+    agent (R4) too; the panel lists the next five and, on request, every waiting thread,
+    live, then five again (W5). The focus stays in the list. An admin's queue only reads."""
+    supervisor = site.person("supervisor", "Sam Super")
+    ann = site.person("agent", "Ann Agent")
+    # Alice is Ann's client (R4): her next thread waits for Ann, who is not ready.
+    site.api(site.admin, "PATCH", "/settings", {"affinity_wait": 3600})
+    site.ready(ann)
+    first = site.client_writes("alice", "Hello, my parcel has not arrived yet.")
+    site.api(ann, "POST", f"/threads/{first['id']}/messages", {"text": "It is on its way."})
+    site.api(ann, "POST", f"/threads/{first['id']}/close")
+    site.api(ann, "PUT", "/me/status", {"state": "not_ready"})  # nobody is active: all wait (R6)
+    alice = site.client_writes("alice", "It has still not arrived.")
+    names = ("bruno", "carol", "dora", "emil", "fiona", "gus")
+    waiting = {name: site.client_writes(name, f"Hello, this is {name}.") for name in names}
+    page = sign_in(browser, site, supervisor)
+    live(page)
+    errors = _mark_page(page)
+    items = page.locator("#queue-items li")
+
+    # The general queue's six and, after them, alice's thread for Ann: five are listed.
+    expect(page.locator("#queue-length")).to_have_text("6")
+    expect(items).to_have_count(5)
+    expect(items.first).to_contain_text("bruno")
+    page.get_by_role("button", name="Show all 7").click()
+    expect(items).to_have_count(7)
+    expect(items.last).to_contain_text("alice")
+    expect(items.last).to_contain_text("waits for Ann Agent")
+    fewer = page.get_by_role("button", name="Show fewer")
+    expect(fewer).to_be_focused()
+    # Live: a new thread joins the list (ahead of alice's: the general queue comes first).
+    site.client_writes("hugo", "Anyone there?")
+    expect(items).to_have_count(8)
+    expect(items.nth(6)).to_contain_text("hugo")
+
+    # Close alice's thread, on its way to Ann: the confirm says so.
+    items.last.get_by_role("button", name="Close…").click()
+    confirm = page.get_by_role("alertdialog", name="Close this thread?")
+    expect(confirm).to_contain_text(
+        f"Thread #{alice['id']} with alice, waiting for Ann Agent (the client's own agent), ends for good"
+    )
+    confirm.get_by_role("button", name="Close thread").click()
+    expect(confirm).to_be_hidden()
+    expect(items).to_have_count(7)
+    expect(items.filter(has_text="alice")).to_have_count(0)
+    expect(items.last.get_by_role("button", name="Close…")).to_be_focused()  # hugo's, now last
+    assert site.api(site.admin, "GET", f"/threads/{alice['id']}")["state"] == "closed"
+    fewer.click()
+    expect(items).to_have_count(5)
+    expect(page.get_by_role("button", name="Show all 7")).to_be_focused()
+
+    # View: read only (no answer box, nothing to act with), and live.
+    carol = items.filter(has_text="carol")
+    carol.get_by_role("button", name="View").click()
+    view = page.get_by_role("dialog", name=f"Thread #{waiting['carol']['id']} with carol")
+    expect(view.locator("#thread-view-state")).to_contain_text("In the queue")
+    expect(view.locator("#thread-view-state")).to_contain_text("Nobody holds it yet")
+    messages = view.locator("#thread-view-messages li")
+    expect(messages).to_have_count(1)
+    expect(view.get_by_role("textbox")).to_have_count(0)
+    expect(view.get_by_role("button")).to_have_count(1)  # closing the view
+    site.client_writes("carol", "It is about order 1234.")
+    expect(messages).to_have_count(2)
+    expect(messages.nth(1)).to_contain_text("order 1234")
+    page.keyboard.press("Escape")
+    expect(view).to_be_hidden()
+    expect(carol.get_by_role("button", name="View")).to_be_focused()
+
+    # Close bruno's, the first: Cancel changes nothing; then closed, and the next moves up.
+    bruno = items.filter(has_text="bruno")
+    bruno.get_by_role("button", name="Close…").click()
+    expect(confirm).to_contain_text(f"Thread #{waiting['bruno']['id']} with bruno, waiting in the queue, ends for good")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    expect(bruno.get_by_role("button", name="Close…")).to_be_focused()
+    expect(page.locator("#queue-length")).to_have_text("7")
+    bruno.get_by_role("button", name="Close…").click()
+    confirm.get_by_role("button", name="Close thread").click()
+    expect(page.locator("#queue-length")).to_have_text("6")
+    expect(items).to_have_count(5)
+    expect(items.first).to_contain_text("carol")
+    expect(items.first.get_by_role("button", name="Close…")).to_be_focused()
+    expect(page.get_by_role("button", name="Show all 6")).to_be_visible()
+    assert site.api(site.admin, "GET", f"/threads/{waiting['bruno']['id']}")["state"] == "closed"
+    assert _same_page(page)
+    assert errors == []
+    page.context.close()
+
+    # An admin reads the queue's threads but does not close or assign them (API.md).
+    page = sign_in(browser, site, site.admin)
+    page.goto("/supervisor")
+    live(page)
+    items = page.locator("#queue-items li")
+    expect(items).to_have_count(5)
+    expect(page.locator("#queue-items").get_by_role("button", name="View")).to_have_count(5)
+    expect(page.locator("#queue-items").get_by_role("button", name="Close…")).to_have_count(0)
+    expect(page.locator("#queue-items").get_by_role("button", name="Assign to…")).to_have_count(0)
+    page.context.close()

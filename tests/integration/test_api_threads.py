@@ -319,3 +319,39 @@ async def test_r3_an_answer_saved_beside_a_supervisors_transfer_is_answered_with
         if saved != (answered.status_code == 201):
             wrong.append((n, saved, answered.status_code, answered.text))
     assert not wrong, f"answers saved, yet refused (or refused, yet saved): {wrong}"
+
+
+async def test_w6_a_supervisor_closes_a_queued_thread_from_the_queue(api: Api) -> None:
+    """W6: "from the queue a supervisor … closes threads": one of the general queue and one
+    waiting for its own agent (R4) of their team, answered as the closed thread. Another
+    team's supervisor may close the shared queue's too, but not a thread on its way to
+    another team's agent (as if there were none); an admin does not close (API.md)."""
+    supervisor = await api.person("supervisor")
+    stranger = await api.person("supervisor", team="other")
+    await api.json(api.admin, "PATCH", "/settings", {"affinity_wait": 30}, expect=200)
+    mine = await api.ready_agent()
+    first = await client_says(api, "alice")
+    await answer(api, mine, first["id"])
+    await api.call(mine, "POST", f"/threads/{first['id']}/close", expect=200)
+    await set_status(api, mine, "inactive", "short_break")  # nobody active: threads wait (R6)
+    waiting = await client_says(api, "alice", "hi again")  # for `mine`, alice's agent (R4)
+    queued = await client_says(api, "bruno")
+    later = await client_says(api, "carol")
+    listed = await queue(api)
+    assert (listed["length"], listed["waiting_for_owner"]) == (2, 1)
+
+    api.error(await api.call(api.admin, "POST", f"/threads/{queued['id']}/close", expect=403))
+    refused = await api.call(stranger, "POST", f"/threads/{waiting['id']}/close", expect=404)
+    assert api.error(refused)["field"] == "thread_id"
+
+    closed = await api.json(supervisor, "POST", f"/threads/{queued['id']}/close", expect=200)
+    assert (closed["id"], closed["state"], closed["agent_id"]) == (queued["id"], "closed", None)
+    closed = await api.json(supervisor, "POST", f"/threads/{waiting['id']}/close", expect=200)
+    assert (closed["state"], closed["agent_id"]) == ("closed", None)
+    closed = await api.json(stranger, "POST", f"/threads/{later['id']}/close", expect=200)
+    assert closed["state"] == "closed"
+    listed = await queue(api)
+    assert (listed["length"], listed["waiting_for_owner"], listed["items"]) == (0, 0, [])
+    again = await api.call(supervisor, "POST", f"/threads/{queued['id']}/close", expect=404)
+    assert api.error(again)["field"] == "thread_id"
+    assert (await row(api, mine))["threads"] == 0

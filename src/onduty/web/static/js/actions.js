@@ -8,7 +8,7 @@
 // After an action the stream's events update the card, the rows and the queue; while the
 // stream is away the page asks again itself.
 import { api } from "./api.js";
-import { $, h, put, refocus, toast } from "./dom.js";
+import { $, h, isGone, put, refocus, toast } from "./dom.js";
 import { transferPicker } from "./transfer.js";
 
 const closeBox = $("#close-confirm");
@@ -25,9 +25,10 @@ export function setUpActions(state, refresh) {
     onAsk: (person, thread) => state.chat.openWith(person, { thread }), // C1: "ask first"
   });
   closeBox.addEventListener("close", () => {
-    const { opener } = state.closing || {};
+    const { opener, gone } = state.closing || {};
     state.closing = null;
-    refocus(opener);
+    if (gone && isGone(opener)) gone();
+    else refocus(opener);
   });
   $("#close-confirm-no").addEventListener("click", () => closeBox.close());
   $("#close-confirm-yes").addEventListener("click", () => closeThread(state, refresh));
@@ -44,24 +45,32 @@ export function transferThread(state, thread, opener) {
   state.picker.open(thread, { title: queued ? "Assign thread" : "Transfer thread", opener });
 }
 
-// The close asks first: the conversation ends for the client and the holder alike.
-export function askToClose(state, thread, opener) {
-  state.closing = { thread, opener };
-  const holder = thread.agent_id === null ? null : state.agents.get(thread.agent_id);
+// The close asks first: the conversation ends for the client and the holder alike. The
+// focus goes back to `opener`; `gone()`, if given, places it when the opener's list was
+// drawn again without it (its thread closed).
+export function askToClose(state, thread, opener, gone = null) {
+  state.closing = { thread, opener, gone };
   put(
     $("#close-confirm-text"),
     h(
       "p",
       {},
-      `Thread #${thread.id} with ${thread.client_id}` +
-        (holder ? `, held by ${holder.name}` : ", waiting in the queue") +
-        ", ends for good: nobody can answer it any more.",
+      `Thread #${thread.id} with ${thread.client_id}, ${whereItIs(state, thread)}, ends for good: ` +
+        "nobody can answer it any more.",
     ),
     thread.state === "assigned" ? h("p", {}, "It has not been answered yet.") : null,
   );
   $("#close-confirm-error").hidden = true;
   $("#close-confirm-yes").disabled = false;
   if (!closeBox.open) closeBox.showModal();
+}
+
+function whereItIs(state, thread) {
+  const name = (id) => state.agents.get(id)?.name || `agent #${id}`;
+  if (thread.agent_id !== null) return `held by ${name(thread.agent_id)}`;
+  // R4: queued, but outside the general queue, for the client's own agent.
+  if (thread.reserved_for) return `waiting for ${name(thread.reserved_for)} (the client's own agent)`;
+  return "waiting in the queue";
 }
 
 async function closeThread(state, refresh) {

@@ -102,3 +102,8 @@ export function refocus(el) {
   const target = el.isConnected ? el : el.id ? document.getElementById(el.id) : null;
   if (target) target.focus();
 }
+
+// Whether refocus(el) has nowhere to go: neither `el` nor an element with its id is there.
+export function isGone(el) {
+  return !el || (!el.isConnected && !(el.id && document.getElementById(el.id)));
+}

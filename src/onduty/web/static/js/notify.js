@@ -37,7 +37,11 @@ function loadChoices(user) {
 }
 
 function saveChoices() {
-  localStorage.setItem(storageKey(state.user), JSON.stringify(state.on));
+  try {
+    localStorage.setItem(storageKey(state.user), JSON.stringify(state.on));
+  } catch {
+    // Storage refused (a private window, full): the choices last as long as the page.
+  }
 }
 
 export function setUpNotifications(user) {

@@ -1,11 +1,18 @@
-// The general queue (R6): how many threads wait, the oldest wait, the first few, and
-// how routing stands (W5): flowing, halted (nobody is Active), or waiting for room
-// (every active agent is full), with a banner for the last two while threads wait. Each
-// waiting thread can be assigned to a chosen agent (W6).
-import { mayAct, transferThread } from "./actions.js";
+// The general queue (R6): how many threads wait, the oldest wait, the next few to be
+// routed (or all of them, on request), and how routing stands (W5): flowing, halted
+// (nobody is Active), or waiting for room (every active agent is full), with a banner for
+// the last two while threads wait. Each waiting thread can be read (read only), assigned
+// to a chosen agent, or closed after a confirm (W6).
+import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
 import { $, h, refocus, say } from "./dom.js";
-import { duration } from "./format.js";
+import { count, duration, plural } from "./format.js";
+import { openThreadView } from "./threadview.js";
+
+// The panel lists the next few threads; "Show all" lists as many as GET /queue gives at
+// most (its `limit`, 1 to 1000).
+const FEW = 5;
+const MOST = 1000;
 
 // W5: how routing stands, in the queue panel (a thread that arrives now would…).
 const ROUTING_LINE = {
@@ -18,9 +25,11 @@ const ROUTING_LINE = {
 export async function refreshQueue(state) {
   const asked = ++state.queueAsked;
   try {
-    const answer = await api("GET", "/queue?limit=5");
+    const limit = state.queueAll ? MOST : FEW;
+    const answer = await api("GET", `/queue?limit=${limit}`);
     if (asked !== state.queueAsked) return; // a later answer is on its way
     state.queue = answer;
+    state.queueLimit = limit;
     state.queueAt = Date.now();
     renderQueue(state);
   } catch (failure) {
@@ -44,6 +53,16 @@ function queueWait(state, seconds) {
   return seconds + (Date.now() - state.queueAt) / 1000;
 }
 
+// "Show all" and "Show fewer": the choice holds while the page is open, and every read of
+// the queue after it (each move of the queue reads it again) lists that many.
+export function setUpQueue(state) {
+  $("#queue-more").addEventListener("click", () => {
+    state.queueAll = !state.queueAll;
+    renderQueue(state); // fewer at once; all once the read comes
+    refreshQueue(state);
+  });
+}
+
 export function renderQueue(state) {
   const { queue } = state;
   if (!queue) return;
@@ -52,35 +71,93 @@ export function renderQueue(state) {
   renderRouting(queue.routing, queue.length);
   const list = $("#queue-items");
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const at = focused ? [...list.children].indexOf(focused.closest("li")) : -1;
+  const items = state.queueAll ? queue.items : queue.items.slice(0, FEW);
   list.replaceChildren(
-    ...queue.items.map((item) =>
+    ...items.map((item) =>
       h(
         "li",
         {},
         h("span", { class: "client" }, item.client_id),
         item.priority ? h("span", { class: "pill" }, `priority ${item.priority}`) : null,
+        ownerPill(state, item),
         waitCell(state, item),
-        mayAct(state) ? assignButton(state, item) : null,
+        itemActions(state, item),
       ),
     ),
   );
-  if (focused) refocus(focused); // a keyboard user stays on their button
+  renderMore(state, items.length);
+  if (focused) keepFocus(list, focused, at);
 }
 
-// W6, R3: a queued thread goes to the agent the supervisor chooses, whatever their status
-// or load (while routing is halted, say: nobody is Active).
-function assignButton(state, item) {
-  const thread = { id: item.id, client_id: item.client_id, agent_id: null, state: "queued" };
+// A keyboard user stays on their button.
+function keepFocus(list, focused, at) {
+  refocus(focused);
+  if (!list.contains(document.activeElement)) focusNear(focused.classList[0], at);
+}
+
+// When a button's thread left the list (closed, assigned, routed): the same button of the
+// thread now in its place (or of the last), else the panel's title, never the page's top.
+function focusNear(kind, at) {
+  const items = $("#queue-items").children;
+  const near = items[Math.min(at, items.length - 1)];
+  const same = near ? near.querySelector(`button.${kind}`) : null;
+  (same || $("#queue-title")).focus();
+}
+
+// The toggle shows once more threads wait than the panel lists by default. The count is
+// the list's: the general queue and the threads waiting for their own agent of the team
+// (R4), which GET /queue lists after it.
+function renderMore(state, shown) {
+  const { queue } = state;
+  const total = queue.length + queue.waiting_for_owner;
+  const more = $("#queue-more");
+  const hadFocus = document.activeElement === more;
+  more.hidden = total <= FEW;
+  if (hadFocus && more.hidden) $("#queue-title").focus(); // not lost to the page's top
+  more.textContent = state.queueAll ? "Show fewer" : `Show all ${count(total)}`;
+  // Past what GET /queue lists at most: said, not left to be guessed.
+  const rest = total - shown;
+  const note = $("#queue-rest");
+  note.hidden = !state.queueAll || state.queueLimit !== MOST || rest <= 0;
+  note.textContent = note.hidden ? "" : `…and ${plural(rest, "more thread")}, not listed.`;
+}
+
+// R4: a thread on its way to its own agent, listed after the general queue.
+function ownerPill(state, item) {
+  if (item.reserved_for === null) return null;
+  const owner = state.agents.get(item.reserved_for);
+  return h("span", { class: "pill" }, `waits for ${owner ? owner.name : `agent #${item.reserved_for}`}`);
+}
+
+// W6: read a queued thread (read only), hand it to an agent (R3: whatever their status or
+// load, while routing is halted too), or close it, asked first. Admins only read.
+function itemActions(state, item) {
+  const thread = { ...item, agent_id: null, state: "queued" };
+  // Each button's name says which thread, for a screen reader going from button to button;
+  // its id finds it again after a redraw (refocus), and a dialog it opens gives the focus
+  // back to it, or near it when its thread has gone meanwhile.
+  const button = (cls, text, onClick) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: cls,
+        id: `queue-${item.id}-${cls}`,
+        onclick: (e) => {
+          const at = [...$("#queue-items").children].indexOf(e.currentTarget.closest("li"));
+          onClick(e.currentTarget, () => focusNear(cls, at));
+        },
+      },
+      text,
+      h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
+    );
   return h(
-    "button",
-    {
-      type: "button",
-      class: "assign",
-      id: `queue-${item.id}-assign`, // found again after a redraw (refocus)
-      onclick: (event) => transferThread(state, thread, event.currentTarget),
-    },
-    "Assign to…",
-    h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
+    "div",
+    { class: "sv-queue-actions" },
+    button("view", "View", (b, gone) => openThreadView(state, thread, b, gone)),
+    mayAct(state) ? button("assign", "Assign to…", (b) => transferThread(state, thread, b)) : null,
+    mayAct(state) ? button("close-thread", "Close…", (b, gone) => askToClose(state, thread, b, gone)) : null,
   );
 }
 
@@ -107,7 +184,7 @@ export function tickQueue(state) {
 // different problems for a supervisor, so each has its own words and colour. A banner
 // shows only while threads wait; the queue panel always says how routing stands.
 function renderRouting(routing, n) {
-  const waiting = `${n} thread${n === 1 ? " is" : "s are"} waiting in the queue`;
+  const waiting = `${plural(n, "thread")} ${n === 1 ? "is" : "are"} waiting in the queue`;
   const halted = $("#r6-banner");
   const full = $("#capacity-banner");
   halted.hidden = !(routing === "halted" && n > 0);

@@ -25,7 +25,7 @@ import { $, toast } from "./dom.js";
 import { EventStream } from "./events.js";
 import { figuresBox, floorFeed, renderFigures, tickFigures } from "./floor.js";
 import { announce, setUpNotifications } from "./notify.js";
-import { queueChanged, refreshQueue, tickQueue } from "./queue.js";
+import { queueChanged, refreshQueue, setUpQueue, tickQueue } from "./queue.js";
 import { requireRole } from "./session.js";
 import { reasonLabel, rowAfterStatusChange } from "./status.js";
 import { openThreadView, setUpThreadView, threadEvent } from "./threadview.js";
@@ -64,6 +64,8 @@ const state = {
   queue: null, // the API's answer to GET /queue
   queueAt: 0, // when it came (browser clock): waits count on from then
   queueAsked: 0,
+  queueAll: false, // the supervisor asked to see every waiting thread, not the next few
+  queueLimit: 0, // the `limit` the answer was read with
   // card.js
   card: null, // the open card: {id, threads, pickerTouched, busy, opener}
   threadsAsked: 0,
@@ -86,6 +88,7 @@ function start() {
   setUpWidget(state);
   setUpCard(state);
   setUpThreadView(state);
+  setUpQueue(state);
   setUpActions(state, () => {
     refreshQueue(state);
     if (state.card) loadCardThreads(state);

@@ -4,7 +4,7 @@
 // thread that leaves the team (an agent handed it to another team's agent) or leaves the
 // queue closed is no longer the supervisor's to read: the view says so.
 import { api } from "./api.js";
-import { $, h, put, refocus } from "./dom.js";
+import { $, h, isGone, put, refocus } from "./dom.js";
 import { timeOfDay } from "./format.js";
 import { debounce } from "./timing.js";
 
@@ -17,18 +17,21 @@ const STATE_WORDS = {
 };
 
 export function setUpThreadView(state) {
-  state.viewing = null; // {id, opener, asked}
+  state.viewing = null; // {id, opener, gone, asked}
   dialog.addEventListener("close", () => {
-    const { opener } = state.viewing || {};
+    const { opener, gone } = state.viewing || {};
     state.viewing = null;
-    refocus(opener);
+    if (gone && isGone(opener)) gone();
+    else refocus(opener);
   });
   $("#thread-view-close").addEventListener("click", () => dialog.close());
   state.viewSoon = debounce(() => state.viewing && loadView(state), 200);
 }
 
-export function openThreadView(state, thread, opener) {
-  state.viewing = { id: thread.id, opener, asked: 0 };
+// The focus goes back to `opener` when the view closes; `gone()`, if given, places it when
+// the opener's list was drawn again without it (the thread left the queue meanwhile).
+export function openThreadView(state, thread, opener, gone = null) {
+  state.viewing = { id: thread.id, opener, gone, asked: 0 };
   $("#thread-view-title").textContent = `Thread #${thread.id} with ${thread.client_id}`;
   put($("#thread-view-state"), h("span", { class: "muted" }, "Loading…"));
   $("#thread-view-messages").replaceChildren();
