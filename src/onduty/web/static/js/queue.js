@@ -6,7 +6,7 @@
 import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
 import { $, h, refocus, say } from "./dom.js";
-import { count, duration, plural } from "./format.js";
+import { count, duration, plural, pluralWord } from "./format.js";
 import { openThreadView } from "./threadview.js";
 
 // The panel lists the next few threads; "Show all" lists as many as GET /queue gives at
@@ -184,7 +184,7 @@ export function tickQueue(state) {
 // different problems for a supervisor, so each has its own words and colour. A banner
 // shows only while threads wait; the queue panel always says how routing stands.
 function renderRouting(routing, n) {
-  const waiting = `${plural(n, "thread")} ${n === 1 ? "is" : "are"} waiting in the queue`;
+  const waiting = `${plural(n, "thread")} ${pluralWord(n, "is", "are")} waiting in the queue`;
   const halted = $("#r6-banner");
   const full = $("#capacity-banner");
   halted.hidden = !(routing === "halted" && n > 0);
