@@ -9,7 +9,10 @@ import faulthandler
 import os
 import signal
 import sqlite3
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -41,19 +44,46 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """`kill -USR1 <pid>` on a test process that hangs writes its threads' stacks and the
-    asyncio tasks of the loop running in it to <tmp>/onduty-tasks-<pid>.txt (task_dump.py)."""
+    """`kill -USR1 <pid>` on a test process writes its threads' stacks and the asyncio tasks
+    of the loop running in it to stderr (the test's report) and <tmp>/onduty-tasks-<pid>.txt
+    (task_dump.py). A test about to hit its time limit does so by itself (`_tasks_before_timeout`)."""
     signal.signal(signal.SIGUSR1, _dump_tasks)
 
 
 def _dump_tasks(signum: int, frame: FrameType | None) -> None:
-    path = Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt"
-    with path.open("a") as out:
+    loop = asyncio._get_running_loop()  # the main thread's, interrupted by the signal
+    lines = []
+    for task in sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda t: t.get_name()):
+        lines.append(f"task {task.get_name()}")
+        lines.extend(f"  {line}" for line in task_dump.describe(task))
+    text = "\n".join(["asyncio tasks:", *lines, ""])
+    with (Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt").open("a") as out:
         faulthandler.dump_traceback(out, all_threads=True)
-        loop = asyncio._get_running_loop()  # the main thread's, interrupted by the signal
-        for task in sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda t: t.get_name()):
-            out.write(f"\ntask {task.get_name()}\n")
-            out.writelines(f"  {line}\n" for line in task_dump.describe(task))
+        out.write(text)
+    sys.stderr.write(text)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """pytest-timeout shows the threads' stacks; what an asyncio test waits on is in its tasks,
+    so they are dumped a few seconds before the limit."""
+    limit = _timeout_of(item)
+    timer = threading.Timer(limit - 5, os.kill, (os.getpid(), signal.SIGUSR1)) if limit > 10 else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        return (yield)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _timeout_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getoption("timeout", None) or item.config.getini("timeout") or 0)
 
 
 @pytest.hookimpl(trylast=True)

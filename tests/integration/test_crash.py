@@ -27,7 +27,7 @@ The kill moments come from a seeded generator; the seed is printed (and named in
 failure), ONDUTY_CRASH_SEED replays one. Defaults keep it short for CI (2 rounds of at most
 3 s of load per database). Long runs:
 
-    ONDUTY_CRASH_ROUNDS=50 ONDUTY_CRASH_SECONDS=8 pytest tests/integration/test_crash.py -s
+    ONDUTY_CRASH_ROUNDS=50 ONDUTY_CRASH_SECONDS=8 pytest tests/integration/test_crash.py -s --timeout=0
 
 ONDUTY_CRASH_ROUNDS: kill rounds per database (default 2: tests/integration/test_instances.py
 kills an owner three more times under the same load and audits). ONDUTY_CRASH_SECONDS: the most

@@ -27,7 +27,7 @@ must run; elsewhere it skips when the cluster cannot be restarted.
 
 Knobs for longer runs (the defaults keep the file to about three minutes):
 
-    ONDUTY_INSTANCES_KILLS=30 ONDUTY_INSTANCES_SECONDS=6 pytest tests/integration/test_instances.py -s
+    ONDUTY_INSTANCES_KILLS=30 ONDUTY_INSTANCES_SECONDS=6 pytest tests/integration/test_instances.py -s --timeout=0
 
 ONDUTY_INSTANCES_KILLS: SIGKILLs of the owner (default 3). ONDUTY_INSTANCES_SECONDS: the
 most load before each fault (default 2.5; the fault falls uniformly from 0.5 s to it).

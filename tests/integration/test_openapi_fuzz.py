@@ -4,7 +4,7 @@ valid or not, must get an answer the document describes, and nothing the documen
 be refused (nor anything it forbids accepted).
 
 Bounded for CI: a few cases per operation and phase, the same each run.
-`ONDUTY_FUZZ_EXAMPLES=500` runs many more, drawn afresh."""
+`ONDUTY_FUZZ_EXAMPLES=500` runs many more, drawn afresh (with `--timeout=0`: longer than the suite allows a test)."""
 
 from __future__ import annotations
 

@@ -63,12 +63,18 @@ class Instance:
 
     async def stop(self) -> None:
         """Stopped; an instance that never finished starting is cancelled (uvicorn looks at
-        `should_exit` only once it serves), so a failed start fails its test, never hangs it."""
+        `should_exit` only once it serves), and one that does not stop within STOP_SECONDS
+        too, so a failed start or stop fails its test, never hangs it."""
         self.server.should_exit = True
         if self._task is None:
             return
         if not self.server.started:
             self._task.cancel()
+        done, _ = await asyncio.wait([self._task], timeout=STOP_SECONDS)
+        if not done:
+            self._task.cancel()
+            await asyncio.wait([self._task], timeout=STOP_SECONDS)
+            raise AssertionError(f"the instance at {self.address} did not stop within {STOP_SECONDS} s")
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
@@ -79,6 +85,7 @@ class Instance:
 
 
 START_SECONDS = 30
+STOP_SECONDS = 20
 
 
 @pytest.fixture
@@ -86,23 +93,21 @@ async def two(database: Database) -> AsyncIterator[tuple[Api, Api]]:
     """The owner's client and the follower's, each as the admin."""
     require(redis_problem())
     owner, follower = Instance(database), Instance(database)
-    await owner.start()
     try:
+        await owner.start()
         async with asyncio.timeout(10):
             while await owner.role() != "owner":
                 await asyncio.sleep(0.05)
         await follower.start()
-        try:
-            async with Api(owner.address, owner.app, ManualClock()) as a:
-                b = Api(follower.address, follower.app, ManualClock())
-                b.openapi, b.admin = a.openapi, a.admin  # one admin, made on A
-                try:
-                    yield a, b
-                finally:
-                    await b.http.aclose()
-        finally:
-            await follower.stop()
-    finally:
+        async with Api(owner.address, owner.app, ManualClock()) as a:
+            b = Api(follower.address, follower.app, ManualClock())
+            b.openapi, b.admin = a.openapi, a.admin  # one admin, made on A
+            try:
+                yield a, b
+            finally:
+                await b.http.aclose()
+    finally:  # a follower that failed to start is stopped too: nothing of it outlives the test
+        await follower.stop()
         await owner.stop()
 
 

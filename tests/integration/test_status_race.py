@@ -28,7 +28,7 @@ that lock is held, an answer showing another writer's status (more than its own 
 did), or else at a seeded random moment. The
 seed is printed; ONDUTY_RACE_SEED replays one. Long runs:
 
-    ONDUTY_RACE_REQUESTS=5000 ONDUTY_RACE_KILLS=40 pytest tests/integration/test_status_race.py -s
+    ONDUTY_RACE_REQUESTS=5000 ONDUTY_RACE_KILLS=40 pytest tests/integration/test_status_race.py -s --timeout=0
 
 ONDUTY_RACE_REQUESTS: requests per writer without a kill (default 150). ONDUTY_RACE_KILLS:
 kills in the kill variant (default 3).
