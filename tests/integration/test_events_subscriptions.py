@@ -274,24 +274,31 @@ async def test_a_bad_subscription_is_refused_naming_what_was_wrong_and_changes_n
 
 async def test_resuming_with_after_gives_the_missed_events_the_subscription_selects(api: Api) -> None:
     """Reconnecting with `after=` and the same subscription, a page gets exactly the events
-    it would have received live; other teams' presence comes as one `presence.changed`
-    before `stream.ready`, carrying each changed agent's latest change."""
+    it would have received live (a team's page, an agent's with the picker open, an admin's
+    whole floor); other teams' presence comes as one `presence.changed` before
+    `stream.ready`, carrying each changed agent's latest change."""
     supervisor = await api.person("supervisor", team="a")
     me = await logged_in(api, "a")
     a1 = await ready_agent(api, "a")
     b1 = await ready_agent(api, "b")
     picker = {"presence": "all"}
+    floor = {"teams": "all", "queue": True}  # an admin's supervisor page
     start = api.service.last_event_id
-    async with page(api, supervisor, OWN_TEAM_AND_QUEUE) as sup, page(api, me, picker) as mine:
+    async with (
+        page(api, supervisor, OWN_TEAM_AND_QUEUE) as sup,
+        page(api, me, picker) as mine,
+        page(api, api.admin, floor) as whole,
+    ):
         await go(api, a1, "inactive", "lunch")
         await go(api, b1, "not_ready")
         await api.json(api.admin, "POST", "/threads", {"client_id": "c1", "text": "hi"}, expect=201)
         await go(api, b1, "inactive", "meeting")
         await go(api, me, "active")  # takes the queued thread: one's own events
         code = await sentinel(api)
-        await sup.until(reason(code))
-        await mine.until(reason(code))
-    for who, live, subscription in ((supervisor, sup, OWN_TEAM_AND_QUEUE), (me, mine, picker)):
+        for live in (sup, mine, whole):
+            await live.until(reason(code))
+    pages = ((supervisor, sup, OWN_TEAM_AND_QUEUE), (me, mine, picker), (api.admin, whole, floor))
+    for who, live, subscription in pages:
         async with page(api, who, subscription, after=start) as again:
             # Over the span the live streams watched (an agent's own stream opens and closes
             # around it: S8 agent.connected, agent.disconnected).
@@ -302,6 +309,7 @@ async def test_resuming_with_after_gives_the_missed_events_the_subscription_sele
             assert caught_up == ([changed] if who is me else [])
     assert names(sup.live, about(b1)) == []
     assert "thread.assigned" in names(mine.live)
+    assert names(whole.live, about(b1)) == ["agent.status_changed"] * 2  # every team's, each change
 
 
 # -- several instances --------------------------------------------------------------------------
