@@ -52,6 +52,16 @@ def shown(page: Page) -> list[dict[str, Any]]:
     return notes
 
 
+def kept_muted(page: Page, who: Person) -> None:
+    """After a reload, the Alerts menu shows sound and desktop muted and the count on, as
+    chosen before it, and the browser keeps that under the person's own key."""
+    expect(page.get_by_label("Sound")).not_to_be_checked()
+    expect(page.get_by_label("Desktop notification")).not_to_be_checked()
+    expect(page.get_by_label("Count in the tab's title")).to_be_checked()
+    kept = page.evaluate(f"JSON.parse(localStorage.getItem('onduty.alerts.{who.id}'))")
+    assert kept == {"sound": False, "desktop": False, "title": True}
+
+
 def tones(page: Page) -> int:
     count: int = page.evaluate("window.__tones")
     return count
@@ -113,14 +123,7 @@ def test_a_thread_given_to_the_agent_is_announced_until_they_look_and_each_alert
     page.reload()
     expect(page.locator("#my-status")).to_have_text("Active")
     alerts.click()  # also the new page's first gesture: sound could play, if it were on
-    expect(page.get_by_label("Sound")).not_to_be_checked()
-    expect(page.get_by_label("Desktop notification")).not_to_be_checked()
-    expect(page.get_by_label("Count in the tab's title")).to_be_checked()
-    assert page.evaluate(f"JSON.parse(localStorage.getItem('onduty.alerts.{ann.id}'))") == {
-        "sound": False,
-        "desktop": False,
-        "title": True,
-    }
+    kept_muted(page, ann)
     site.api(bea, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})  # so the next one is Ann's
     page.evaluate("window.__away(true)")
     site.client_writes("carol", "Is the shop open on Sunday?")
@@ -186,14 +189,7 @@ def test_W7_on_the_supervisor_page_a_request_is_announced_and_each_alert_mutes_a
     page.reload()
     live(page)
     alerts.click()  # also the new page's first gesture: sound could play, if it were on
-    expect(page.get_by_label("Sound")).not_to_be_checked()
-    expect(page.get_by_label("Desktop notification")).not_to_be_checked()
-    expect(page.get_by_label("Count in the tab's title")).to_be_checked()
-    assert page.evaluate(f"JSON.parse(localStorage.getItem('onduty.alerts.{sam.id}'))") == {
-        "sound": False,
-        "desktop": False,
-        "title": True,
-    }
+    kept_muted(page, sam)
     page.evaluate("window.__away(true)")
     asks(dan)
     expect(page).to_have_title(f"(1) {title}")
