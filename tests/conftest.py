@@ -3,7 +3,6 @@ server; a migrated SQLite database to copy."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import faulthandler
 import os
@@ -19,11 +18,11 @@ from types import FrameType
 import pytest
 from hypothesis import HealthCheck, settings
 
-from onduty import task_dump
 from onduty.storage.database import resolve
 from onduty.storage.migrate import newest_revision, upgrade_sync
 from tests.redis_server import REDIS_URL, redis_problem, require
 from tests.serve_process import on_a_thread
+from tests.task_report import tasks_text
 
 settings.register_profile(
     "ci",
@@ -51,12 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _dump_tasks(signum: int, frame: FrameType | None) -> None:
-    loop = asyncio._get_running_loop()  # the main thread's, interrupted by the signal
-    lines = []
-    for task in sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda t: t.get_name()):
-        lines.append(f"task {task.get_name()}")
-        lines.extend(f"  {line}" for line in task_dump.describe(task))
-    text = "\n".join(["asyncio tasks:", *lines, ""])
+    text = tasks_text()
     with (Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt").open("a") as out:
         faulthandler.dump_traceback(out, all_threads=True)
         out.write(text)

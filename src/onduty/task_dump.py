@@ -41,7 +41,7 @@ def dump(loop: asyncio.AbstractEventLoop) -> None:
     tasks = sorted(asyncio.all_tasks(loop), key=lambda task: task.get_name())
     log.warning("asyncio tasks", count=len(tasks))
     for task in tasks:
-        log.warning("task", name=task.get_name(), stack=describe(task))
+        log.warning("task", name=task.get_name(), coroutines=describe(task))
 
 
 def describe(task: asyncio.Task[Any]) -> list[str]:

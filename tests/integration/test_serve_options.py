@@ -71,21 +71,29 @@ def test_sign_in_limits_follow_the_serve_options_and_count_the_connections_addre
     assert seen == answers
 
 
-def test_sigusr1_logs_what_every_task_of_the_server_waits_on(tmp_path: Path, sqlite_template: Path) -> None:
+@pytest.mark.parametrize("json_lines", [True, False], ids=["json", "console"])
+def test_sigusr1_logs_what_every_task_of_the_server_waits_on(
+    tmp_path: Path, sqlite_template: Path, json_lines: bool
+) -> None:
     """An operator's (and a failing test's) look inside a server that stopped making
     progress: each asyncio task by name, the coroutines it is suspended in, what it awaits.
     The server goes on serving."""
     shutil.copy(sqlite_template, tmp_path / "onduty.db")
-    server = ServeProcess(f"sqlite:///{tmp_path / 'onduty.db'}", tmp_path, "--log-json")
+    options = ("--log-json",) if json_lines else ()
+    server = ServeProcess(f"sqlite:///{tmp_path / 'onduty.db'}", tmp_path, *options)
     server.start()
     try:
         server.dump_tasks()
-        records = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+        text = server.log.read_text()
         assert httpx.get(f"{server.base}/healthz", timeout=10).status_code == 200
     finally:
         server.stop()
+    if not json_lines:  # the console's lines too (a field it renders its own way broke them once)
+        assert "asyncio tasks" in text and "name=onduty-writer" in text and "Traceback" not in text, text
+        return
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     heading = [r for r in records if r.get("event") == "asyncio tasks"]
-    tasks = {r["name"]: r["stack"] for r in records if r.get("event") == "task"}
+    tasks = {r["name"]: r["coroutines"] for r in records if r.get("event") == "task"}
     assert len(heading) == 1 and heading[0]["count"] == len(tasks)
     writer = tasks["onduty-writer"]  # the service's commit loop, waiting for commands
     assert any(line.endswith(" in _write_loop") for line in writer), writer

@@ -27,6 +27,7 @@ from tests.integration.api_client import Api, Person
 from tests.integration.test_sign_out_streams import next_event, ready
 from tests.redis_server import REDIS_URL, redis_problem, require
 from tests.serve_process import free_port
+from tests.task_report import tasks_text
 
 # Two instances in this process: one worker takes every test of this kind (IN_PROCESS).
 IN_PROCESS = "instances-in-process"
@@ -55,11 +56,14 @@ class Instance:
     async def start(self) -> None:
         """Up and serving, or a failure within START_SECONDS: never a suite that waits for ever."""
         self._task = asyncio.create_task(self.server.serve())
-        async with asyncio.timeout(START_SECONDS):
-            while not self.server.started:
-                if self._task.done():
-                    self._task.result()
-                await asyncio.sleep(0.01)
+        try:
+            async with asyncio.timeout(START_SECONDS):
+                while not self.server.started:
+                    if self._task.done():
+                        self._task.result()
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            raise AssertionError(f"{self.address} did not start in {START_SECONDS} s\n{tasks_text()}") from None
 
     async def stop(self) -> None:
         """Stopped; an instance that never finished starting is cancelled (uvicorn looks at
@@ -95,9 +99,12 @@ async def two(database: Database) -> AsyncIterator[tuple[Api, Api]]:
     owner, follower = Instance(database), Instance(database)
     try:
         await owner.start()
-        async with asyncio.timeout(10):
-            while await owner.role() != "owner":
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(10):
+                while await owner.role() != "owner":
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(f"the first instance is not the owner within 10 s\n{tasks_text()}") from None
         await follower.start()
         async with Api(owner.address, owner.app, ManualClock()) as a:
             b = Api(follower.address, follower.app, ManualClock())
