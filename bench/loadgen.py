@@ -122,10 +122,10 @@ async def run_rate(
         method, path, headers, body = make_request(i)
         status, answer = await conn.request(method, path, headers, body)
         result.latencies.append(loop.time() - scheduled)
-        if on_answer is not None:
-            on_answer(i, status, answer)
         result.statuses[status] = result.statuses.get(status, 0) + 1
         idle.put_nowait(conn)
+        if on_answer is not None:  # after the connection is back: a failure here stalls nothing
+            on_answer(i, status, answer)
 
     def done(task: asyncio.Task[None]) -> None:
         in_flight.discard(task)

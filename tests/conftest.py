@@ -45,22 +45,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def pytest_configure(config: pytest.Config) -> None:
     """`kill -USR1 <pid>` on a test process writes its threads' stacks and the asyncio tasks
     of the loop running in it to stderr (the test's report) and <tmp>/onduty-tasks-<pid>.txt
-    (task_dump.py). A test about to hit its time limit does so by itself (`_tasks_before_timeout`)."""
+    (tests/task_report.py). A test about to reach its time limit does so by itself."""
     signal.signal(signal.SIGUSR1, _dump_tasks)
 
 
 def _dump_tasks(signum: int, frame: FrameType | None) -> None:
-    text = tasks_text()
-    with (Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt").open("a") as out:
-        faulthandler.dump_traceback(out, all_threads=True)
-        out.write(text)
-    sys.stderr.write(text)
+    try:  # whatever goes wrong here must not be raised into the code the signal interrupted
+        text = tasks_text()
+        with (Path(tempfile.gettempdir()) / f"onduty-tasks-{os.getpid()}.txt").open("a") as out:
+            faulthandler.dump_traceback(out, all_threads=True)
+            out.write(text)
+        sys.stderr.write(text)
+    except Exception as error:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"asyncio tasks not dumped: {error!r}\n")
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """pytest-timeout shows the threads' stacks; what an asyncio test waits on is in its tasks,
-    so they are dumped a few seconds before the limit."""
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """pytest-timeout shows the threads' stacks; what an asyncio test waits on is in its
+    tasks, so they are dumped a few seconds before its limit (which counts set-up, call and
+    teardown together, as this does)."""
     limit = _timeout_of(item)
     timer = threading.Timer(limit - 5, os.kill, (os.getpid(), signal.SIGUSR1)) if limit > 10 else None
     if timer is not None:
@@ -74,10 +79,17 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 def _timeout_of(item: pytest.Item) -> float:
+    """The test's limit as pytest-timeout reads it: a marker, else --timeout, else the ini
+    file; 0 is none."""
     marker = item.get_closest_marker("timeout")
-    if marker is not None and marker.args:
-        return float(marker.args[0])
-    return float(item.config.getoption("timeout", None) or item.config.getini("timeout") or 0)
+    if marker is not None:
+        given = marker.args[0] if marker.args else marker.kwargs.get("timeout")
+        if given is not None:
+            return float(given)
+    option = item.config.getoption("timeout", None)
+    if option is not None:
+        return float(option)
+    return float(os.environ.get("PYTEST_TIMEOUT") or item.config.getini("timeout") or 0)
 
 
 @pytest.hookimpl(trylast=True)

@@ -106,12 +106,17 @@ class ServeProcess:
                 return False
         return True
 
-    def dump_tasks(self) -> None:
+    def dump_tasks(self, timeout: float = 5.0) -> None:
         """SIGUSR1: the server logs what each of its asyncio tasks waits on (task_dump.py);
-        given a moment to write it."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGUSR1)
-            time.sleep(1.0)
+        waits (a while at most) until its log has the new dump."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        before = self.log.read_text().count("asyncio tasks")
+        self.process.send_signal(signal.SIGUSR1)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.log.read_text().count("asyncio tasks") == before:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the tasks' own lines follow the heading
 
     def kill(self) -> None:
         """A crash: SIGKILL, no chance to clean up."""

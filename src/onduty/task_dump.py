@@ -21,6 +21,12 @@ import structlog
 log = structlog.get_logger("onduty.tasks")
 
 
+def ignore(signum: int = signal.SIGUSR1) -> None:
+    """Until the loop takes it (`install`) and after (`uninstall`): a dump asked for while
+    the server migrates or shuts down is ignored, where the default action would end it."""
+    signal.signal(signum, signal.SIG_IGN)
+
+
 def install(loop: asyncio.AbstractEventLoop, signum: int = signal.SIGUSR1) -> None:
     """Dump the tasks on `signum`. Only the main thread may take signals: elsewhere (an
     app run inside a test's loop on another thread) nothing is installed."""
@@ -33,6 +39,7 @@ def install(loop: asyncio.AbstractEventLoop, signum: int = signal.SIGUSR1) -> No
 def uninstall(loop: asyncio.AbstractEventLoop, signum: int = signal.SIGUSR1) -> None:
     try:
         loop.remove_signal_handler(signum)
+        ignore(signum)
     except (RuntimeError, ValueError, NotImplementedError):
         return
 

@@ -8,7 +8,9 @@ import asyncio
 import pytest
 
 from onduty import task_dump
+from onduty.service._in_order import InOrderDelivery
 from onduty.service._tasks import cancelled
+from tests.unit.list_journal import ListJournal
 
 
 async def _slow_to_stop(stopping: asyncio.Event) -> None:
@@ -28,25 +30,28 @@ async def test_cancelled_swallows_the_tasks_own_cancellation() -> None:
     assert task.cancelled()
 
 
-async def test_a_caller_cancelled_while_it_waits_for_a_task_to_stop_stops_too() -> None:
-    """A role change that stops a task, itself stopped meanwhile, must not carry on."""
+async def test_a_caller_cancelled_while_it_waits_for_tasks_to_stop_stops_too() -> None:
+    """A role change that stops tasks, itself stopped meanwhile, must not carry on; every
+    task it was stopping has been asked to stop all the same."""
     stopping = asyncio.Event()
     went_on = False
 
-    async def caller(task: asyncio.Task[None]) -> None:
+    async def caller(*tasks: asyncio.Task[None]) -> None:
         nonlocal went_on
-        await cancelled(task)
+        await cancelled(*tasks)
         went_on = True  # reached only if the caller's own cancellation was swallowed
 
-    inner = asyncio.create_task(_slow_to_stop(stopping))
+    first = asyncio.create_task(_slow_to_stop(stopping))
+    second = asyncio.create_task(_slow_to_stop(asyncio.Event()))
     await asyncio.sleep(0)
-    outer = asyncio.create_task(caller(inner))
-    await stopping.wait()  # the caller is waiting inside cancelled(inner)
+    outer = asyncio.create_task(caller(first, second))
+    await stopping.wait()  # the caller is waiting inside cancelled(first, second)
     outer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await outer
     assert not went_on
-    assert inner.cancelled()
+    stopped, _ = await asyncio.wait([first, second], timeout=2)
+    assert len(stopped) == 2 and first.cancelled() and second.cancelled()
 
 
 async def test_the_dump_names_each_coroutine_a_task_is_suspended_in_and_what_it_awaits() -> None:
@@ -74,3 +79,18 @@ async def test_the_dump_names_each_coroutine_a_task_is_suspended_in_and_what_it_
     finally:
         gate.set()
         await asyncio.gather(waited_on, waiting)
+
+
+async def test_a_task_cancelled_as_the_wake_it_waits_for_comes_stops() -> None:
+    """A loop that waits for a wake-up with a time limit, woken and cancelled in the same
+    turn of the event loop, stops. (Python 3.11's `asyncio.wait_for` returned the wake-up
+    and lost the cancellation there: the fan-out's pump, the ownership's pause and the
+    follower's first connection ran on, and a stop waited for them for ever. The code waits
+    with `asyncio.timeout`; ruff's TID251 keeps `wait_for` out of src/.)"""
+    delivery = InOrderDelivery(ListJournal(), lambda batch: None, poll_every=3600)
+    pump = asyncio.create_task(delivery.run())
+    await asyncio.sleep(0.01)  # the pump waits for its wake-up
+    delivery.catch_up()  # sets the wake-up...
+    pump.cancel()  # ...and cancels the pump, before either is seen
+    stopped, _ = await asyncio.wait([pump], timeout=2)
+    assert stopped and pump.cancelled()

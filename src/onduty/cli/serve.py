@@ -9,6 +9,7 @@ import socket
 import click
 import uvicorn
 
+from onduty import task_dump
 from onduty.cli._db import database_option, open_database, run_on
 from onduty.cli.admin import with_service
 from onduty.cli.demo import announce, seed
@@ -134,6 +135,7 @@ def serve(
 ) -> None:
     """Run the service (creates or upgrades the database schema first)."""
     configure_logging(json=log_json)
+    task_dump.ignore()  # SIGUSR1 dumps the tasks once the app runs (create_app's dump_tasks)
     db = open_database(database_url)
     cluster = None
     if redis_url is not None:

@@ -130,7 +130,8 @@ class InOrderDelivery:
         failures = 0
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_every)
+                async with asyncio.timeout(self._poll_every):
+                    await self._wake.wait()
             except TimeoutError:
                 self._catch_up = True
             self._wake.clear()

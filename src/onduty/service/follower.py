@@ -146,7 +146,8 @@ class Follower:
         write through this instance); False when `timeout` passed first."""
         async with self._applied:
             try:
-                await asyncio.wait_for(self._applied.wait_for(lambda: self.applied_event_id >= event_id), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._applied.wait_for(lambda: self.applied_event_id >= event_id)
             except TimeoutError:
                 return False
         return True

@@ -149,8 +149,12 @@ class Node:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            await cancelled(task)
+        try:
+            await cancelled(*tasks)
+        finally:  # cancelled meanwhile too: the lease is released, the connections closed
+            await self._let_go()
+
+    async def _let_go(self) -> None:
         if self._ownership is not None:
             # The service first: nothing is committed once the lease is released.
             await self._stop_serving()

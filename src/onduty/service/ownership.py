@@ -168,7 +168,8 @@ class Ownership:
                 return
             asked = True
             try:
-                renewed = await asyncio.wait_for(self.leases.renew(lease), left if left > 0 else self.renew_every)
+                async with asyncio.timeout(left if left > 0 else self.renew_every):
+                    renewed = await self.leases.renew(lease)
             except Exception as error:
                 log.warning("lease not renewed; retrying", epoch=lease.epoch, error=repr(error))
                 await self._pause(min(self.renew_every, max(0.0, lease.held_until - time.monotonic())) / 2)
@@ -193,7 +194,8 @@ class Ownership:
         """Sleeps `seconds`, or less when woken (a loss reported from outside)."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
 
 def _tell(callback: Callable[..., None], *args: object) -> None:

@@ -169,10 +169,11 @@ class Service:
 
     async def stop(self) -> None:
         self._stopped = True
-        for task in (self._pruner, self._writer):
-            await cancelled(task)
-        self._writer = self._pruner = None
-        self._refuse_waiting(ServiceUnavailable("the service is stopping"))
+        try:
+            await cancelled(self._pruner, self._writer)
+        finally:  # stopped, or being cancelled itself: nobody is left waiting either way
+            self._writer = self._pruner = None
+            self._refuse_waiting(ServiceUnavailable("the service is stopping"))
 
     def _refuse_waiting(self, error: ServiceUnavailable) -> None:
         """Every command in the inbox and every reader waiting is told `error`."""
@@ -229,7 +230,8 @@ class Service:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._readers.append((view, future))
         try:
-            return await asyncio.wait_for(future, READ_WAIT)  # a late one is cancelled: skipped
+            async with asyncio.timeout(READ_WAIT):
+                return await future  # a late one is cancelled: skipped
         except TimeoutError:
             raise ServiceUnavailable("the service is still saving an earlier change; try again") from None
 
@@ -302,7 +304,8 @@ class Service:
             deadline = self.engine.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self.clock.now())
             try:
-                first = await asyncio.wait_for(inbox.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    first = await inbox.get()
             except TimeoutError:
                 return []
             batch = [first]

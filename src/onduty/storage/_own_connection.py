@@ -48,7 +48,8 @@ class OwnConnection:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncio.wait_for(asyncpg.connect(**self._connect_args), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                self._conn = await asyncpg.connect(**self._connect_args)
         return self._conn
 
     def _drop(self, conn: asyncpg.Connection) -> None:
