@@ -116,10 +116,11 @@ function renderMore(state, shown) {
   more.hidden = total <= FEW;
   if (hadFocus && more.hidden) $("#queue-title").focus(); // not lost to the page's top
   more.textContent = state.queueAll ? "Show fewer" : `Show all ${count(total)}`;
-  // Past what GET /queue lists at most: said, not left to be guessed.
+  // Past what GET /queue lists at most: said, not left to be guessed. Only then: a count
+  // told live runs ahead of the list until it is read again.
   const rest = total - shown;
   const note = $("#queue-rest");
-  note.hidden = !state.queueAll || state.queueLimit !== MOST || rest <= 0;
+  note.hidden = !state.queueAll || state.queueLimit !== MOST || total <= MOST || rest <= 0;
   note.textContent = note.hidden ? "" : `…and ${plural(rest, "more thread")}, not listed.`;
 }
 
