@@ -85,7 +85,7 @@ async def test_w5_queue_changed_tells_routing_also_when_the_queue_does_not_move(
 async def test_w5_a_thread_that_goes_straight_to_an_agent_tells_the_queue_nothing(api: Api) -> None:
     """Most threads arrive while someone has room: they never stand in the queue, so every
     supervisor's queue view hears nothing of them (their team hears `thread.assigned`). One
-    that waits is told when it enters the queue and when it leaves it."""
+    that waits is told as it enters the queue."""
     supervisor = await api.person("supervisor")
     agent = await api.ready_agent(capacity=3)
     async with stream(api, supervisor, after=0) as watch:
