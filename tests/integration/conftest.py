@@ -87,10 +87,14 @@ def drop_postgres_database(db: Database) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[Database]:
-    """A database of its own for this test session, migrated once, dropped at the end."""
-    db = new_postgres_database("onduty_test_")
+    """A database of its own for this test session, migrated once, dropped at the end. Made
+    and dropped outside any test (before the first that asks for it, after the last), so
+    under the lock of its own: another worker may be restarting the server then."""
+    with postgres_in_use():
+        db = new_postgres_database("onduty_test_")
     yield db
-    drop_postgres_database(db)
+    with postgres_in_use():
+        drop_postgres_database(db)
 
 
 # Every table of the schema (a new one is emptied between tests without being listed here).
