@@ -502,7 +502,8 @@ def test_W6_from_the_queue_every_waiting_thread_is_read_or_closed(browser: Brows
     """W6: from the queue a supervisor reads a waiting thread (read only, live) and closes
     one after a confirm (Cancel first: nothing happens), a thread on its way to its own
     agent (R4) too; the panel lists the next five and, on request, every waiting thread,
-    live, then five again (W5). The focus stays in the list. An admin's queue only reads."""
+    live, then five again (W5). The focus stays in the list, also when a thread leaves it
+    while one of its dialogs is open. An admin's queue only reads."""
     supervisor = site.person("supervisor", "Sam Super")
     ann = site.person("agent", "Ann Agent")
     # Alice is Ann's client (R4): her next thread waits for Ann, who is not ready.
@@ -584,6 +585,17 @@ def test_W6_from_the_queue_every_waiting_thread_is_read_or_closed(browser: Brows
     expect(items.first.get_by_role("button", name="Close…")).to_be_focused()
     expect(page.get_by_role("button", name="Show all 6")).to_be_visible()
     assert site.api(site.admin, "GET", f"/threads/{waiting['bruno']['id']}")["state"] == "closed"
+
+    # Assign to…, and carol's thread leaves the queue while the picker is open: closed, the
+    # focus goes to the same button on the thread now in its place.
+    items.first.get_by_role("button", name="Assign to…").click()
+    picker = page.get_by_role("dialog", name="Assign thread")
+    expect(picker).to_be_visible()
+    site.api(supervisor, "POST", f"/threads/{waiting['carol']['id']}/close")
+    expect(items.first).to_contain_text("dora")
+    page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
+    expect(items.first.get_by_role("button", name="Assign to…")).to_be_focused()
     assert _same_page(page)
     assert errors == []
     page.context.close()

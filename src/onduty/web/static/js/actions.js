@@ -40,9 +40,9 @@ export function mayAct(state) {
   return !state.admin;
 }
 
-export function transferThread(state, thread, opener) {
+export function transferThread(state, thread, opener, gone = null) {
   const queued = thread.agent_id === null;
-  state.picker.open(thread, { title: queued ? "Assign thread" : "Transfer thread", opener });
+  state.picker.open(thread, { title: queued ? "Assign thread" : "Transfer thread", opener, gone });
 }
 
 // The close asks first: the conversation ends for the client and the holder alike. The

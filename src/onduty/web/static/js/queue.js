@@ -157,7 +157,7 @@ function itemActions(state, item) {
     "div",
     { class: "sv-queue-actions" },
     button("view", "View", (b, gone) => openThreadView(state, thread, b, gone)),
-    mayAct(state) ? button("assign", "Assign to…", (b) => transferThread(state, thread, b)) : null,
+    mayAct(state) ? button("assign", "Assign to…", (b, gone) => transferThread(state, thread, b, gone)) : null,
     mayAct(state) ? button("close-thread", "Close…", (b, gone) => askToClose(state, thread, b, gone)) : null,
   );
 }
