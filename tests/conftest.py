@@ -11,9 +11,10 @@ import sqlite3
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -61,35 +62,27 @@ def _dump_tasks(signum: int, frame: FrameType | None) -> None:
             sys.stderr.write(f"asyncio tasks not dumped: {error!r}\n")
 
 
+_DUMP_TIMER = pytest.StashKey[threading.Timer]()
+
+
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> Generator[None, object, object]:
     """pytest-timeout shows the threads' stacks; what an asyncio test waits on is in its
-    tasks, so they are dumped a few seconds before its limit (which counts set-up, call and
-    teardown together, as this does)."""
-    limit = _timeout_of(item)
-    timer = threading.Timer(limit - 5, os.kill, (os.getpid(), signal.SIGUSR1)) if limit > 10 else None
-    if timer is not None:
+    tasks, so they are dumped a few seconds before the limit it sets (its own settings)."""
+    if settings.timeout > 10:
+        timer = threading.Timer(settings.timeout - 5, os.kill, (os.getpid(), signal.SIGUSR1))
         timer.daemon = True
         timer.start()
-    try:
-        return (yield)
-    finally:
-        if timer is not None:
-            timer.cancel()
+        item.stash[_DUMP_TIMER] = timer
+    return (yield)
 
 
-def _timeout_of(item: pytest.Item) -> float:
-    """The test's limit as pytest-timeout reads it: a marker, else --timeout, else the ini
-    file; 0 is none."""
-    marker = item.get_closest_marker("timeout")
-    if marker is not None:
-        given = marker.args[0] if marker.args else marker.kwargs.get("timeout")
-        if given is not None:
-            return float(given)
-    option = item.config.getoption("timeout", None)
-    if option is not None:
-        return float(option)
-    return float(os.environ.get("PYTEST_TIMEOUT") or item.config.getini("timeout") or 0)
+@pytest.hookimpl(wrapper=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> Generator[None, object, object]:
+    timer = item.stash.get(_DUMP_TIMER, None)
+    if timer is not None:
+        timer.cancel()
+    return (yield)
 
 
 @pytest.hookimpl(trylast=True)

@@ -11,7 +11,7 @@ from onduty import task_dump
 def tasks_text() -> str:
     loop = asyncio._get_running_loop()  # also from a signal handler, which interrupts the loop
     lines = ["asyncio tasks:"]
-    for task in sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda t: t.get_name()):
-        lines.append(f"task {task.get_name()}")
-        lines.extend(f"  {line}" for line in task_dump.describe(task))
+    for name, coroutines in task_dump.described(loop):
+        lines.append(f"task {name}")
+        lines.extend(f"  {line}" for line in coroutines)
     return "\n".join(lines) + "\n"

@@ -45,10 +45,16 @@ def uninstall(loop: asyncio.AbstractEventLoop, signum: int = signal.SIGUSR1) -> 
 
 
 def dump(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = sorted(asyncio.all_tasks(loop), key=lambda task: task.get_name())
+    tasks = described(loop)
     log.warning("asyncio tasks", count=len(tasks))
-    for task in tasks:
-        log.warning("task", name=task.get_name(), coroutines=describe(task))
+    for name, coroutines in tasks:
+        log.warning("task", name=name, coroutines=coroutines)
+
+
+def described(loop: asyncio.AbstractEventLoop | None) -> list[tuple[str, list[str]]]:
+    """Every task of `loop` by name, with `describe`'s lines."""
+    tasks = sorted(asyncio.all_tasks(loop) if loop is not None else (), key=lambda task: task.get_name())
+    return [(task.get_name(), describe(task)) for task in tasks]
 
 
 def describe(task: asyncio.Task[Any]) -> list[str]:
