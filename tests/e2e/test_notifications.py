@@ -124,7 +124,10 @@ def test_a_thread_given_to_the_agent_is_announced_until_they_look_and_each_alert
     expect(page.locator("#my-status")).to_have_text("Active")
     alerts.click()  # also the new page's first gesture: sound could play, if it were on
     kept_muted(page, ann)
-    site.api(bea, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})  # so the next one is Ann's
+    # Bea goes to lunch so that the next one is Ann's; bob, unanswered, leaves her for Ann
+    # (R5). That arrives while Ann looks at the page, so it is no news.
+    site.api(bea, "PUT", "/me/status", {"state": "inactive", "reason": "lunch"})
+    expect(page.locator(".thread", has_text="bob")).to_have_count(1)
     page.evaluate("window.__away(true)")
     site.client_writes("carol", "Is the shop open on Sunday?")
     expect(page).to_have_title(f"(1) {TITLE}")
