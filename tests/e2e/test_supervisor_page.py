@@ -459,6 +459,8 @@ def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hea
     expect(picker.locator("#transfer-error")).to_have_text(f"no open thread with id {alice['id']}")
     picker.get_by_role("button", name="Cancel", exact=True).click()
     expect(card.locator("#card-threads")).to_have_text("No open threads.")
+    # Its button left with it: the focus goes to the card's list of threads, not the page's top.
+    expect(card.locator("#card-threads-title")).to_be_focused()
 
     # Close from Bob's card, after a confirm (Cancel first: nothing happens).
     card.get_by_role("button", name="Close the card").click()
@@ -475,6 +477,7 @@ def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hea
     confirm.get_by_role("button", name="Close thread").click()
     expect(confirm).to_be_hidden()
     expect(card.locator("#card-threads")).to_have_text("No open threads.")
+    expect(card.locator("#card-threads-title")).to_be_focused()
     assert site.api(supervisor, "GET", f"/threads/{bruno['id']}")["state"] == "closed"
     card.get_by_role("button", name="Close the card").click()
 

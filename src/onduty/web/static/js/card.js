@@ -11,7 +11,7 @@ import { api, openThreads } from "./api.js";
 import { BELL, icon, paintAvatar, prompted, statusChip } from "./badges.js";
 import { chatPerson } from "./chat.js";
 import { ticking } from "./clock.js";
-import { $, h, initials, put, refocus, toast } from "./dom.js";
+import { $, focusIn, h, initials, itemButton, keepFocus, put, toast } from "./dom.js";
 import { plural, pluralWord } from "./format.js";
 import { STATE_LABELS, reasonLabel } from "./status.js";
 import { openThreadView } from "./threadview.js";
@@ -303,13 +303,13 @@ function renderCardThreads(state) {
   const list = $("#card-threads");
   const { threads } = state.card;
   $("#card-threads-title").textContent = `Threads (${threads.length})`;
-  if (!threads.length) {
-    list.replaceChildren(h("li", { class: "muted" }, "No open threads."));
-    return;
-  }
-  const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  list.replaceChildren(...threads.map((thread) => threadItem(state, thread)));
-  if (focused) refocus(focused); // a keyboard user stays on their button
+  const focus = focusIn(list);
+  list.replaceChildren(
+    ...(threads.length
+      ? threads.map((thread) => threadItem(state, thread))
+      : [h("li", { class: "muted" }, "No open threads.")]),
+  );
+  keepFocus(list, focus, $("#card-threads-title"));
 }
 
 function threadItem(state, thread) {
@@ -349,20 +349,17 @@ function threadItem(state, thread) {
 // W6: read the thread, hand it to another agent of the team, or close it (asked first).
 function threadActions(state, thread) {
   // Each button's name says which thread, for a screen reader going from button to button.
-  const which = h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`);
-  // Ids that survive a redraw of the list: the focus finds its button again (refocus).
-  const button = (cls, text, onClick) =>
-    h(
-      "button",
-      { type: "button", class: cls, id: `card-thread-${thread.id}-${cls}`, onclick: (e) => onClick(e.currentTarget) },
+  const button = (kind, text, onClick) =>
+    itemButton(
+      { list: $("#card-threads"), fallback: $("#card-threads-title"), id: `card-thread-${thread.id}-${kind}`, kind, onClick },
       text,
-      which.cloneNode(true),
+      h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`),
     );
   return h(
     "div",
     { class: "row sv-thread-actions" },
-    button("view", "View", (b) => openThreadView(state, thread, b)),
-    mayAct(state) ? button("transfer", "Transfer…", (b) => transferThread(state, thread, b)) : null,
-    mayAct(state) ? button("close-thread", "Close…", (b) => askToClose(state, thread, b)) : null,
+    button("view", "View", (b, gone) => openThreadView(state, thread, b, gone)),
+    mayAct(state) ? button("transfer", "Transfer…", (b, gone) => transferThread(state, thread, b, gone)) : null,
+    mayAct(state) ? button("close-thread", "Close…", (b, gone) => askToClose(state, thread, b, gone)) : null,
   );
 }

@@ -107,3 +107,39 @@ export function refocus(el) {
 export function isGone(el) {
   return !el || (!el.isConnected && !(el.id && document.getElementById(el.id)));
 }
+
+// Where the focus was in `list` before it is drawn again: the focused element and the
+// index of its item, for keepFocus.
+export function focusIn(list) {
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  return { focused, at: focused ? [...list.children].indexOf(focused.closest("li")) : -1 };
+}
+
+// A keyboard user stays on their button after `list` is drawn again, or near it when its
+// item left the list meanwhile (focusNear).
+export function keepFocus(list, { focused, at }, fallback) {
+  if (!focused) return;
+  refocus(focused);
+  if (!list.contains(document.activeElement)) focusNear(list, focused.classList[0], at, fallback);
+}
+
+// When a button's item left `list` (closed, assigned, transferred): the same kind of button
+// on the item now in its place (or on the last), else `fallback`, never the page's top.
+export function focusNear(list, kind, at, fallback) {
+  const items = list.children;
+  const near = items[Math.min(at, items.length - 1)];
+  const same = near ? near.querySelector(`button.${kind}`) : null;
+  (same || fallback).focus();
+}
+
+// A button on an item of `list` that opens a dialog: `onClick(button, gone)`, where the
+// dialog gives the focus back to the button on closing, or calls `gone()` when its item
+// has left the list meanwhile, which places it near (focusNear). Its `id` survives a redraw
+// of the list, so the focus finds it again (refocus).
+export function itemButton({ list, fallback, id, kind, onClick }, ...children) {
+  const onclick = (e) => {
+    const at = [...list.children].indexOf(e.currentTarget.closest("li"));
+    onClick(e.currentTarget, () => focusNear(list, kind, at, fallback));
+  };
+  return h("button", { type: "button", class: kind, id, onclick }, ...children);
+}

@@ -5,7 +5,7 @@
 // to a chosen agent, or closed after a confirm (W6).
 import { askToClose, mayAct, transferThread } from "./actions.js";
 import { api } from "./api.js";
-import { $, h, refocus, say } from "./dom.js";
+import { $, focusIn, h, itemButton, keepFocus, say } from "./dom.js";
 import { count, duration, plural, pluralWord } from "./format.js";
 import { openThreadView } from "./threadview.js";
 
@@ -70,8 +70,7 @@ export function renderQueue(state) {
   renderOldest(state);
   renderRouting(queue.routing, queue.length);
   const list = $("#queue-items");
-  const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  const at = focused ? [...list.children].indexOf(focused.closest("li")) : -1;
+  const focus = focusIn(list);
   const items = state.queueAll ? queue.items : queue.items.slice(0, FEW);
   list.replaceChildren(
     ...items.map((item) =>
@@ -87,22 +86,7 @@ export function renderQueue(state) {
     ),
   );
   renderMore(state, items.length);
-  if (focused) keepFocus(list, focused, at);
-}
-
-// A keyboard user stays on their button.
-function keepFocus(list, focused, at) {
-  refocus(focused);
-  if (!list.contains(document.activeElement)) focusNear(focused.classList[0], at);
-}
-
-// When a button's thread left the list (closed, assigned, routed): the same button of the
-// thread now in its place (or of the last), else the panel's title, never the page's top.
-function focusNear(kind, at) {
-  const items = $("#queue-items").children;
-  const near = items[Math.min(at, items.length - 1)];
-  const same = near ? near.querySelector(`button.${kind}`) : null;
-  (same || $("#queue-title")).focus();
+  keepFocus(list, focus, $("#queue-title"));
 }
 
 // The toggle shows once more threads wait than the panel lists by default. The count is
@@ -135,21 +119,10 @@ function ownerPill(state, item) {
 // load, while routing is halted too), or close it, asked first. Admins only read.
 function itemActions(state, item) {
   const thread = { ...item, agent_id: null, state: "queued" };
-  // Each button's name says which thread, for a screen reader going from button to button;
-  // its id finds it again after a redraw (refocus), and a dialog it opens gives the focus
-  // back to it, or near it when its thread has gone meanwhile.
-  const button = (cls, text, onClick) =>
-    h(
-      "button",
-      {
-        type: "button",
-        class: cls,
-        id: `queue-${item.id}-${cls}`,
-        onclick: (e) => {
-          const at = [...$("#queue-items").children].indexOf(e.currentTarget.closest("li"));
-          onClick(e.currentTarget, () => focusNear(cls, at));
-        },
-      },
+  // Each button's name says which thread, for a screen reader going from button to button.
+  const button = (kind, text, onClick) =>
+    itemButton(
+      { list: $("#queue-items"), fallback: $("#queue-title"), id: `queue-${item.id}-${kind}`, kind, onClick },
       text,
       h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
     );
