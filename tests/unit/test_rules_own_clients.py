@@ -7,7 +7,7 @@ import pytest
 from onduty.domain.errors import Forbidden
 from onduty.domain.events import MessagePinned, RoutingTrace, ThreadAssigned, ThreadCreated, ThreadRequeued
 from onduty.domain.types import Actor, State, ThreadState
-from tests.unit.engine_helpers import World, assignments, of
+from tests.unit.engine_helpers import SUPERVISOR, World, assignments, of
 
 
 def _owns(w: World, agent_id: int, client_id: str, t: float) -> None:
@@ -114,6 +114,22 @@ def test_r4_a_thread_closed_unanswered_by_its_holder_ends_the_ownership() -> Non
     w.close(again, t=4)  # not answered
     _give_answered_thread(w, 1, t=5)
     thread = w.client_writes("c1", t=6)
+    assert w.holder(thread) == 2
+    assert _trace(w).strategy == "least_busy"
+
+
+def test_r4_a_thread_waiting_for_its_owner_closed_by_a_supervisor_ends_the_ownership() -> None:
+    """The reading in docs/rules.md: a thread closed while queued was handled by nobody."""
+    w = World(affinity_wait=120)
+    w.ready(1)
+    _owns(w, 1, "c1", t=2)
+    w.set_status(1, State.NOT_READY, t=3)
+    waiting = w.client_writes("c1", t=10)
+    assert w.thread(waiting).reserved_for == 1
+    w.close(waiting, t=11, by=SUPERVISOR)
+    w.ready(2, t=12)
+    w.set_status(1, State.ACTIVE, t=13)
+    thread = w.client_writes("c1", t=14)  # no longer agent 1's client: the least busy's
     assert w.holder(thread) == 2
     assert _trace(w).strategy == "least_busy"
 
