@@ -6,6 +6,7 @@ that keeps up through a server restart."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -73,6 +74,30 @@ def _mark_page(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def _view_read_only(
+    page: Page, site: Site, item: Locator, thread: dict[str, Any], state: list[str], said: list[str], then: str
+) -> None:
+    """W6: the item's View opens its thread read only: `state`'s lines, one message per
+    entry of `said` (each containing it), no answer box, nothing to act with but closing the
+    view. The client's next message (`then`) shows live; Escape gives the focus back to View."""
+    item.get_by_role("button", name="View").click()
+    view = page.get_by_role("dialog", name=f"Thread #{thread['id']} with {thread['client_id']}")
+    for line in state:
+        expect(view.locator("#thread-view-state")).to_contain_text(line)
+    messages = view.locator("#thread-view-messages li")
+    expect(messages).to_have_count(len(said))
+    for n, text in enumerate(said):
+        expect(messages.nth(n)).to_contain_text(text)
+    expect(view.get_by_role("textbox")).to_have_count(0)
+    expect(view.get_by_role("button")).to_have_count(1)  # closing the view: nothing to act with
+    site.client_writes(thread["client_id"], then)
+    expect(messages).to_have_count(len(said) + 1)
+    expect(messages.nth(len(said))).to_contain_text(then)
+    page.keyboard.press("Escape")
+    expect(view).to_be_hidden()
+    expect(item.get_by_role("button", name="View")).to_be_focused()
 
 
 def _same_page(page: Page) -> bool:
@@ -412,21 +437,15 @@ def test_W6_W7_the_supervisor_reads_transfers_closes_and_assigns_threads_and_hea
     items = card.locator("#card-threads li.thread")
     expect(items).to_have_count(2)
     alice_item = items.filter(has_text="alice")
-    alice_item.get_by_role("button", name="View").click()
-    view = page.get_by_role("dialog", name=f"Thread #{alice['id']} with alice")
-    expect(view.locator("#thread-view-state")).to_contain_text("In progress")
-    expect(view.locator("#thread-view-state")).to_contain_text("Held by Ann Agent")
-    messages = view.locator("#thread-view-messages li")
-    expect(messages).to_have_count(2)
-    expect(messages.nth(1)).to_contain_text("Let me check that for you.")
-    expect(view.get_by_role("textbox")).to_have_count(0)
-    expect(view.get_by_role("button")).to_have_count(1)  # closing the view: nothing to act with
-    site.client_writes("alice", "Thank you! It is order 1234.")
-    expect(messages).to_have_count(3)
-    expect(messages.nth(2)).to_contain_text("order 1234")
-    page.keyboard.press("Escape")
-    expect(view).to_be_hidden()
-    expect(alice_item.get_by_role("button", name="View")).to_be_focused()
+    _view_read_only(
+        page,
+        site,
+        alice_item,
+        alice,
+        ["In progress", "Held by Ann Agent"],
+        ["Hello, my parcel", "Let me check that for you."],
+        then="Thank you! It is order 1234.",
+    )
 
     # Transfer bruno to Bob, not ready: the picker offers the team only, with presence,
     # status and load; Ann (the holder) and Olga (another team) are not offered.
@@ -557,20 +576,15 @@ def test_W6_from_the_queue_every_waiting_thread_is_read_or_closed(browser: Brows
 
     # View: read only (no answer box, nothing to act with), and live.
     carol = items.filter(has_text="carol")
-    carol.get_by_role("button", name="View").click()
-    view = page.get_by_role("dialog", name=f"Thread #{waiting['carol']['id']} with carol")
-    expect(view.locator("#thread-view-state")).to_contain_text("In the queue")
-    expect(view.locator("#thread-view-state")).to_contain_text("Nobody holds it yet")
-    messages = view.locator("#thread-view-messages li")
-    expect(messages).to_have_count(1)
-    expect(view.get_by_role("textbox")).to_have_count(0)
-    expect(view.get_by_role("button")).to_have_count(1)  # closing the view
-    site.client_writes("carol", "It is about order 1234.")
-    expect(messages).to_have_count(2)
-    expect(messages.nth(1)).to_contain_text("order 1234")
-    page.keyboard.press("Escape")
-    expect(view).to_be_hidden()
-    expect(carol.get_by_role("button", name="View")).to_be_focused()
+    _view_read_only(
+        page,
+        site,
+        carol,
+        waiting["carol"],
+        ["In the queue", "Nobody holds it yet"],
+        ["Hello, this is carol."],
+        then="It is about order 1234.",
+    )
 
     # Close bruno's, the first: Cancel changes nothing; then closed, and the next moves up.
     bruno = items.filter(has_text="bruno")
