@@ -8,7 +8,9 @@
 // After an action the stream's events update the card, the rows and the queue; while the
 // stream is away the page asks again itself.
 import { api } from "./api.js";
-import { $, h, isGone, put, refocus, toast } from "./dom.js";
+import { $, h, itemButton, put, refocus, toast } from "./dom.js";
+import { agentName } from "./status.js";
+import { openThreadView } from "./threadview.js";
 import { transferPicker } from "./transfer.js";
 
 const closeBox = $("#close-confirm");
@@ -25,10 +27,9 @@ export function setUpActions(state, refresh) {
     onAsk: (person, thread) => state.chat.openWith(person, { thread }), // C1: "ask first"
   });
   closeBox.addEventListener("close", () => {
-    const { opener, gone } = state.closing || {};
+    const { opener } = state.closing || {};
     state.closing = null;
-    if (gone && isGone(opener)) gone();
-    else refocus(opener);
+    refocus(opener);
   });
   $("#close-confirm-no").addEventListener("click", () => closeBox.close());
   $("#close-confirm-yes").addEventListener("click", () => closeThread(state, refresh));
@@ -36,20 +37,37 @@ export function setUpActions(state, refresh) {
 
 // Admins read the floor but do not act on threads (API.md: close and transfer are for the
 // holding agent and supervisors), so their page offers no such buttons.
-export function mayAct(state) {
+function mayAct(state) {
   return !state.admin;
 }
 
-export function transferThread(state, thread, opener, gone = null) {
-  const queued = thread.agent_id === null;
-  state.picker.open(thread, { title: queued ? "Assign thread" : "Transfer thread", opener, gone });
+// W6: a thread's buttons on the card and in the queue: read it (read only), hand it on (a
+// held one transferred, a queued one assigned: R3, whatever the agent's status or load),
+// or close it, asked first; admins only read. A dialog gives the focus back to its button,
+// or near it in `list` (else to `fallback`) when the thread has left the list meanwhile.
+export function threadButtons(state, thread, { list, fallback, idPrefix }) {
+  const [kind, text, title] =
+    thread.agent_id === null
+      ? ["assign", "Assign to…", "Assign thread"]
+      : ["transfer", "Transfer…", "Transfer thread"];
+  // Each button's name says which thread, for a screen reader going from button to button.
+  const button = (kind, text, onClick) =>
+    itemButton(
+      { list, fallback, id: `${idPrefix}-${kind}`, kind, onClick },
+      text,
+      h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`),
+    );
+  return [
+    button("view", "View", (b) => openThreadView(state, thread, b)),
+    mayAct(state) ? button(kind, text, (b) => state.picker.open(thread, { title, opener: b })) : null,
+    mayAct(state) ? button("close-thread", "Close…", (b) => askToClose(state, thread, b)) : null,
+  ];
 }
 
 // The close asks first: the conversation ends for the client and the holder alike. The
-// focus goes back to `opener`; `gone()`, if given, places it when the opener's list was
-// drawn again without it (its thread closed).
-export function askToClose(state, thread, opener, gone = null) {
-  state.closing = { thread, opener, gone };
+// focus goes back to `opener` (refocus).
+function askToClose(state, thread, opener) {
+  state.closing = { thread, opener };
   put(
     $("#close-confirm-text"),
     h(
@@ -66,10 +84,9 @@ export function askToClose(state, thread, opener, gone = null) {
 }
 
 function whereItIs(state, thread) {
-  const name = (id) => state.agents.get(id)?.name || `agent #${id}`;
-  if (thread.agent_id !== null) return `held by ${name(thread.agent_id)}`;
+  if (thread.agent_id !== null) return `held by ${agentName(state.agents, thread.agent_id)}`;
   // R4: queued, but outside the general queue, for the client's own agent.
-  if (thread.reserved_for) return `waiting for ${name(thread.reserved_for)} (the client's own agent)`;
+  if (thread.reserved_for) return `waiting for ${agentName(state.agents, thread.reserved_for)} (the client's own agent)`;
   return "waiting in the queue";
 }
 

@@ -6,15 +6,14 @@
 // state.card is the open card ({id, threads, pickerTouched, busy, opener}) or null.
 // An action calls the API, then catches up on the agent (catchUp) while the stream
 // is away; while it is live, the stream's events bring the change.
-import { askToClose, mayAct, transferThread } from "./actions.js";
+import { threadButtons } from "./actions.js";
 import { api, openThreads } from "./api.js";
 import { BELL, icon, paintAvatar, prompted, statusChip } from "./badges.js";
 import { chatPerson } from "./chat.js";
 import { ticking } from "./clock.js";
-import { $, focusIn, h, initials, itemButton, keepFocus, put, toast } from "./dom.js";
+import { $, focusIn, h, initials, keepFocus, put, toast } from "./dom.js";
 import { plural, pluralWord } from "./format.js";
 import { STATE_LABELS, reasonLabel } from "./status.js";
-import { openThreadView } from "./threadview.js";
 
 // S2: what a supervisor may set (never finishing or kicked_out; S3 decides finishing).
 const PICK_STATES = [
@@ -342,24 +341,15 @@ function threadItem(state, thread) {
           last.text,
         )
       : null,
-    threadActions(state, thread),
+    h(
+      "div",
+      { class: "row sv-thread-actions" },
+      threadButtons(state, thread, {
+        list: $("#card-threads"),
+        fallback: $("#card-threads-title"),
+        idPrefix: `card-thread-${thread.id}`,
+      }),
+    ),
   );
 }
 
-// W6: read the thread, hand it to another agent of the team, or close it (asked first).
-function threadActions(state, thread) {
-  // Each button's name says which thread, for a screen reader going from button to button.
-  const button = (kind, text, onClick) =>
-    itemButton(
-      { list: $("#card-threads"), fallback: $("#card-threads-title"), id: `card-thread-${thread.id}-${kind}`, kind, onClick },
-      text,
-      h("span", { class: "visually-hidden" }, ` thread #${thread.id} with ${thread.client_id}`),
-    );
-  return h(
-    "div",
-    { class: "row sv-thread-actions" },
-    button("view", "View", (b, gone) => openThreadView(state, thread, b, gone)),
-    mayAct(state) ? button("transfer", "Transfer…", (b, gone) => transferThread(state, thread, b, gone)) : null,
-    mayAct(state) ? button("close-thread", "Close…", (b, gone) => askToClose(state, thread, b, gone)) : null,
-  );
-}

@@ -95,51 +95,63 @@ export function placeInOrder(parent, elements) {
   });
 }
 
-// Gives the focus back to `el`, or, when a re-render replaced it, to the element that
-// now has its id (a list drawn again while a dialog it opened was up).
-export function refocus(el) {
-  if (!el) return;
-  const target = el.isConnected ? el : el.id ? document.getElementById(el.id) : null;
-  if (target) target.focus();
+// Where the focus goes when a button and its id have left the page: set by itemButton.
+const nearby = new WeakMap();
+
+// `el`, or, when a re-render replaced it, the element that now has its id; null if neither.
+function found(el) {
+  if (el.isConnected) return el;
+  return el.id ? document.getElementById(el.id) : null;
 }
 
-// Whether refocus(el) has nowhere to go: neither `el` nor an element with its id is there.
-export function isGone(el) {
-  return !el || (!el.isConnected && !(el.id && document.getElementById(el.id)));
+// Gives the focus back to `el`, or, when a re-render replaced it, to the element that
+// now has its id (a list drawn again while a dialog it opened was up); when its item left
+// the list, near where it was (itemButton).
+export function refocus(el) {
+  if (!el) return;
+  const target = found(el);
+  if (target) target.focus();
+  else nearby.get(el)?.();
+}
+
+function itemIndex(list, el) {
+  return [...list.children].indexOf(el.closest("li"));
 }
 
 // Where the focus was in `list` before it is drawn again: the focused element and the
 // index of its item, for keepFocus.
 export function focusIn(list) {
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  return { focused, at: focused ? [...list.children].indexOf(focused.closest("li")) : -1 };
+  return { focused, at: focused ? itemIndex(list, focused) : -1 };
 }
 
 // A keyboard user stays on their button after `list` is drawn again, or near it when its
 // item left the list meanwhile (focusNear).
 export function keepFocus(list, { focused, at }, fallback) {
   if (!focused) return;
-  refocus(focused);
-  if (!list.contains(document.activeElement)) focusNear(list, focused.classList[0], at, fallback);
+  const target = found(focused);
+  if (target) target.focus();
+  else focusNear(list, focused.dataset.kind, at, fallback);
 }
 
 // When a button's item left `list` (closed, assigned, transferred): the same kind of button
 // on the item now in its place (or on the last), else `fallback`, never the page's top.
-export function focusNear(list, kind, at, fallback) {
+function focusNear(list, kind, at, fallback) {
   const items = list.children;
   const near = items[Math.min(at, items.length - 1)];
-  const same = near ? near.querySelector(`button.${kind}`) : null;
+  const same = near && kind ? near.querySelector(`button[data-kind="${kind}"]`) : null;
   (same || fallback).focus();
 }
 
-// A button on an item of `list` that opens a dialog: `onClick(button, gone)`, where the
-// dialog gives the focus back to the button on closing, or calls `gone()` when its item
-// has left the list meanwhile, which places it near (focusNear). Its `id` survives a redraw
-// of the list, so the focus finds it again (refocus).
+// A button on an item of `list` that opens a dialog, `onClick(button)`; the dialog gives
+// the focus back with refocus(button), which finds it after a redraw of the list by its
+// `id`, or places the focus near it (focusNear) when its item has left the list meanwhile.
 export function itemButton({ list, fallback, id, kind, onClick }, ...children) {
   const onclick = (e) => {
-    const at = [...list.children].indexOf(e.currentTarget.closest("li"));
-    onClick(e.currentTarget, () => focusNear(list, kind, at, fallback));
+    const button = e.currentTarget;
+    const at = itemIndex(list, button);
+    nearby.set(button, () => focusNear(list, kind, at, fallback));
+    onClick(button);
   };
-  return h("button", { type: "button", class: kind, id, onclick }, ...children);
+  return h("button", { type: "button", class: kind, id, dataset: { kind }, onclick }, ...children);
 }

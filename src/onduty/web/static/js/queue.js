@@ -3,11 +3,11 @@
 // (nobody is Active), or waiting for room (every active agent is full), with a banner for
 // the last two while threads wait. Each waiting thread can be read (read only), assigned
 // to a chosen agent, or closed after a confirm (W6).
-import { askToClose, mayAct, transferThread } from "./actions.js";
+import { threadButtons } from "./actions.js";
 import { api } from "./api.js";
-import { $, focusIn, h, itemButton, keepFocus, say } from "./dom.js";
+import { $, focusIn, h, keepFocus, say } from "./dom.js";
 import { count, duration, plural, pluralWord } from "./format.js";
-import { openThreadView } from "./threadview.js";
+import { agentName } from "./status.js";
 
 // The panel lists the next few threads; "Show all" lists as many as GET /queue gives at
 // most (its `limit`, 1 to 1000).
@@ -29,7 +29,6 @@ export async function refreshQueue(state) {
     const answer = await api("GET", `/queue?limit=${limit}`);
     if (asked !== state.queueAsked) return; // a later answer is on its way
     state.queue = answer;
-    state.queueLimit = limit;
     state.queueAt = Date.now();
     renderQueue(state);
   } catch (failure) {
@@ -40,12 +39,12 @@ export async function refreshQueue(state) {
   }
 }
 
-// `queue.changed` says at once what the banner needs; the list follows from the API
-// (the caller reads it again, soon).
+// `queue.changed` says at once what the banner and the figures need; the list follows from
+// the API (the caller reads it again, soon), so it is not drawn again until then.
 export function queueChanged(state, data) {
   if (!state.queue) return;
   state.queue = { ...state.queue, length: data.length, routing: data.routing };
-  renderQueue(state);
+  renderFigures(state);
 }
 
 // Waits count on from when the queue was read (the server gave them in seconds then).
@@ -66,10 +65,8 @@ export function setUpQueue(state) {
 export function renderQueue(state) {
   const { queue } = state;
   if (!queue) return;
-  $("#queue-length").textContent = String(queue.length);
-  renderOldest(state);
-  renderRouting(queue.routing, queue.length);
   const list = $("#queue-items");
+  const fallback = $("#queue-title");
   const focus = focusIn(list);
   const items = state.queueAll ? queue.items : queue.items.slice(0, FEW);
   list.replaceChildren(
@@ -81,12 +78,25 @@ export function renderQueue(state) {
         item.priority ? h("span", { class: "pill" }, `priority ${item.priority}`) : null,
         ownerPill(state, item),
         waitCell(state, item),
-        itemActions(state, item),
+        h(
+          "div",
+          { class: "sv-queue-actions" },
+          threadButtons(state, { ...item, agent_id: null, state: "queued" }, { list, fallback, idPrefix: `queue-${item.id}` }),
+        ),
       ),
     ),
   );
-  renderMore(state, items.length);
-  keepFocus(list, focus, $("#queue-title"));
+  renderFigures(state);
+  keepFocus(list, focus, fallback);
+}
+
+// The length, the oldest wait, how routing stands and the list's toggle.
+function renderFigures(state) {
+  const { queue } = state;
+  $("#queue-length").textContent = String(queue.length);
+  renderOldest(state);
+  renderRouting(queue.routing, queue.length);
+  renderMore(state, $("#queue-items").children.length);
 }
 
 // The toggle shows once more threads wait than the panel lists by default. The count is
@@ -104,35 +114,14 @@ function renderMore(state, shown) {
   // told live runs ahead of the list until it is read again.
   const rest = total - shown;
   const note = $("#queue-rest");
-  note.hidden = !state.queueAll || state.queueLimit !== MOST || total <= MOST || rest <= 0;
+  note.hidden = shown < MOST || rest <= 0; // a full list of MOST was read with "Show all"
   note.textContent = note.hidden ? "" : `…and ${plural(rest, "more thread")}, not listed.`;
 }
 
 // R4: a thread on its way to its own agent, listed after the general queue.
 function ownerPill(state, item) {
   if (item.reserved_for === null) return null;
-  const owner = state.agents.get(item.reserved_for);
-  return h("span", { class: "pill" }, `waits for ${owner ? owner.name : `agent #${item.reserved_for}`}`);
-}
-
-// W6: read a queued thread (read only), hand it to an agent (R3: whatever their status or
-// load, while routing is halted too), or close it, asked first. Admins only read.
-function itemActions(state, item) {
-  const thread = { ...item, agent_id: null, state: "queued" };
-  // Each button's name says which thread, for a screen reader going from button to button.
-  const button = (kind, text, onClick) =>
-    itemButton(
-      { list: $("#queue-items"), fallback: $("#queue-title"), id: `queue-${item.id}-${kind}`, kind, onClick },
-      text,
-      h("span", { class: "visually-hidden" }, ` thread #${item.id} with ${item.client_id}`),
-    );
-  return h(
-    "div",
-    { class: "sv-queue-actions" },
-    button("view", "View", (b, gone) => openThreadView(state, thread, b, gone)),
-    mayAct(state) ? button("assign", "Assign to…", (b, gone) => transferThread(state, thread, b, gone)) : null,
-    mayAct(state) ? button("close-thread", "Close…", (b, gone) => askToClose(state, thread, b, gone)) : null,
-  );
+  return h("span", { class: "pill" }, `waits for ${agentName(state.agents, item.reserved_for)}`);
 }
 
 function waitCell(state, item) {

@@ -30,6 +30,11 @@ export function reasonLabel(reasons, code) {
   return found ? found.label : code;
 }
 
+// An agent's name, from the page's agents by id; one it does not know by their id.
+export function agentName(agents, id) {
+  return agents.get(id)?.name || `agent #${id}`;
+}
+
 // An agent's status as people see it (W1), composed as the server composes `status.label`,
 // for a page that learns of a change before the server's label for it: an inactive agent
 // shows their reason, and a finishing one the reason they head to ("Active (finishing →

@@ -65,7 +65,6 @@ const state = {
   queueAt: 0, // when it came (browser clock): waits count on from then
   queueAsked: 0,
   queueAll: false, // the supervisor asked to see every waiting thread, not the next few
-  queueLimit: 0, // the `limit` the answer was read with
   // card.js
   card: null, // the open card: {id, threads, pickerTouched, busy, opener}
   threadsAsked: 0,

@@ -4,8 +4,9 @@
 // thread that leaves the team (an agent handed it to another team's agent) or leaves the
 // queue closed is no longer the supervisor's to read: the view says so.
 import { api } from "./api.js";
-import { $, h, isGone, put, refocus } from "./dom.js";
+import { $, h, put, refocus } from "./dom.js";
 import { timeOfDay } from "./format.js";
+import { agentName } from "./status.js";
 import { debounce } from "./timing.js";
 
 const dialog = $("#thread-view");
@@ -17,21 +18,19 @@ const STATE_WORDS = {
 };
 
 export function setUpThreadView(state) {
-  state.viewing = null; // {id, opener, gone, asked}
+  state.viewing = null; // {id, opener, asked}
   dialog.addEventListener("close", () => {
-    const { opener, gone } = state.viewing || {};
+    const { opener } = state.viewing || {};
     state.viewing = null;
-    if (gone && isGone(opener)) gone();
-    else refocus(opener);
+    refocus(opener);
   });
   $("#thread-view-close").addEventListener("click", () => dialog.close());
   state.viewSoon = debounce(() => state.viewing && loadView(state), 200);
 }
 
-// The focus goes back to `opener` when the view closes; `gone()`, if given, places it when
-// the opener's list was drawn again without it (the thread left the queue meanwhile).
-export function openThreadView(state, thread, opener, gone = null) {
-  state.viewing = { id: thread.id, opener, gone, asked: 0 };
+// The focus goes back to `opener` when the view closes (refocus).
+export function openThreadView(state, thread, opener) {
+  state.viewing = { id: thread.id, opener, asked: 0 };
   $("#thread-view-title").textContent = `Thread #${thread.id} with ${thread.client_id}`;
   put($("#thread-view-state"), h("span", { class: "muted" }, "Loading…"));
   $("#thread-view-messages").replaceChildren();
@@ -64,9 +63,7 @@ async function loadView(state) {
 }
 
 function holderName(state, agentId) {
-  if (agentId === null) return null;
-  const agent = state.agents.get(agentId);
-  return agent ? agent.name : `agent #${agentId}`;
+  return agentId === null ? null : agentName(state.agents, agentId);
 }
 
 function renderView(state, thread) {

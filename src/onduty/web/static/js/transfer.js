@@ -9,16 +9,15 @@
 //     the caller's own team first (an agent's, R3).
 //     onDone(thread, to): after a transfer the server accepted; `to` is the presence entry.
 //     onAsk(person, thread): "Ask first" beside each colleague (C1: the chat, about the thread).
-//   picker.open(thread, { title, opener, gone })  the thread ({id, client_id, agent_id});
-//     the focus goes back to `opener` when the dialog closes, or `gone()` places it when
-//     the opener's list was drawn again without it meanwhile.
+//   picker.open(thread, { title, opener })  the thread ({id, client_id, agent_id});
+//     the focus goes back to `opener` when the dialog closes (refocus).
 //   picker.people                           agent id -> presence entry, from GET /presence
 //   picker.reload()                         names, teams and loads again (coalesced)
 //   picker.statusChanged(data)              `agent.status_changed`: a dot changes in place
 //   picker.rowChanged(agent)                an agent object (`agent.updated`): status and load
 //   picker.thread() / picker.close()        the thread being transferred (or null); close
 import { api } from "./api.js";
-import { $, h, initials, isGone, refocus, toast } from "./dom.js";
+import { $, h, initials, refocus, toast } from "./dom.js";
 import { plural } from "./format.js";
 import { PRESENCE_LABEL, presenceAfterStatusChange } from "./status.js";
 import { coalesced } from "./timing.js";
@@ -134,10 +133,9 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
 
   for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
-    const { opener, gone } = current || {};
+    const { opener } = current || {};
     current = null;
-    if (gone && isGone(opener)) gone();
-    else refocus(opener);
+    refocus(opener);
   });
   filterBox.addEventListener("input", () => current && render());
   $("#transfer-form").addEventListener("submit", submit);
@@ -145,8 +143,8 @@ export function transferPicker({ team = null, ownTeam = null, onDone = () => {},
   return {
     people,
     reload,
-    open(thread, { title = "Transfer thread", opener = null, gone = null } = {}) {
-      current = { thread, opener, gone };
+    open(thread, { title = "Transfer thread", opener = null } = {}) {
+      current = { thread, opener };
       $("#transfer-title").textContent = title;
       $("#transfer-what").textContent = `Thread #${thread.id} with ${thread.client_id}. Pins go with it.`;
       $("#transfer-scope").textContent =
